@@ -1,0 +1,727 @@
+//! Command line and environment → [`Config`], or a usage error; `--help` and `--version`.
+//!
+//! Pure: it reads the environment only through the lookup it is given and touches no
+//! process state, so every rule here is unit-tested. Parsing stops at the first
+//! non-option, as getopt does with a leading `+`, so `reaper sh -c 'x'` never mistakes
+//! `-c` for one of reaper's own options.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+use crate::signals;
+
+/// What reaper was asked to do.
+#[derive(Debug, PartialEq)]
+pub enum Request {
+    Run(Config),
+    Help,
+    Version,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Mode {
+    /// Run this command (never empty) and exit with its status.
+    Command(Vec<OsString>),
+    /// No command: reap until SIGTERM or SIGINT.
+    Pause,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Config {
+    pub mode: Mode,
+    /// Forward signals to the main child only instead of its process group.
+    pub single_child: bool,
+    pub pdeath_signal: Option<i32>,
+    pub remap_exit: ExitCodeSet,
+    pub rewrite: Rewrites,
+    pub grace_period: Duration,
+    pub warn_on_reap: bool,
+    pub log_level: log::LevelFilter,
+    /// Problems with the tini and dumb-init variables: logged once logging is up.
+    pub warnings: Vec<String>,
+}
+
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
+
+/// A bad command line: one line naming the bad word. reaper exits 2 on it.
+#[derive(Debug, PartialEq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (see 'reaper --help')", self.0)
+    }
+}
+
+/// The exit codes `--remap-exit` turns into 0.
+#[derive(Debug, Default, PartialEq, Clone, Copy)]
+pub struct ExitCodeSet([u64; 4]);
+
+impl ExitCodeSet {
+    pub fn insert(&mut self, code: u8) {
+        self.0[usize::from(code / 64)] |= 1 << (code % 64);
+    }
+
+    pub fn contains(&self, code: u8) -> bool {
+        self.0[usize::from(code / 64)] & (1 << (code % 64)) != 0
+    }
+}
+
+/// `--rewrite` as a table: what each signal is forwarded as (0 = dropped).
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub struct Rewrites([u8; signals::MAX as usize + 1]);
+
+impl Default for Rewrites {
+    fn default() -> Self {
+        let mut table = [0; signals::MAX as usize + 1];
+        for (sig, slot) in table.iter_mut().enumerate() {
+            *slot = sig as u8;
+        }
+        Rewrites(table)
+    }
+}
+
+impl Rewrites {
+    /// The signal to forward in place of `sig`, or `None` when it is dropped.
+    pub fn apply(&self, sig: i32) -> Option<i32> {
+        match usize::try_from(sig).ok().and_then(|i| self.0.get(i)) {
+            Some(0) => None,
+            Some(&to) => Some(i32::from(to)),
+            None => Some(sig),
+        }
+    }
+
+    fn set(&mut self, from: i32, to: i32) {
+        // Both were range-checked by the caller, so neither index nor value can be out of range.
+        if let (Ok(i), Ok(to)) = (usize::try_from(from), u8::try_from(to))
+            && let Some(slot) = self.0.get_mut(i)
+        {
+            *slot = to;
+        }
+    }
+}
+
+/// Turns argv (without argv[0]) and the environment into a request.
+pub fn parse(
+    args: &[OsString],
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Request, UsageError> {
+    let mut b = Builder::default();
+    apply_environment(&mut b, &env)?;
+
+    let mut rest = args.iter();
+    let mut command = Vec::new();
+    while let Some(arg) = rest.next() {
+        let bytes = arg.as_bytes();
+        if bytes == b"--" {
+            break;
+        } else if let Some(long) = bytes.strip_prefix(b"--") {
+            let (name, inline) = match long.iter().position(|&c| c == b'=') {
+                Some(eq) => (&long[..eq], Some(OsStr::from_bytes(&long[eq + 1..]))),
+                None => (long, None),
+            };
+            let opt = LONG
+                .iter()
+                .find(|o| o.long.as_bytes() == name)
+                .ok_or_else(|| UsageError(format!("unknown option '{}'", arg.to_string_lossy())))?;
+            let value = match (opt.takes_value, inline) {
+                (true, Some(v)) => Some(v),
+                (true, None) => Some(next_value(&mut rest, &format!("--{}", opt.long))?),
+                (false, Some(_)) => {
+                    return Err(UsageError(format!(
+                        "option '--{}' takes no value",
+                        opt.long
+                    )));
+                }
+                (false, None) => None,
+            };
+            if let Some(request) = b.option(opt.short, value)? {
+                return Ok(request);
+            }
+        } else if bytes.len() > 1 && bytes[0] == b'-' {
+            // A cluster of short options, getopt style: `-vvv`, `-cv`, `-t5`, `-t 5`.
+            let mut i = 1;
+            while i < bytes.len() {
+                let c = bytes[i];
+                let opt = LONG.iter().find(|o| o.short == c).ok_or_else(|| {
+                    UsageError(format!(
+                        "unknown option '-{}'",
+                        String::from_utf8_lossy(&[c])
+                    ))
+                })?;
+                i += 1;
+                let value = if !opt.takes_value {
+                    None
+                } else if i < bytes.len() {
+                    let v = OsStr::from_bytes(&bytes[i..]);
+                    i = bytes.len();
+                    Some(v)
+                } else {
+                    Some(next_value(&mut rest, &format!("-{}", c as char))?)
+                };
+                if let Some(request) = b.option(c, value)? {
+                    return Ok(request);
+                }
+            }
+        } else {
+            command.push(arg.clone());
+            break;
+        }
+    }
+    command.extend(rest.cloned());
+    b.finish(command).map(Request::Run)
+}
+
+fn next_value<'a>(
+    rest: &mut std::slice::Iter<'a, OsString>,
+    option: &str,
+) -> Result<&'a OsStr, UsageError> {
+    rest.next()
+        .map(OsString::as_os_str)
+        .ok_or_else(|| UsageError(format!("option '{option}' needs a value")))
+}
+
+struct OptionSpec {
+    short: u8,
+    long: &'static str,
+    takes_value: bool,
+}
+
+const fn opt(short: u8, long: &'static str, takes_value: bool) -> OptionSpec {
+    OptionSpec {
+        short,
+        long,
+        takes_value,
+    }
+}
+
+/// Every option; `-g` has no long form (it is tini's), so its long name is never matched.
+const LONG: &[OptionSpec] = &[
+    opt(b'c', "single-child", false),
+    opt(b'g', "\0", false),
+    opt(b's', "subreaper", false),
+    opt(b'p', "pdeath-signal", true),
+    opt(b'e', "remap-exit", true),
+    opt(b'r', "rewrite", true),
+    opt(b't', "grace-period", true),
+    opt(b'w', "warn-on-reap", false),
+    opt(b'P', "pause", false),
+    opt(b'v', "verbose", false),
+    opt(b'h', "help", false),
+    opt(b'V', "version", false),
+];
+
+#[derive(Default)]
+struct Builder {
+    pause: bool,
+    single_child: bool,
+    pdeath_signal: Option<i32>,
+    remap_exit: ExitCodeSet,
+    rewrite: Rewrites,
+    grace_period: Option<Duration>,
+    warn_on_reap: bool,
+    verbose: u8,
+    env_level: Option<log::LevelFilter>,
+    warnings: Vec<String>,
+}
+
+impl Builder {
+    /// Applies one option; `Some` when it ends parsing (`--help`, `--version`).
+    fn option(&mut self, short: u8, value: Option<&OsStr>) -> Result<Option<Request>, UsageError> {
+        let value = value.map(OsStr::to_string_lossy);
+        let value = value.as_deref().unwrap_or("");
+        match short {
+            b'c' => self.single_child = true,
+            b'g' | b's' => {}
+            b'p' => {
+                let sig = signals::parse(value).filter(|&s| s != 0).ok_or_else(|| {
+                    UsageError(format!("unknown signal '{value}' for --pdeath-signal"))
+                })?;
+                self.pdeath_signal = Some(sig);
+            }
+            b'e' => {
+                let code = value.parse::<u8>().map_err(|_| {
+                    UsageError(format!(
+                        "invalid exit code '{value}' for --remap-exit (0 to 255)"
+                    ))
+                })?;
+                self.remap_exit.insert(code);
+            }
+            b'r' => {
+                let (from, to) = parse_rewrite(value)?;
+                self.rewrite.set(from, to);
+            }
+            b't' => {
+                let grace = parse_duration(value).ok_or_else(|| {
+                    UsageError(format!("invalid duration '{value}' for --grace-period"))
+                })?;
+                self.grace_period = Some(grace);
+            }
+            b'w' => self.warn_on_reap = true,
+            b'P' => self.pause = true,
+            b'v' => self.verbose = self.verbose.saturating_add(1),
+            b'h' => return Ok(Some(Request::Help)),
+            b'V' => return Ok(Some(Request::Version)),
+            _ => return Err(UsageError(format!("unknown option '-{}'", short as char))),
+        }
+        Ok(None)
+    }
+
+    fn finish(self, command: Vec<OsString>) -> Result<Config, UsageError> {
+        let mode = match (self.pause, command.is_empty()) {
+            (true, true) => Mode::Pause,
+            (true, false) => {
+                return Err(UsageError(format!(
+                    "--pause takes no command, but got '{}'",
+                    command[0].to_string_lossy()
+                )));
+            }
+            (false, true) => return Err(UsageError("no command given".into())),
+            (false, false) => Mode::Command(command),
+        };
+        let from_flags = level_from_count(self.verbose.saturating_add(1));
+        Ok(Config {
+            mode,
+            single_child: self.single_child,
+            pdeath_signal: self.pdeath_signal,
+            remap_exit: self.remap_exit,
+            rewrite: self.rewrite,
+            grace_period: self.grace_period.unwrap_or(DEFAULT_GRACE_PERIOD),
+            warn_on_reap: self.warn_on_reap,
+            log_level: from_flags.max(self.env_level.unwrap_or(log::LevelFilter::Off)),
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// 0 = errors only, 1 = warnings (the default), 2 = info, 3 = debug, 4 and more = trace:
+/// the scale of `TINI_VERBOSITY`, and one `-v` a step.
+fn level_from_count(n: u8) -> log::LevelFilter {
+    match n {
+        0 => log::LevelFilter::Error,
+        1 => log::LevelFilter::Warn,
+        2 => log::LevelFilter::Info,
+        3 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    }
+}
+
+/// Our own variable is strict, like an option: a bad value is a usage error. The tini and
+/// dumb-init variables are lenient, as those tools are: a bad value is warned about and ignored.
+fn apply_environment(
+    b: &mut Builder,
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> Result<(), UsageError> {
+    if let Some(v) = env("REAPER_GRACE_PERIOD") {
+        let v = v.to_string_lossy();
+        let grace = parse_duration(&v)
+            .ok_or_else(|| UsageError(format!("invalid duration '{v}' in REAPER_GRACE_PERIOD")))?;
+        b.grace_period = Some(grace);
+    }
+    if env("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
+        b.single_child = true;
+    }
+    if let Some(v) = env("TINI_VERBOSITY") {
+        match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
+            Some(n) => b.env_level = Some(level_from_count(n)),
+            None => b.warnings.push(format!(
+                "ignoring TINI_VERBOSITY='{}': not a number from 0 to 255",
+                v.to_string_lossy()
+            )),
+        }
+    }
+    if env("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
+        b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
+    }
+    Ok(())
+}
+
+/// `FROM:TO`, each a signal name or number; `TO` may be 0 to drop `FROM`.
+fn parse_rewrite(value: &str) -> Result<(i32, i32), UsageError> {
+    let bad = || {
+        UsageError(format!(
+            "invalid rewrite '{value}' (expected FROM:TO, e.g. TERM:INT)"
+        ))
+    };
+    let (from, to) = value.split_once(':').ok_or_else(bad)?;
+    let from = signals::parse(from).ok_or_else(bad)?;
+    let to = signals::parse(to).ok_or_else(bad)?;
+    if !signals::is_forwarded(from) {
+        return Err(UsageError(format!(
+            "signal '{}' in rewrite '{value}' is never forwarded, so it cannot be rewritten",
+            signals::name(from)
+        )));
+    }
+    Ok((from, to))
+}
+
+/// Seconds as a plain number (`5`, `0.5`) or with a unit (`500ms`, `5s`, `2m`, `1h`).
+/// No sign, no exponent; `None` when malformed or beyond what a `Duration` holds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let nanos_per_unit: u128 = match unit {
+        "ms" => 1_000_000,
+        "" | "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !whole
+        .bytes()
+        .chain(frac.bytes())
+        .all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    // Work in nanoseconds of the unit, with at most 9 fraction digits kept (below 1 ns).
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut frac_nanos: u128 = 0;
+    let mut scale = nanos_per_unit;
+    for digit in frac.bytes().take(18) {
+        scale /= 10;
+        frac_nanos += u128::from(digit - b'0') * scale;
+    }
+    let total = whole.checked_mul(nanos_per_unit)?.checked_add(frac_nanos)?;
+    let secs = u64::try_from(total / 1_000_000_000).ok()?;
+    Some(Duration::new(secs, (total % 1_000_000_000) as u32))
+}
+
+pub fn version() -> String {
+    format!(
+        "reaper version {} - git.{}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("REAPER_GIT_COMMIT")
+    )
+}
+
+pub const HELP: &str = "\
+reaper: PID 1 for containers. Runs COMMAND in its own process group, forwards
+signals to it, reaps every orphan and zombie, and exits with COMMAND's status.
+
+Usage: reaper [OPTIONS] [--] COMMAND [ARG]...
+       reaper -P|--pause [OPTIONS]
+
+Options:
+  -c, --single-child           forward signals to the main child only, not its group
+  -g                           forward signals to the child's process group (default)
+  -s, --subreaper              accepted for tini; reaper is a subreaper whenever it
+                               is not PID 1
+  -p, --pdeath-signal SIG      have SIG sent to reaper when its parent dies (and so
+                               forwarded)
+  -e, --remap-exit CODE        report the main child's exit status CODE as 0
+                               (repeatable)
+  -r, --rewrite FROM:TO        forward signal FROM as TO; TO=0 drops it (repeatable)
+  -t, --grace-period DURATION  time between SIGTERM and SIGKILL for what is left when
+                               the main child exits (default 5s; 0 kills at once)
+  -w, --warn-on-reap           warn for every reaped process but the main child
+  -P, --pause                  run no command: reap until SIGTERM or SIGINT, exit 0
+  -v, --verbose                more output on stderr (repeat: info, debug, trace)
+  -h, --help                   print this help
+  -V, --version                print the version
+
+Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
+A DURATION is seconds (5, 0.5) or has a unit (500ms, 5s, 2m, 1h).
+
+Environment:
+  REAPER_GRACE_PERIOD=DURATION  as --grace-period (the option wins)
+  REAPER_LOG=SPEC               log filter in env_logger syntax (e.g. debug)
+  TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
+  DUMB_INIT_DEBUG=1             as -vv
+  DUMB_INIT_SETSID=0            as --single-child
+  TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
+
+Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
+COMMAND is not found, 126 when it cannot be run; 2 on a usage error; 1 when
+reaper cannot start COMMAND; 0 when --pause ends.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Request, UsageError> {
+        let env: Vec<(String, OsString)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        parse(&os(args), |key| {
+            env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn config(args: &[&str]) -> Config {
+        match parse_with(args, &[]) {
+            Ok(Request::Run(c)) => c,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        match parse_with(args, &[]) {
+            Err(UsageError(msg)) => msg,
+            other => panic!("{args:?} should be a usage error, gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stops_at_the_first_non_option() {
+        let c = config(&["sh", "-c", "echo hi", "-v"]);
+        assert_eq!(c.mode, Mode::Command(os(&["sh", "-c", "echo hi", "-v"])));
+        assert!(!c.single_child);
+        assert_eq!(
+            config(&["--", "sh", "-c", "x"]).mode,
+            Mode::Command(os(&["sh", "-c", "x"]))
+        );
+        assert_eq!(
+            config(&["-v", "--", "--weird"]).mode,
+            Mode::Command(os(&["--weird"]))
+        );
+        assert_eq!(config(&["-"]).mode, Mode::Command(os(&["-"])));
+    }
+
+    #[test]
+    fn short_clusters_and_values() {
+        let c = config(&["-cvvw", "-t5", "-e", "143", "-e3", "-r", "TERM:INT", "true"]);
+        assert!(c.single_child && c.warn_on_reap);
+        assert_eq!(c.log_level, log::LevelFilter::Debug);
+        assert_eq!(c.grace_period, Duration::from_secs(5));
+        assert!(c.remap_exit.contains(143) && c.remap_exit.contains(3));
+        assert!(!c.remap_exit.contains(0) && !c.remap_exit.contains(255));
+        assert_eq!(c.rewrite.apply(15), Some(2));
+        assert_eq!(c.rewrite.apply(10), Some(10));
+        let c = config(&["-vt", "0.25", "true"]);
+        assert_eq!(c.grace_period, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn long_options_with_and_without_equals() {
+        let c = config(&[
+            "--grace-period=2m",
+            "--pdeath-signal",
+            "SIGUSR1",
+            "--rewrite=usr2:0",
+            "--remap-exit=255",
+            "--single-child",
+            "--warn-on-reap",
+            "--verbose",
+            "run",
+        ]);
+        assert_eq!(c.grace_period, Duration::from_secs(120));
+        assert_eq!(c.pdeath_signal, Some(libc::SIGUSR1));
+        assert_eq!(c.rewrite.apply(libc::SIGUSR2), None);
+        assert!(c.remap_exit.contains(255));
+        assert!(c.single_child && c.warn_on_reap);
+        assert_eq!(c.log_level, log::LevelFilter::Info);
+    }
+
+    #[test]
+    fn tini_and_dumb_init_flags_are_accepted() {
+        let c = config(&["-s", "-g", "-v", "--", "app"]);
+        assert_eq!(c.mode, Mode::Command(os(&["app"])));
+        assert!(!c.single_child);
+        assert_eq!(
+            config(&["--subreaper", "app"]).mode,
+            Mode::Command(os(&["app"]))
+        );
+    }
+
+    #[test]
+    fn pause_mode() {
+        assert_eq!(config(&["-P"]).mode, Mode::Pause);
+        assert_eq!(config(&["--pause", "-w"]).mode, Mode::Pause);
+        assert!(usage_error(&["-P", "sleep", "1"]).contains("'sleep'"));
+    }
+
+    #[test]
+    fn help_and_version_end_parsing() {
+        assert_eq!(parse_with(&["-h"], &[]), Ok(Request::Help));
+        assert_eq!(parse_with(&["--help", "--bogus"], &[]), Ok(Request::Help));
+        assert_eq!(parse_with(&["-V"], &[]), Ok(Request::Version));
+        assert_eq!(parse_with(&["--version"], &[]), Ok(Request::Version));
+        // After the command, --help belongs to the command.
+        assert!(matches!(
+            parse_with(&["ls", "--help"], &[]),
+            Ok(Request::Run(_))
+        ));
+    }
+
+    #[test]
+    fn usage_errors_name_the_bad_word() {
+        assert!(usage_error(&[]).contains("no command"));
+        assert!(usage_error(&["--"]).contains("no command"));
+        assert!(usage_error(&["--bogus", "x"]).contains("'--bogus'"));
+        assert!(usage_error(&["-x", "app"]).contains("'-x'"));
+        assert!(usage_error(&["-vq", "app"]).contains("'-q'"));
+        assert!(usage_error(&["-t"]).contains("'-t'"));
+        assert!(usage_error(&["--rewrite"]).contains("'--rewrite'"));
+        assert!(usage_error(&["-t", "abc", "x"]).contains("'abc'"));
+        assert!(usage_error(&["-t", "-1", "x"]).contains("'-1'"));
+        assert!(usage_error(&["-e", "256", "x"]).contains("'256'"));
+        assert!(usage_error(&["-e", "-1", "x"]).contains("'-1'"));
+        assert!(usage_error(&["-p", "NOPE", "x"]).contains("'NOPE'"));
+        assert!(usage_error(&["-p", "0", "x"]).contains("'0'"));
+        assert!(usage_error(&["-p", "65", "x"]).contains("'65'"));
+        assert!(usage_error(&["-r", "TERM", "x"]).contains("'TERM'"));
+        assert!(usage_error(&["-r", "TERM:99", "x"]).contains("'TERM:99'"));
+        assert!(usage_error(&["-r", "KILL:TERM", "x"]).contains("SIGKILL"));
+        assert!(usage_error(&["-r", "CHLD:TERM", "x"]).contains("SIGCHLD"));
+        assert!(usage_error(&["--help=yes"]).contains("'--help'"));
+        assert!(usage_error(&["--pause=1"]).contains("'--pause'"));
+    }
+
+    #[test]
+    fn the_message_carries_a_hint() {
+        let e = UsageError("no command given".into());
+        assert_eq!(e.to_string(), "no command given (see 'reaper --help')");
+    }
+
+    #[test]
+    fn non_utf8_arguments_pass_through() {
+        use std::os::unix::ffi::OsStringExt;
+        let weird = OsString::from_vec(vec![0xff, b'a', 0xfe]);
+        let args = vec![OsString::from("cmd"), weird.clone()];
+        match parse(&args, |_| None) {
+            Ok(Request::Run(c)) => assert_eq!(c.mode, Mode::Command(vec!["cmd".into(), weird])),
+            other => panic!("{other:?}"),
+        }
+        let bad_value = vec![
+            OsString::from("-t"),
+            OsString::from_vec(vec![0xff]),
+            "x".into(),
+        ];
+        assert!(parse(&bad_value, |_| None).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s| parse_duration(s);
+        assert_eq!(d("5"), Some(Duration::from_secs(5)));
+        assert_eq!(d("0"), Some(Duration::ZERO));
+        assert_eq!(d("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(d(".5"), Some(Duration::from_millis(500)));
+        assert_eq!(d("5."), Some(Duration::from_secs(5)));
+        assert_eq!(d("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(d("1.5ms"), Some(Duration::from_micros(1500)));
+        assert_eq!(d("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(d("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(d("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(d("0.000000001"), Some(Duration::from_nanos(1)));
+        assert_eq!(
+            d("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for bad in [
+            "",
+            ".",
+            "s",
+            "-1",
+            "+1",
+            "1e3",
+            "1.2.3",
+            "5 s",
+            " 5",
+            "5x",
+            "abc",
+            "NaN",
+            "inf",
+            "18446744073709551616",
+            "99999999999999999999999999999999999999999",
+            "1,5",
+        ] {
+            assert_eq!(d(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn environment() {
+        let run = |env: &[(&str, &str)], args: &[&str]| match parse_with(args, env) {
+            Ok(Request::Run(c)) => c,
+            other => panic!("{other:?}"),
+        };
+        let c = run(&[("REAPER_GRACE_PERIOD", "250ms")], &["x"]);
+        assert_eq!(c.grace_period, Duration::from_millis(250));
+        let c = run(&[("REAPER_GRACE_PERIOD", "250ms")], &["-t", "1", "x"]);
+        assert_eq!(c.grace_period, Duration::from_secs(1));
+        assert_eq!(run(&[], &["x"]).grace_period, DEFAULT_GRACE_PERIOD);
+        assert!(run(&[("DUMB_INIT_SETSID", "0")], &["x"]).single_child);
+        assert!(!run(&[("DUMB_INIT_SETSID", "1")], &["x"]).single_child);
+        assert_eq!(run(&[], &["x"]).log_level, log::LevelFilter::Warn);
+        assert_eq!(
+            run(&[("TINI_VERBOSITY", "0")], &["x"]).log_level,
+            log::LevelFilter::Warn
+        );
+        assert_eq!(
+            run(&[("TINI_VERBOSITY", "2")], &["x"]).log_level,
+            log::LevelFilter::Info
+        );
+        assert_eq!(
+            run(&[("TINI_VERBOSITY", "3")], &["x"]).log_level,
+            log::LevelFilter::Debug
+        );
+        assert_eq!(
+            run(&[("DUMB_INIT_DEBUG", "1")], &["x"]).log_level,
+            log::LevelFilter::Debug
+        );
+        let c = run(&[("TINI_VERBOSITY", "-1")], &["x"]);
+        assert_eq!(c.log_level, log::LevelFilter::Warn);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("TINI_VERBOSITY='-1'"));
+        let c = run(
+            &[("TINI_SUBREAPER", ""), ("TINI_KILL_PROCESS_GROUP", "1")],
+            &["x"],
+        );
+        assert!(!c.single_child && c.warnings.is_empty());
+        match parse_with(&["x"], &[("REAPER_GRACE_PERIOD", "abc")]) {
+            Err(UsageError(msg)) => assert!(msg.contains("'abc'") && msg.contains("REAPER_GRACE")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rewrites_table() {
+        let r = Rewrites::default();
+        for sig in 0..=64 {
+            assert_eq!(r.apply(sig), if sig == 0 { None } else { Some(sig) });
+        }
+        let c = config(&["-r", "RTMIN+1:RTMAX", "-r", "15:10", "-r", "15:12", "x"]);
+        assert_eq!(c.rewrite.apply(35), Some(64));
+        assert_eq!(
+            c.rewrite.apply(15),
+            Some(12),
+            "the last rewrite of a signal wins"
+        );
+        assert_eq!(c.rewrite.apply(200), Some(200));
+        assert_eq!(c.rewrite.apply(-1), Some(-1));
+    }
+
+    #[test]
+    fn help_lists_every_option() {
+        for o in LONG {
+            assert!(HELP.contains(&format!("-{},", o.short as char)) || o.short == b'g');
+            if o.long != "\0" {
+                assert!(
+                    HELP.contains(&format!("--{}", o.long)),
+                    "--{} missing",
+                    o.long
+                );
+            }
+        }
+    }
+}

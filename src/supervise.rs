@@ -1,0 +1,135 @@
+//! The loop: sleep until a signal is pending, then reap or forward it.
+//!
+//! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
+//! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
+//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled.
+
+use crate::cli::{ExitCodeSet, Rewrites};
+use crate::reap;
+use crate::signals::{self, SigSet};
+
+/// Where forwarded signals go and what is done with the main child's status.
+pub struct Supervisor {
+    pub child: libc::pid_t,
+    pub single_child: bool,
+    pub rewrite: Rewrites,
+    pub remap_exit: ExitCodeSet,
+    pub warn_on_reap: bool,
+    pub own_pid: libc::pid_t,
+}
+
+impl Supervisor {
+    /// Runs until the main child exits; returns its final exit status.
+    pub fn run(&self) -> u8 {
+        let target = if self.single_child {
+            self.child
+        } else {
+            -self.child
+        };
+        loop {
+            let Some(sig) = signals::wait(SigSet::handled(), None) else {
+                continue;
+            };
+            if sig.signo == libc::SIGCHLD {
+                let mut main_status = None;
+                reap::drain(|pid, status| {
+                    if pid == self.child {
+                        main_status = Some(status);
+                    } else {
+                        report_orphan(pid, status, self.warn_on_reap);
+                    }
+                });
+                if let Some(status) = main_status {
+                    return self.final_status(status);
+                }
+            } else if sig.is_self_inflicted(self.own_pid) {
+                log::debug!(
+                    "not forwarding {}: raised by reaper's own doing",
+                    signals::name(sig.signo)
+                );
+            } else {
+                forward(target, sig.signo, &self.rewrite);
+            }
+        }
+    }
+
+    fn final_status(&self, status: i32) -> u8 {
+        let code = reap::exit_code(status);
+        if self.remap_exit.contains(code) {
+            log::info!("main child exited with status {code}, remapped to 0");
+            0
+        } else {
+            log::info!("main child exited with status {code}");
+            code
+        }
+    }
+}
+
+fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) {
+    let Some(to) = rewrite.apply(sig) else {
+        log::debug!("dropping {} (rewritten to 0)", signals::name(sig));
+        return;
+    };
+    match signals::send(target, to) {
+        Ok(()) => log::debug!(
+            "forwarded {} as {} to {}",
+            signals::name(sig),
+            signals::name(to),
+            Target(target)
+        ),
+        Err(e) => log::debug!(
+            "failed to forward {} to {}: {e}",
+            signals::name(to),
+            Target(target)
+        ),
+    }
+}
+
+struct Target(libc::pid_t);
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 < 0 {
+            write!(f, "process group {}", -self.0)
+        } else {
+            write!(f, "process {}", self.0)
+        }
+    }
+}
+
+/// Logs a reaped process that is not the main child.
+pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
+    if warn {
+        log::warn!(
+            "reaped process {pid} (exit status {})",
+            reap::exit_code(status)
+        );
+    } else {
+        log::debug!(
+            "reaped process {pid} (exit status {})",
+            reap::exit_code(status)
+        );
+    }
+}
+
+/// `--pause`: reap whatever is reparented to reaper until SIGTERM or SIGINT.
+pub fn pause(warn_on_reap: bool) {
+    loop {
+        let Some(sig) = signals::wait(SigSet::handled(), None) else {
+            continue;
+        };
+        match sig.signo {
+            libc::SIGCHLD => {
+                reap::drain(|pid, status| report_orphan(pid, status, warn_on_reap));
+            }
+            libc::SIGTERM | libc::SIGINT => {
+                log::info!("{} received: ending", signals::name(sig.signo));
+                return;
+            }
+            other => log::debug!(
+                "ignoring {}: there is no child to forward it to",
+                signals::name(other)
+            ),
+        }
+    }
+}
