@@ -43,10 +43,8 @@ impl Supervisor {
                     return self.final_status(status);
                 }
             } else if sig.is_self_inflicted(self.own_pid) {
-                log::debug!(
-                    "not forwarding {}: raised by reaper's own doing",
-                    signals::name(sig.signo)
-                );
+                // Dropped without a word: a log line about a SIGPIPE from a broken stderr
+                // would raise the next one, forever.
             } else {
                 forward(target, sig.signo, &self.rewrite);
             }

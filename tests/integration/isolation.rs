@@ -1,0 +1,307 @@
+//! The app cannot tell reaper is there: it inherits reaper's signal mask and ignored
+//! signals, no descriptor of reaper's, its args and environment byte for byte, and its
+//! working directory; and reaper's own troubles (closed or broken stdio) change nothing.
+
+use std::collections::BTreeSet;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::time::Duration;
+
+use crate::harness::{As, BOTH, Sandbox, reaper, testkit_str};
+
+/// The value of `key: value` lines in testkit inspect output.
+fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
+    report
+        .lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::trim))
+        .collect()
+}
+
+fn inspect(sandbox: &Sandbox) -> [String; 4] {
+    [
+        testkit_str(),
+        "inspect".into(),
+        "--to".into(),
+        sandbox.file("report"),
+    ]
+}
+
+const fn bit(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+#[test]
+fn the_app_gets_an_empty_mask_and_default_sigpipe_by_default() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("mask-default");
+        let out = reaper(mode).args(inspect(&sandbox)).run();
+        assert_eq!(out.code, 0, "{out:?}");
+        let report = sandbox.read("report");
+        assert_eq!(field(&report, "SigBlk"), ["0000000000000000"], "{report}");
+        assert_eq!(field(&report, "SigIgn"), ["0000000000000000"], "{report}");
+    }
+}
+
+#[test]
+fn the_app_inherits_the_mask_and_ignored_signals_reaper_inherited() {
+    // Not 32 or 33: glibc unblocks those at start-up, and `unshare`, between the test and
+    // reaper, is a glibc program.
+    let blocked = bit(libc::SIGUSR1) | bit(34) | bit(36) | bit(libc::SIGWINCH);
+    let ignored = [libc::SIGHUP, libc::SIGPIPE, libc::SIGQUIT];
+    for mode in BOTH {
+        let sandbox = Sandbox::new("mask-inherited");
+        let out = reaper(mode)
+            .pre_exec(move || {
+                // SAFETY: raw syscalls on live values, in the forked child.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigprocmask,
+                        libc::SIG_SETMASK,
+                        &blocked,
+                        std::ptr::null::<u64>(),
+                        8,
+                    );
+                    for sig in ignored {
+                        libc::signal(sig, libc::SIG_IGN);
+                    }
+                }
+                Ok(())
+            })
+            .args(inspect(&sandbox))
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        let report = sandbox.read("report");
+        let want_ign = ignored.iter().fold(0, |acc, &s| acc | bit(s));
+        assert_eq!(
+            field(&report, "SigBlk"),
+            [format!("{blocked:016x}")],
+            "{mode:?}: {report}"
+        );
+        assert_eq!(
+            field(&report, "SigIgn"),
+            [format!("{want_ign:016x}")],
+            "{mode:?}: {report}"
+        );
+    }
+}
+
+#[test]
+fn the_app_gets_no_descriptor_of_reapers() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("fds");
+        let out = reaper(mode).arg("-vvv").args(inspect(&sandbox)).run();
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(
+            field(&sandbox.read("report"), "fds"),
+            ["[0, 1, 2]"],
+            "{mode:?}"
+        );
+
+        // A descriptor reaper inherited is the app's too: reaper passes it on untouched.
+        let sandbox = Sandbox::new("fds-inherited");
+        let out = reaper(mode)
+            .pre_exec(|| {
+                // SAFETY: dup2 in the forked child; the new descriptor is not close-on-exec.
+                unsafe { libc::dup2(2, 7) };
+                Ok(())
+            })
+            .args(inspect(&sandbox))
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(
+            field(&sandbox.read("report"), "fds"),
+            ["[0, 1, 2, 7]"],
+            "{mode:?}"
+        );
+    }
+}
+
+#[test]
+fn closed_stdin_stdout_and_stderr_stay_closed_and_change_nothing() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("closed-stdio");
+        let out = reaper(mode)
+            .pre_exec(|| {
+                // SAFETY: closing descriptors in the forked child.
+                unsafe {
+                    libc::close(0);
+                    libc::close(1);
+                    libc::close(2);
+                }
+                Ok(())
+            })
+            .args(["-vvv", "-w"])
+            .args(inspect(&sandbox))
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(field(&sandbox.read("report"), "fds"), ["[]"], "{mode:?}");
+        let out = reaper(mode)
+            .pre_exec(|| {
+                // SAFETY: as above.
+                unsafe { libc::close(2) };
+                Ok(())
+            })
+            .args(["-vvv", "sh", "-c", "exit 23"])
+            .run();
+        assert_eq!(out.code, 23, "{mode:?}: {out:?}");
+    }
+}
+
+#[test]
+fn a_broken_stderr_neither_kills_the_app_nor_changes_the_status() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("broken-stderr");
+        let mut fds = [0; 2];
+        // SAFETY: a live array for the pipe's two ends.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both descriptors were just created and are ours.
+        let (read_end, write_end) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        drop(read_end);
+        let log = sandbox.file("signals");
+        // -vvv: reaper writes a line for every signal, each one to a pipe with no reader.
+        let mut run = reaper(mode)
+            .stdio(move |cmd| {
+                cmd.stderr(write_end);
+            })
+            .args(["-vvv", &testkit_str(), "catch", &log, "64"])
+            .start();
+        run.wait_for_file(&sandbox.path("signals"), "member ready");
+        for sig in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGHUP] {
+            run.signal(sig);
+            run.wait_for_file(&sandbox.path("signals"), &format!("member {sig}\n"));
+        }
+        run.signal(64);
+        let out = run.wait();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        let text = sandbox.read("signals");
+        assert!(
+            !text.contains(" 13\n"),
+            "reaper's own SIGPIPE was forwarded: {text}"
+        );
+    }
+}
+
+#[test]
+fn args_and_environment_arrive_byte_for_byte() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let odd_arg = OsStr::from_bytes(b"\xff\xfe not utf-8 \x80");
+    let odd_value = OsStr::from_bytes(b"caf\xe9 \xc3\x28");
+    let odd_key = OsStr::from_bytes(b"K\xe9Y");
+    for mode in BOTH {
+        let sandbox = Sandbox::new("bytes");
+        let out = reaper(mode)
+            .env("ODD", odd_value)
+            .env(odd_key, "v")
+            .env("EMPTY", "")
+            .env("TINI_SUBREAPER", "1")
+            .args(inspect(&sandbox))
+            .args([
+                odd_arg,
+                OsStr::new(""),
+                OsStr::new("two words"),
+                OsStr::new("-v"),
+            ])
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        let report = sandbox.read("report");
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let args = field(&report, "arg");
+        assert_eq!(
+            args[4..],
+            [
+                hex(odd_arg.as_bytes()),
+                String::new(),
+                hex(b"two words"),
+                hex(b"-v")
+            ],
+            "{mode:?}"
+        );
+        let env: BTreeSet<&str> = field(&report, "env").into_iter().collect();
+        let want: Vec<Vec<u8>> = vec![
+            format!("PATH={}", crate::harness::PATH).into_bytes(),
+            [b"ODD=".as_slice(), odd_value.as_bytes()].concat(),
+            [odd_key.as_bytes(), b"=v"].concat(),
+            b"EMPTY=".to_vec(),
+            b"TINI_SUBREAPER=1".to_vec(),
+        ];
+        let want: Vec<String> = want.iter().map(|b| hex(b)).collect();
+        let want: BTreeSet<&str> = want.iter().map(String::as_str).collect();
+        assert_eq!(env, want, "{mode:?}");
+    }
+}
+
+#[test]
+fn the_app_keeps_the_working_directory_and_reaper_leaves_it() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("cwd");
+        let report = sandbox.file("report");
+        let script = format!(
+            "'{}' inspect --to '{report}' && touch done && exec sleep 100",
+            testkit_str()
+        );
+        let mut run = reaper(mode)
+            .current_dir(&sandbox.dir)
+            .args(["sh", "-c", &script])
+            .start();
+        run.wait_for_file(&sandbox.path("report"), "cwd");
+        run.poll("the app to finish inspecting", || {
+            sandbox.path("done").exists().then_some(())
+        });
+        let reaper_cwd = std::fs::read_link(format!("/proc/{}/cwd", run.reaper_pid));
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        assert_eq!(out.code, 143, "{out:?}");
+        let want = sandbox.dir.canonicalize().unwrap();
+        assert_eq!(
+            field(&sandbox.read("report"), "cwd"),
+            [want.to_str().unwrap()],
+            "{mode:?}"
+        );
+        assert_eq!(
+            reaper_cwd.ok(),
+            Some(std::path::PathBuf::from("/")),
+            "{mode:?}: reaper pins the app's directory"
+        );
+    }
+}
+
+#[test]
+fn reaper_sleeps_while_its_app_sleeps() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("idle");
+        let mut run = reaper(mode)
+            .current_dir(&sandbox.dir)
+            .args(["sh", "-c", "touch up; exec sleep 100"])
+            .start();
+        run.poll("the app to start", || {
+            sandbox.path("up").exists().then_some(())
+        });
+        let switches = |pid: i32| {
+            let v =
+                crate::harness::status_field(pid, "voluntary_ctxt_switches").unwrap_or_default();
+            let n =
+                crate::harness::status_field(pid, "nonvoluntary_ctxt_switches").unwrap_or_default();
+            (v, n)
+        };
+        let before = switches(run.reaper_pid);
+        // A measuring window, not a synchronisation: reaper must not wake up at all in it.
+        std::thread::sleep(Duration::from_secs(2));
+        let after = switches(run.reaper_pid);
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        assert_eq!(out.code, 143, "{out:?}");
+        assert!(!before.0.is_empty(), "no context switch counts in /proc");
+        assert_eq!(before, after, "{mode:?}: reaper woke up while idle");
+    }
+}
+
+#[test]
+fn reaper_never_writes_to_stdout() {
+    let out = reaper(As::Pid1)
+        .args(["-vvv", "-w", "sh", "-c", "sh -c 'exit 0' & wait; exit 0"])
+        .run();
+    assert_eq!(out.code, 0);
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(out.stderr.contains("reaper: "), "{out:?}");
+}

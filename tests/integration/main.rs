@@ -1,0 +1,12 @@
+//! Integration tests: the real reaper binary, as PID 1 and as a subreaper, each in a PID
+//! namespace of its own (see harness.rs). Needs root, or unprivileged user namespaces.
+
+mod harness;
+
+mod cli;
+mod exit_status;
+mod isolation;
+mod reaping;
+mod signals;
+mod teardown;
+mod terminal;

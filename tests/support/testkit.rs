@@ -1,0 +1,337 @@
+//! testkit: the workloads reaper's tests run under it. Built by `cargo test` (it is an
+//! example target), and for musl by docker-test, so the same helpers run in containers.
+//!
+//!   testkit pid1 CMD...          a waiting PID 1 for subreaper tests: runs CMD, reaps
+//!                                anything, exits with CMD's status (128+N if killed),
+//!                                and names any process still alive then on stderr
+//!   testkit catch FILE EXITSIG   blocks every signal, forks one group member; both
+//!                                append "<role> <signo>" to FILE for each signal
+//!                                received, after a "<role> ready" line; both exit 0
+//!                                on EXITSIG
+//!   testkit orphans N            leaves N orphans that exit as soon as they are orphaned
+//!   testkit zombies [SECS]       counts zombies in /proc; with SECS, waits up to SECS for
+//!                                none to be left; exits 0 when none are left
+//!   testkit inspect [--to FILE]  prints its own signal state, descriptors, process group,
+//!                                terminal group, args and environment (as hex)
+//!   testkit pgrp                 prints "pid pgid" for itself
+//!
+//! Written against raw syscalls for the signal masks, as reaper is, so that the real-time
+//! signals the C library keeps for itself (32 to 34) can be caught too.
+
+#![no_main]
+
+use std::ffi::{CString, OsString};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::time::{Duration, Instant};
+
+/// `no_main`, as reaper: std's start-up would ignore SIGPIPE and fill closed standard
+/// descriptors, and `inspect` must report what it inherited.
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: the C runtime passes argc valid C strings.
+    let all: Vec<OsString> = (0..argc as usize)
+        .map(|i| unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) })
+        .map(|s| OsString::from_vec(s.to_bytes().to_vec()))
+        .collect();
+    let _ = ARGS.set(all.clone());
+    run(all[1..].to_vec())
+}
+
+static ARGS: std::sync::OnceLock<Vec<OsString>> = std::sync::OnceLock::new();
+
+fn run(args: Vec<OsString>) -> i32 {
+    let mode = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    let rest = &args[1.min(args.len())..];
+    let code = match mode {
+        "pid1" => pid1(rest),
+        "catch" => catch(rest),
+        "orphans" => orphans(rest),
+        "zombies" => zombies(rest),
+        "inspect" => inspect(rest),
+        "pgrp" => {
+            // SAFETY: plain queries.
+            let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
+            println!("{pid} {pgid}");
+            0
+        }
+        _ => {
+            eprintln!("testkit: unknown mode '{mode}'");
+            2
+        }
+    };
+    let _ = std::io::stdout().flush();
+    code
+}
+
+fn arg<T: std::str::FromStr>(args: &[OsString], i: usize, what: &str) -> T {
+    args.get(i)
+        .and_then(|a| a.to_str())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            eprintln!("testkit: missing or bad {what}");
+            std::process::exit(2)
+        })
+}
+
+fn pid1(cmd: &[OsString]) -> i32 {
+    let c_args: Vec<CString> = cmd
+        .iter()
+        .map(|a| CString::new(a.clone().into_vec()).unwrap())
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: exec or _exit in the child.
+    let child = unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            libc::execvp(argv[0], argv.as_ptr());
+            libc::_exit(127);
+        }
+        pid
+    };
+    loop {
+        let mut status = 0;
+        // SAFETY: a live status int.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if pid == child {
+            report_leftovers();
+            return if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            };
+        }
+        if pid < 0 {
+            return 1;
+        }
+    }
+}
+
+/// As the namespace's PID 1, lists every other process still there: after reaper's
+/// teardown there should be none.
+fn report_leftovers() {
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    let left: Vec<String> = fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str().map(String::from))
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && *n != me.to_string())
+                .map(|n| {
+                    let comm = fs::read_to_string(format!("/proc/{n}/comm")).unwrap_or_default();
+                    format!("{n}:{}", comm.trim())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !left.is_empty() {
+        eprintln!("testkit pid1: leftover processes: {}", left.join(" "));
+    }
+}
+
+fn block_all() -> u64 {
+    let all = u64::MAX;
+    let mut old = 0u64;
+    // SAFETY: live u64s of the kernel sigset size.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &all, &mut old, 8) };
+    old
+}
+
+fn append(file: &str, line: &str) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .expect("open log");
+    // One write per line: O_APPEND keeps lines from two processes whole.
+    f.write_all(format!("{line}\n").as_bytes())
+        .expect("write log");
+}
+
+fn catch(args: &[OsString]) -> i32 {
+    let file: String = arg(args, 0, "FILE");
+    let exit_sig: i32 = arg(args, 1, "EXITSIG");
+    block_all();
+    // SAFETY: the child continues in this same single-threaded program.
+    let role = if unsafe { libc::fork() } == 0 {
+        "member"
+    } else {
+        "main"
+    };
+    append(&file, &format!("{role} ready"));
+    let all = u64::MAX;
+    loop {
+        let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+        // SAFETY: live set and siginfo; no timeout.
+        let sig = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigtimedwait,
+                &all,
+                info.as_mut_ptr(),
+                std::ptr::null::<libc::timespec>(),
+                8,
+            )
+        } as i32;
+        if sig <= 0 {
+            continue;
+        }
+        append(&file, &format!("{role} {sig}"));
+        if sig == exit_sig {
+            return 0;
+        }
+    }
+}
+
+fn orphans(args: &[OsString]) -> i32 {
+    let n: usize = arg(args, 0, "N");
+    const PER_PARENT: usize = 100;
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(PER_PARENT);
+        left -= batch;
+        let mut fds = [0; 2];
+        // SAFETY: a live array for the two descriptors.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            eprintln!("testkit: pipe failed");
+            return 1;
+        }
+        // SAFETY: the children only make raw syscalls and _exit.
+        unsafe {
+            let parent = libc::fork();
+            if parent == 0 {
+                libc::close(fds[0]);
+                for _ in 0..batch {
+                    if libc::fork() == 0 {
+                        // Wait until the parent is gone (the pipe's write end closes), so
+                        // that this process exits as an orphan.
+                        libc::close(fds[1]);
+                        let mut b = 0u8;
+                        libc::read(fds[0], (&mut b as *mut u8).cast(), 1);
+                        libc::_exit(0);
+                    }
+                }
+                libc::_exit(0);
+            }
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+            if parent < 0 {
+                eprintln!("testkit: fork failed");
+                return 1;
+            }
+            let mut status = 0;
+            libc::waitpid(parent, &mut status, 0);
+        }
+    }
+    0
+}
+
+fn count_zombies() -> usize {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| e.file_name().as_bytes().iter().all(u8::is_ascii_digit))
+        .filter_map(|e| fs::read(e.path().join("stat")).ok())
+        .filter(|stat| {
+            let close = stat.iter().rposition(|&c| c == b')').unwrap_or(0);
+            stat.get(close + 2) == Some(&b'Z')
+        })
+        .count()
+}
+
+fn zombies(args: &[OsString]) -> i32 {
+    let secs: f64 = if args.is_empty() {
+        0.0
+    } else {
+        arg(args, 0, "SECS")
+    };
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    loop {
+        let n = count_zombies();
+        if n == 0 {
+            println!("zombies 0");
+            return 0;
+        }
+        if Instant::now() >= deadline {
+            println!("zombies {n}");
+            return 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn inspect(args: &[OsString]) -> i32 {
+    use std::fmt::Write as _;
+    // Everything is gathered before the report is written, so that opening the report file
+    // (which takes the lowest free descriptor) cannot show up in it.
+    let mut out = String::new();
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for line in status.lines() {
+        if ["SigBlk:", "SigIgn:", "SigCgt:", "PPid:"]
+            .iter()
+            .any(|k| line.starts_with(k))
+        {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let mut fds: Vec<i32> = fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // The directory being read is itself one of the descriptors; it is closed by now.
+    fds.retain(|&fd| {
+        // SAFETY: F_GETFD only queries.
+        unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+    });
+    fds.sort();
+    let _ = writeln!(out, "fds: {fds:?}");
+    let stat = fs::read("/proc/self/stat").unwrap_or_default();
+    let close = stat.iter().rposition(|&c| c == b')').unwrap_or(0);
+    let fields: Vec<String> = String::from_utf8_lossy(&stat[close + 2..])
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    // Fields after the name: state ppid pgrp session tty_nr tpgid
+    let field = |i: usize| fields.get(i).cloned().unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "pgrp: {}\nsession: {}\ntpgid: {}",
+        field(2),
+        field(3),
+        field(5)
+    );
+    // SAFETY: getpid has no preconditions.
+    let _ = writeln!(out, "pid: {}", unsafe { libc::getpid() });
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let _ = writeln!(out, "cwd: {cwd}");
+    for a in ARGS.get().into_iter().flatten() {
+        let _ = writeln!(out, "arg: {}", hex(a.as_bytes()));
+    }
+    for (k, v) in std::env::vars_os() {
+        let mut kv = k.into_vec();
+        kv.push(b'=');
+        kv.extend(v.as_bytes());
+        let _ = writeln!(out, "env: {}", hex(&kv));
+    }
+    match args.first().and_then(|a| a.to_str()) {
+        Some("--to") => {
+            let file: String = arg(args, 1, "FILE");
+            fs::write(file, out).map(|()| 0).unwrap_or(1)
+        }
+        _ => {
+            print!("{out}");
+            0
+        }
+    }
+}
