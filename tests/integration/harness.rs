@@ -187,6 +187,9 @@ impl Run {
         if self.mode == As::Subreaper {
             cmd.arg(testkit()).arg("pid1");
         }
+        if let Some(launcher) = launcher() {
+            cmd.arg(launcher);
+        }
         cmd.arg(reaper_bin()).args(&self.args);
         cmd.env_clear().envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.dir {
@@ -336,9 +339,10 @@ impl Running {
         for _ in 0..depth {
             pid = self.poll("reaper to start", || only_child(pid));
         }
+        let exe_wanted = launcher().and_then(|l| which(&l)).unwrap_or(reaper);
         self.poll("reaper to block its signals", || {
             let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
-            (exe == reaper && takes_signals(pid)).then_some(())
+            (exe == exe_wanted && takes_signals(pid)).then_some(())
         });
         pid
     }
@@ -444,6 +448,18 @@ impl Drop for Running {
             self.finish(true);
         }
     }
+}
+
+/// A program's path as exec would find it on PATH.
+fn which(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.canonicalize().ok();
+    }
+    PATH.split(':')
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.exists())?
+        .canonicalize()
+        .ok()
 }
 
 /// The one child of `pid`, once it has exactly one.
