@@ -27,13 +27,26 @@ pub enum As {
 
 pub const BOTH: [As; 2] = [As::Pid1, As::Subreaper];
 
+/// The reaper under test: the one cargo built, or `REAPER_TEST_BIN` (another build of it,
+/// such as the static arm64 release binary).
 pub fn reaper_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_reaper"))
+    std::env::var_os("REAPER_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_reaper")))
 }
 
-/// testkit sits with the examples, beside the reaper binary; `cargo test` builds it.
+/// A program that runs reaper for us, from `REAPER_TEST_LAUNCHER` (e.g.
+/// `qemu-aarch64-static` for a binary of another architecture); none by default.
+pub fn launcher() -> Option<PathBuf> {
+    std::env::var_os("REAPER_TEST_LAUNCHER")
+        .filter(|l| !l.is_empty())
+        .map(PathBuf::from)
+}
+
+/// testkit sits with the examples, beside the reaper binary cargo built (whatever
+/// `REAPER_TEST_BIN` says: the workloads stay native); `cargo test` builds it.
 pub fn testkit() -> PathBuf {
-    let path = reaper_bin()
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_reaper"))
         .parent()
         .expect("target dir")
         .join("examples")
