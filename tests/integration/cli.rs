@@ -160,3 +160,20 @@ fn default_output_is_silent() {
     let out = reaper(As::Subreaper).args(["sh", "-c", "exit 0"]).run();
     assert_eq!(out.stderr, "", "nested under another init must be quiet");
 }
+
+#[test]
+fn the_readme_shows_the_help_as_it_is() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("```text\nreaper: PID 1 for containers")
+        .expect("help block in README")
+        + 8;
+    let len = readme[start..].find("```").expect("end of the help block");
+    let out = reaper(As::Pid1).arg("--help").run();
+    assert_eq!(
+        readme[start..start + len],
+        out.stdout,
+        "README.md's options block differs from --help"
+    );
+}
