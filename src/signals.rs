@@ -133,7 +133,8 @@ impl Received {
 /// With no timeout this never returns `None`.
 pub fn wait(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
     let ts = timeout.map(|t| libc::timespec {
-        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Capped at 68 years, which fits a time_t of any width.
+        tv_sec: t.as_secs().min(i32::MAX as u64) as _,
         tv_nsec: t.subsec_nanos() as libc::c_long,
     });
     let ts_ptr = ts

@@ -3,12 +3,17 @@
 //! The child gets its own process group (the target of forwarded signals), the terminal's
 //! foreground when reaper had it, and the signal mask reaper inherited; reaper changes no
 //! disposition, so the inherited ones (an ignored SIGPIPE, say) pass through untouched.
-//! Every descriptor reaper opens is close-on-exec. An exec failure comes back to the
-//! parent through a close-on-exec pipe, so reaper itself reports it.
+//! Every descriptor reaper opens is close-on-exec, and it opens none here.
+//!
+//! The child is created with `clone(CLONE_VM | CLONE_VFORK)`, as posix_spawn does: it runs
+//! in reaper's memory while reaper waits, until it has exec'd or exited. So no page table
+//! is copied, no pipe is needed to learn of an exec failure (the child writes the errno
+//! into reaper's memory), it works even when no descriptor is free, and by the time reaper
+//! forwards its first signal the application has been exec'd.
 
-use std::ffi::{CString, OsString};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::errno::Errno;
 
@@ -18,7 +23,7 @@ use crate::signals::SigSet;
 /// Why the application could not be started.
 #[derive(Debug)]
 pub enum Error {
-    /// reaper could not set the child up (pipe, fork): exit 1.
+    /// reaper could not create the child: exit 1.
     Setup { step: &'static str, errno: Errno },
     /// The command could not be executed: exit 127 when not found, 126 otherwise. The
     /// child, `pid`, has already exited with that code and is left for the loop to reap.
@@ -41,8 +46,29 @@ impl std::fmt::Display for Error {
 }
 
 /// The exit code for a failed exec, as shells and Docker report it.
-fn exec_failure_code(errno: Errno) -> i32 {
-    if errno == Errno::ENOENT { 127 } else { 126 }
+fn exec_failure_code(errno: i32) -> i32 {
+    if errno == libc::ENOENT { 127 } else { 126 }
+}
+
+/// Where the command is looked up when `PATH` is unset: Docker's default `PATH`.
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The stack the child runs on while reaper waits: the child only makes a few syscalls.
+const CHILD_STACK: usize = 32 * 1024;
+
+unsafe extern "C" {
+    static environ: *const *const libc::c_char;
+}
+
+/// Everything the child reads, prepared before it exists; it writes only `errno`.
+struct ChildSetup {
+    /// The paths to try, in order, each a NUL-terminated string.
+    candidates: Vec<*const libc::c_char>,
+    argv: Vec<*const libc::c_char>,
+    mask: SigSet,
+    take_terminal: bool,
+    /// The errno of the last failed exec; 0 while none failed.
+    errno: AtomicI32,
 }
 
 /// Starts `argv` with `mask` as its signal mask. Returns the child's pid, which is also
@@ -52,59 +78,85 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
         .first()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Everything the child needs is built before fork: after it, no allocation.
-    let c_args: Vec<CString> = argv
-        .iter()
-        .map(|a| CString::new(a.clone().into_vec()))
-        .collect::<Result<_, _>>()
-        // Unreachable from a real argv, whose words are C strings already.
-        .map_err(|_| Error::Setup {
-            step: "pass an argument with a NUL byte",
-            errno: Errno::EINVAL,
-        })?;
-    let mut c_argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
-    c_argv.push(std::ptr::null());
-    let take_terminal = owns_terminal_foreground();
+    let c_args = c_strings(argv.iter().map(OsString::as_os_str))?;
+    let path = std::env::var_os("PATH");
+    let paths = candidates(
+        argv.first().map(|a| a.as_bytes()).unwrap_or_default(),
+        path.as_deref(),
+    );
+    let c_paths = c_strings(paths.iter().map(|p| OsStr::from_bytes(p)))?;
 
-    let (report_r, report_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|errno| Error::Setup {
-            step: "create a pipe",
-            errno,
-        })?;
+    let setup = ChildSetup {
+        candidates: c_paths.iter().map(|p| p.as_ptr()).collect(),
+        argv: c_args
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(Some(std::ptr::null()))
+            .collect(),
+        mask,
+        take_terminal: owns_terminal_foreground(),
+        errno: AtomicI32::new(0),
+    };
+    let mut stack = [0u8; CHILD_STACK];
+    // The stack grows down on every architecture reaper builds for; keep it 16-aligned.
+    let top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut libc::c_void;
 
-    // SAFETY: fork is sound in a single-threaded process; the child below makes only
-    // async-signal-safe calls (setpgid, getpid, tcsetpgrp, rt_sigprocmask, execvp, write,
-    // _exit) on memory prepared before the fork, and never returns.
-    let pid = unsafe { libc::fork() };
+    // SAFETY: with CLONE_VFORK this thread is suspended until the child has exec'd or
+    // exited, so the child has the stack and `setup` to itself and both outlive it.
+    // `child_main` makes only async-signal-safe calls on memory prepared above, writes
+    // nothing but `setup.errno`, and never returns. reaper has no signal handlers, so none
+    // can run in the child on reaper's memory.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            &setup as *const ChildSetup as *mut libc::c_void,
+        )
+    };
     if pid < 0 {
         return Err(Error::Setup {
             step: "fork",
             errno: Errno::last(),
         });
     }
-    if pid == 0 {
-        // SAFETY: see above; `c_argv` is a null-terminated array of valid C strings.
-        unsafe { exec_child(&c_argv, mask, take_terminal, report_w.as_raw_fd()) }
-    }
-    drop(report_w);
-
-    // The child does this too; doing it on both sides means the group exists before
-    // either goes on, so a signal forwarded right away cannot miss it. EACCES (the child
-    // has exec'd) and ESRCH (it is gone) both mean the child did it already.
-    // SAFETY: setpgid has no memory-safety preconditions.
-    unsafe { libc::setpgid(pid, pid) };
-
-    match read_errno(report_r) {
-        None => {
+    match setup.errno.load(Ordering::Acquire) {
+        0 => {
             log::info!("started '{program}' as pid {pid}");
             Ok(pid)
         }
-        Some(errno) => Err(Error::Exec {
+        errno => Err(Error::Exec {
             program,
-            errno,
+            errno: Errno::from_raw(errno),
             pid,
         }),
     }
+}
+
+fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, Error> {
+    words
+        .map(|w| CString::new(w.as_bytes()))
+        .collect::<Result<_, _>>()
+        // Unreachable from a real argv or environment, whose words are C strings already.
+        .map_err(|_| Error::Setup {
+            step: "pass a word with a NUL byte",
+            errno: Errno::EINVAL,
+        })
+}
+
+/// The paths exec tries for `program`, as execvp searches: the name itself when it holds
+/// a '/', else each `PATH` directory in turn (an empty entry is the working directory).
+fn candidates(program: &[u8], path: Option<&OsStr>) -> Vec<Vec<u8>> {
+    if program.contains(&b'/') || program.is_empty() {
+        return vec![program.to_vec()];
+    }
+    let path = path.map_or(DEFAULT_PATH, |p| p.as_bytes());
+    path.split(|&c| c == b':')
+        .map(|dir| match dir {
+            b"" => program.to_vec(),
+            _ => [dir, b"/", program].concat(),
+        })
+        .collect()
 }
 
 /// Whether the application should become the terminal's foreground group: reaper's stdin
@@ -114,48 +166,42 @@ fn owns_terminal_foreground() -> bool {
     unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
 }
 
-/// The child's half: set up and exec, or report errno and exit.
-///
-/// # Safety
-/// Only between fork and exec; `argv` must be a null-terminated array of C strings.
-unsafe fn exec_child(
-    argv: &[*const libc::c_char],
-    mask: SigSet,
-    take_terminal: bool,
-    report: i32,
-) -> ! {
-    // SAFETY: async-signal-safe calls only, on memory prepared before fork.
+/// The child: set up, exec, or record why not and exit with 127 or 126.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildSetup` that `spawn` keeps alive until we exec or exit.
+    let setup = unsafe { &*(arg as *const ChildSetup) };
+    // SAFETY: async-signal-safe calls only, on memory prepared before clone.
     unsafe {
         libc::setpgid(0, 0);
-        if take_terminal {
+        if setup.take_terminal {
             // Every signal is still blocked here, SIGTTOU included, so this cannot stop us.
             libc::tcsetpgrp(0, libc::getpid());
         }
-        crate::signals::set_mask(mask);
-        libc::execvp(argv[0], argv.as_ptr());
-        let errno = Errno::last_raw();
-        libc::write(
-            report,
-            (&errno as *const i32).cast(),
-            std::mem::size_of::<i32>(),
-        );
-        libc::_exit(exec_failure_code(Errno::from_raw(errno)))
+        crate::signals::set_mask(setup.mask);
+        let errno = exec_first(&setup.candidates, setup.argv.as_ptr());
+        setup.errno.store(errno, Ordering::Release);
+        libc::_exit(exec_failure_code(errno))
     }
 }
 
-/// The errno the child reported, or `None` when the pipe closed on exec.
-fn read_errno(pipe: OwnedFd) -> Option<Errno> {
-    let mut buf = [0u8; 4];
-    let mut got = 0;
-    while got < buf.len() {
-        match nix::unistd::read(&pipe, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::EINTR) => continue,
-            Err(_) => break,
+/// Tries each candidate as execvp does, and returns the errno to report if none runs:
+/// "permission denied" if any candidate was found but not executable, the error itself
+/// if one was found but failed otherwise (the search stops there), else "not found".
+///
+/// # Safety
+/// Between clone and exec: `candidates` and `argv` hold valid C strings.
+unsafe fn exec_first(candidates: &[*const libc::c_char], argv: *const *const libc::c_char) -> i32 {
+    let mut denied = false;
+    for &path in candidates {
+        // SAFETY: valid strings; `environ` is the process's own, unchanged since start.
+        unsafe { libc::execve(path, argv, environ) };
+        match Errno::last_raw() {
+            libc::EACCES => denied = true,
+            libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
+            other => return other,
         }
     }
-    (got == buf.len()).then(|| Errno::from_raw(i32::from_ne_bytes(buf)))
+    if denied { libc::EACCES } else { libc::ENOENT }
 }
 
 #[cfg(test)]
@@ -164,10 +210,10 @@ mod tests {
 
     #[test]
     fn exec_errors_map_to_shell_codes() {
-        assert_eq!(exec_failure_code(Errno::ENOENT), 127);
-        assert_eq!(exec_failure_code(Errno::EACCES), 126);
-        assert_eq!(exec_failure_code(Errno::ENOEXEC), 126);
-        assert_eq!(exec_failure_code(Errno::ENOTDIR), 126);
+        assert_eq!(exec_failure_code(libc::ENOENT), 127);
+        assert_eq!(exec_failure_code(libc::EACCES), 126);
+        assert_eq!(exec_failure_code(libc::ENOEXEC), 126);
+        assert_eq!(exec_failure_code(libc::ENOTDIR), 126);
         let e = Error::Exec {
             program: "foo".into(),
             errno: Errno::ENOENT,
@@ -182,5 +228,24 @@ mod tests {
             e.to_string(),
             "failed to fork: Resource temporarily unavailable"
         );
+    }
+
+    #[test]
+    fn path_search_candidates() {
+        let c = |prog: &str, path: Option<&str>| -> Vec<String> {
+            candidates(prog.as_bytes(), path.map(OsStr::new))
+                .into_iter()
+                .map(|p| String::from_utf8(p).unwrap())
+                .collect()
+        };
+        assert_eq!(c("/bin/sh", Some("/x")), ["/bin/sh"]);
+        assert_eq!(c("./app", None), ["./app"]);
+        assert_eq!(c("a/b", Some("/x")), ["a/b"]);
+        assert_eq!(c("sh", Some("/a:/b/c")), ["/a/sh", "/b/c/sh"]);
+        assert_eq!(c("sh", Some("/a::/b")), ["/a/sh", "sh", "/b/sh"]);
+        assert_eq!(c("sh", Some("")), ["sh"]);
+        assert_eq!(c("sh", None)[0], "/usr/local/sbin/sh");
+        assert_eq!(c("sh", None).len(), 6);
+        assert_eq!(c("", Some("/a")), [""]);
     }
 }

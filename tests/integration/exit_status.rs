@@ -68,14 +68,51 @@ fn a_command_that_cannot_be_executed_is_126() {
     }
 }
 
+/// No `/bin/sh` fallback for a script without `#!` (glibc's execvp has one, musl's has
+/// not): reaper behaves the same whatever C library it is built with, and as Docker does.
 #[test]
-fn a_script_without_a_shebang_runs_with_sh_as_execvp_does() {
+fn a_script_without_a_shebang_is_an_exec_format_error() {
     use std::os::unix::fs::PermissionsExt;
     let sandbox = Sandbox::new("noshebang");
     let file = sandbox.write("script", "exit 9\n");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = reaper(crate::harness::As::Pid1).arg(&file).run();
-    assert_eq!(out.code, 9, "{out:?}");
+    assert_eq!(out.code, 126, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!("reaper: cannot run '{file}': Exec format error\n")
+    );
+}
+
+#[test]
+fn the_command_is_looked_up_on_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new("path");
+    std::fs::create_dir(sandbox.path("denied")).unwrap();
+    std::fs::create_dir(sandbox.path("bin")).unwrap();
+    let denied = sandbox.write("denied/app", "#!/bin/sh\nexit 1\n");
+    let app = sandbox.write("bin/app", "#!/bin/sh\nexit 12\n");
+    std::fs::set_permissions(&denied, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}:/bin:/usr/bin",
+        sandbox.file("denied"),
+        sandbox.file("bin")
+    );
+    // A directory where it is not executable is passed over for the next one.
+    let out = reaper(crate::harness::As::Pid1)
+        .env("PATH", &path)
+        .arg("app")
+        .run();
+    assert_eq!(out.code, 12, "{out:?}");
+    // Found only where it cannot run: permission denied, 126.
+    let path = format!("{}:/bin:/usr/bin", sandbox.file("denied"));
+    let out = reaper(crate::harness::As::Pid1)
+        .env("PATH", &path)
+        .arg("app")
+        .run();
+    assert_eq!(out.code, 126, "{out:?}");
+    assert_eq!(out.stderr, "reaper: cannot run 'app': Permission denied\n");
 }
 
 #[test]
