@@ -121,18 +121,17 @@ fn signal_scope(scope: Scope, sigs: &[i32]) -> Reached {
             }
             Reached::Everything
         }
-        Scope::Descendants { own_pid, app_group } => match descendants(own_pid) {
-            Ok(pids) => {
-                for &pid in &pids {
-                    for &sig in sigs {
-                        // ESRCH: it exited since the walk, which is what we want anyway.
-                        let _ = signals::send(pid, sig);
-                    }
+        Scope::Descendants { own_pid, app_group } => match processes(own_pid) {
+            Ok(procs) => {
+                let t = targets(own_pid, &procs);
+                for &sig in sigs {
+                    // ESRCH: gone since the walk, which is what we want anyway.
+                    t.groups.iter().for_each(|&g| drop(signals::send(-g, sig)));
+                    t.pids.iter().for_each(|&p| drop(signals::send(p, sig)));
                 }
-                if pids.is_empty() {
-                    Reached::None
-                } else {
-                    Reached::Processes(pids.len())
+                match t.count {
+                    0 => Reached::None,
+                    n => Reached::Processes(n),
                 }
             }
             Err(e) => {
@@ -151,8 +150,79 @@ fn signal_scope(scope: Scope, sigs: &[i32]) -> Reached {
     }
 }
 
-/// Every descendant of `root`, from the parent links in `/proc/*/stat`.
-fn descendants(root: libc::pid_t) -> Result<Vec<libc::pid_t>, String> {
+/// A process as `/proc/PID/stat` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Proc {
+    pid: libc::pid_t,
+    ppid: libc::pid_t,
+    pgid: libc::pid_t,
+}
+
+/// What one teardown round signals below `root`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Targets {
+    /// Process groups whose every member is a descendant. A group is signalled with one
+    /// `kill(-pgid)`, which, like `kill(-1)`, the kernel lets no member escape by forking:
+    /// a fork loop cannot outrun it.
+    groups: Vec<libc::pid_t>,
+    /// Descendants in a group shared with some other process: signalled one by one.
+    pids: Vec<libc::pid_t>,
+    /// How many descendants there are.
+    count: usize,
+}
+
+fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
+    let mut by_parent: Vec<(libc::pid_t, libc::pid_t)> =
+        procs.iter().map(|p| (p.ppid, p.pid)).collect();
+    by_parent.sort_unstable();
+    let mut below = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        let start = by_parent.partition_point(|&(p, _)| p < parent);
+        for &(p, child) in &by_parent[start..] {
+            if p != parent {
+                break;
+            }
+            below.push(child);
+            frontier.push(child);
+        }
+    }
+    below.sort_unstable();
+    let is_below = |pid| below.binary_search(&pid).is_ok();
+    // Groups that hold any other process (reaper's own included) are never signalled whole.
+    let mut shared: Vec<libc::pid_t> = procs
+        .iter()
+        .filter(|p| !is_below(p.pid))
+        .map(|p| p.pgid)
+        .collect();
+    shared.push(root_group(root, procs));
+    shared.sort_unstable();
+    let mut t = Targets {
+        count: below.len(),
+        ..Targets::default()
+    };
+    for p in procs.iter().filter(|p| is_below(p.pid)) {
+        if shared.binary_search(&p.pgid).is_ok() {
+            t.pids.push(p.pid);
+        } else if !t.groups.contains(&p.pgid) {
+            t.groups.push(p.pgid);
+        }
+    }
+    t
+}
+
+/// reaper's own group, from the list or, failing that, the kernel.
+fn root_group(root: libc::pid_t, procs: &[Proc]) -> libc::pid_t {
+    procs.iter().find(|p| p.pid == root).map_or_else(
+        // SAFETY: getpgrp has no preconditions.
+        || unsafe { libc::getpgrp() },
+        |p| p.pgid,
+    )
+}
+
+/// Every process in `/proc`, after checking that it is the /proc of reaper's own PID
+/// namespace (`root` is reaper's pid).
+fn processes(root: libc::pid_t) -> Result<Vec<Proc>, String> {
     let os = |e: io::Error| OsError::from(e).to_string();
     // A /proc of another PID namespace (mounted for the host, say) names other processes by
     // our pids; walking it would signal strangers.
@@ -160,7 +230,7 @@ fn descendants(root: libc::pid_t) -> Result<Vec<libc::pid_t>, String> {
     if me.as_os_str().to_str() != Some(root.to_string().as_str()) {
         return Err("it belongs to another PID namespace".into());
     }
-    let mut links = Vec::new(); // (parent, child)
+    let mut procs = Vec::new();
     for entry in fs::read_dir("/proc").map_err(os)? {
         let Ok(entry) = entry else { continue };
         let Some(pid) = entry
@@ -170,40 +240,31 @@ fn descendants(root: libc::pid_t) -> Result<Vec<libc::pid_t>, String> {
         else {
             continue;
         };
-        if let Some(ppid) = parent_of(pid) {
-            links.push((ppid, pid));
+        if let Some(p) = read_stat(pid) {
+            procs.push(p);
         }
     }
-    links.sort_unstable();
-    let mut found = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        let start = links.partition_point(|&(p, _)| p < parent);
-        for &(p, child) in &links[start..] {
-            if p != parent {
-                break;
-            }
-            found.push(child);
-            frontier.push(child);
-        }
-    }
-    Ok(found)
+    Ok(procs)
 }
 
-/// The parent pid from `/proc/PID/stat`, or `None` when the process is gone.
-fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
-    // The parent is the second field after the command name, which ends at the last ')'
-    // (the name itself may hold ')' and spaces). 512 bytes always reach it.
+/// `/proc/PID/stat`, or `None` when the process is gone.
+fn read_stat(pid: libc::pid_t) -> Option<Proc> {
+    // The fields we need come right after the command name, which ends at the last ')'
+    // (the name itself may hold ')' and spaces). 512 bytes always reach them.
     let mut buf = [0u8; 512];
     let mut file = fs::File::open(format!("/proc/{pid}/stat")).ok()?;
     let n = file.read(&mut buf).ok()?;
-    parse_ppid(&buf[..n])
+    parse_stat(pid, &buf[..n])
 }
 
-fn parse_ppid(stat: &[u8]) -> Option<libc::pid_t> {
+fn parse_stat(pid: libc::pid_t, stat: &[u8]) -> Option<Proc> {
     let close = stat.iter().rposition(|&c| c == b')')?;
     let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+    // After the name: state, ppid, pgrp.
+    let mut fields = rest.split_ascii_whitespace().skip(1);
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
+    Some(Proc { pid, ppid, pgid })
 }
 
 #[cfg(test)]
@@ -211,16 +272,76 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ppid_from_stat() {
-        assert_eq!(parse_ppid(b"42 (sleep) S 7 42 1 0 -1 4194304"), Some(7));
-        assert_eq!(parse_ppid(b"42 (a) b) c) R 99 42 1"), Some(99));
-        assert_eq!(parse_ppid(b"42 (x y z) Z 1 0"), Some(1));
-        assert_eq!(parse_ppid(b"42 (unterminated S 7"), None);
-        assert_eq!(parse_ppid(b""), None);
+    fn stat_fields() {
+        let p = |s: &[u8]| parse_stat(42, s);
+        assert_eq!(
+            p(b"42 (sleep) S 7 40 1 0 -1"),
+            Some(Proc {
+                pid: 42,
+                ppid: 7,
+                pgid: 40
+            })
+        );
+        assert_eq!(
+            p(b"42 (a) b) c) R 99 42 1"),
+            Some(Proc {
+                pid: 42,
+                ppid: 99,
+                pgid: 42
+            })
+        );
+        assert_eq!(
+            p(b"42 (x y z) Z 1 0 0"),
+            Some(Proc {
+                pid: 42,
+                ppid: 1,
+                pgid: 0
+            })
+        );
+        assert_eq!(p(b"42 (unterminated S 7 1"), None);
+        assert_eq!(p(b"42 (short) S 7"), None);
+        assert_eq!(p(b""), None);
+    }
+
+    fn proc(pid: i32, ppid: i32, pgid: i32) -> Proc {
+        Proc { pid, ppid, pgid }
     }
 
     #[test]
-    fn descendants_of_this_test_process() {
+    fn groups_of_descendants_only_are_signalled_whole() {
+        // 10 is reaper (group 1, shared with its parent 1). Below it: the app 20 (group 20)
+        // with a child 21 in its group; a daemon 30 that made its own session (group 30)
+        // with child 31; and 40, which joined reaper's own group 1. 50 is unrelated.
+        let procs = [
+            proc(1, 0, 1),
+            proc(10, 1, 1),
+            proc(20, 10, 20),
+            proc(21, 20, 20),
+            proc(30, 10, 30),
+            proc(31, 30, 30),
+            proc(40, 21, 1),
+            proc(50, 1, 50),
+        ];
+        let t = targets(10, &procs);
+        assert_eq!(t.groups, [20, 30]);
+        assert_eq!(
+            t.pids,
+            [40],
+            "a descendant in reaper's own group is signalled alone"
+        );
+        assert_eq!(t.count, 5);
+        // A group that an outsider also belongs to is never signalled whole.
+        let mut with_outsider = procs.to_vec();
+        with_outsider.push(proc(60, 1, 30));
+        let t = targets(10, &with_outsider);
+        assert_eq!(t.groups, [20]);
+        assert_eq!(t.pids, [30, 31, 40]);
+        // Nothing below: nothing to signal.
+        assert_eq!(targets(50, &procs), Targets::default());
+    }
+
+    #[test]
+    fn this_test_process_and_its_descendants() {
         // Two generations below us: a child shell that starts a sleeping grandchild.
         let mut child = std::process::Command::new("sh")
             .args(["-c", "sleep 30 & echo $!; wait"])
@@ -236,12 +357,15 @@ mod tests {
         let grandchild: libc::pid_t = line.trim().parse().expect("pid");
         // SAFETY: getpid has no preconditions.
         let me = unsafe { libc::getpid() };
-        let found = descendants(me);
+        let procs = processes(me);
         let _ = signals::send(grandchild, libc::SIGKILL);
         let _ = child.wait();
-        let found = found.expect("/proc is readable in tests");
-        assert!(found.contains(&(child.id() as libc::pid_t)), "{found:?}");
-        assert!(found.contains(&grandchild), "{found:?}");
-        assert!(!found.contains(&me));
+        let procs = procs.expect("/proc is readable in tests");
+        let t = targets(me, &procs);
+        // Both are in the test runner's own group, which reaper would never signal whole.
+        assert!(t.groups.is_empty(), "{t:?}");
+        assert!(t.pids.contains(&(child.id() as libc::pid_t)), "{t:?}");
+        assert!(t.pids.contains(&grandchild), "{t:?}");
+        assert!(!t.pids.contains(&me));
     }
 }
