@@ -126,8 +126,10 @@ fn signal_scope(scope: Scope, sigs: &[i32]) -> Reached {
                 let t = targets(own_pid, &procs);
                 for &sig in sigs {
                     // ESRCH: gone since the walk, which is what we want anyway.
-                    t.groups.iter().for_each(|&g| drop(signals::send(-g, sig)));
-                    t.pids.iter().for_each(|&p| drop(signals::send(p, sig)));
+                    let groups = t.groups.iter().map(|&g| -g);
+                    for target in groups.chain(t.pids.iter().copied()) {
+                        let _ = signals::send(target, sig);
+                    }
                 }
                 match t.count {
                     0 => Reached::None,
