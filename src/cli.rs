@@ -711,6 +711,77 @@ mod tests {
         assert_eq!(c.rewrite.apply(-1), Some(-1));
     }
 
+    /// Random words, many of them options with odd values: parsing never panics, and an
+    /// error is one line.
+    #[test]
+    fn random_command_lines_parse_or_fail_cleanly() {
+        use std::os::unix::ffi::OsStringExt;
+        let words: &[&[u8]] = &[
+            b"-c",
+            b"-g",
+            b"-s",
+            b"-w",
+            b"-v",
+            b"-P",
+            b"-h",
+            b"-V",
+            b"--",
+            b"-",
+            b"",
+            b"-t",
+            b"-t5",
+            b"-e",
+            b"-e256",
+            b"-p",
+            b"-pTERM",
+            b"-r",
+            b"-rTERM:0",
+            b"--rewrite=",
+            b"--grace-period=",
+            b"--remap-exit",
+            b"--pdeath-signal=RTMAX",
+            b"--bogus",
+            b"-vcx",
+            b"0",
+            b"-1",
+            b"99999999999999999999999",
+            b"1e9",
+            b"KILL:TERM",
+            b"::",
+            b"\xff\xfe",
+            b"RTMIN+99",
+            b"sh",
+            b"--pause=",
+            b"=",
+            b"-=",
+            b"--=",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..50_000 {
+            let mut args = Vec::new();
+            for _ in 0..(x % 7) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                args.push(OsString::from_vec(
+                    words[(x % words.len() as u64) as usize].to_vec(),
+                ));
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match parse(&args, |_| None) {
+                Ok(Request::Run(c)) => {
+                    if let Mode::Command(cmd) = c.mode {
+                        assert!(!cmd.is_empty());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => assert!(!e.to_string().contains('\n'), "{args:?}: {e}"),
+            }
+        }
+    }
+
     #[test]
     fn help_lists_every_option() {
         for o in LONG {

@@ -3,10 +3,32 @@
 //! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
 //! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
 //! `kill`. Nothing in the loop allocates unless a log line at that level is enabled.
+//!
+//! The kernel hands out the lowest-numbered pending signal first, so a steady flood of
+//! signals numbered below SIGCHLD (17: SIGHUP, SIGUSR1, SIGTERM, ...) would keep SIGCHLD
+//! pending for ever: zombies would pile up and the main child's exit would go unseen. So
+//! after every `REAP_EVERY` other signals the loop reaps as if SIGCHLD had come.
 
 use crate::cli::{ExitCodeSet, Rewrites};
 use crate::reap;
 use crate::signals::{self, SigSet};
+
+/// How many signals in a row may be handled before reaping regardless of SIGCHLD.
+const REAP_EVERY: u32 = 16;
+
+/// Whether to reap now: on SIGCHLD, and after `REAP_EVERY` other signals in a row.
+struct ReapPacer(u32);
+
+impl ReapPacer {
+    fn due(&mut self, signo: i32) -> bool {
+        self.0 += 1;
+        if signo == libc::SIGCHLD || self.0 >= REAP_EVERY {
+            self.0 = 0;
+            return true;
+        }
+        false
+    }
+}
 
 /// Where forwarded signals go and what is done with the main child's status.
 pub struct Supervisor {
@@ -26,11 +48,20 @@ impl Supervisor {
         } else {
             -self.child
         };
+        let mut pacer = ReapPacer(0);
         loop {
             let Some(sig) = signals::wait(SigSet::handled(), None) else {
                 continue;
             };
             if sig.signo == libc::SIGCHLD {
+                // Reaped below.
+            } else if sig.is_self_inflicted(self.own_pid) {
+                // Dropped without a word: a log line about a SIGPIPE from a broken stderr
+                // would raise the next one, forever.
+            } else {
+                forward(target, sig.signo, &self.rewrite);
+            }
+            if pacer.due(sig.signo) {
                 let mut main_status = None;
                 reap::drain(|pid, status| {
                     if pid == self.child {
@@ -42,11 +73,6 @@ impl Supervisor {
                 if let Some(status) = main_status {
                     return self.final_status(status);
                 }
-            } else if sig.is_self_inflicted(self.own_pid) {
-                // Dropped without a word: a log line about a SIGPIPE from a broken stderr
-                // would raise the next one, forever.
-            } else {
-                forward(target, sig.signo, &self.rewrite);
             }
         }
     }
@@ -112,14 +138,16 @@ pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
 
 /// `--pause`: reap whatever is reparented to reaper until SIGTERM or SIGINT.
 pub fn pause(warn_on_reap: bool) {
+    let mut pacer = ReapPacer(0);
     loop {
         let Some(sig) = signals::wait(SigSet::handled(), None) else {
             continue;
         };
+        if pacer.due(sig.signo) {
+            reap::drain(|pid, status| report_orphan(pid, status, warn_on_reap));
+        }
         match sig.signo {
-            libc::SIGCHLD => {
-                reap::drain(|pid, status| report_orphan(pid, status, warn_on_reap));
-            }
+            libc::SIGCHLD => {}
             libc::SIGTERM | libc::SIGINT => {
                 log::info!("{} received: ending", signals::name(sig.signo));
                 return;
@@ -129,5 +157,26 @@ pub fn pause(warn_on_reap: bool) {
                 signals::name(other)
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reaping_is_due_on_sigchld_and_after_a_run_of_other_signals() {
+        let mut pacer = ReapPacer(0);
+        assert!(pacer.due(libc::SIGCHLD));
+        for _ in 1..REAP_EVERY {
+            assert!(!pacer.due(libc::SIGUSR1));
+        }
+        assert!(
+            pacer.due(libc::SIGUSR1),
+            "a flood of low signals must not starve reaping"
+        );
+        assert!(!pacer.due(libc::SIGTERM));
+        assert!(pacer.due(libc::SIGCHLD));
+        assert!(!pacer.due(libc::SIGUSR1));
     }
 }

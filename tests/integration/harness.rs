@@ -112,6 +112,7 @@ type PreExec = Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>;
 pub struct Run {
     mode: As,
     args: Vec<OsString>,
+    wrap: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     dir: Option<PathBuf>,
     kill_child: bool,
@@ -126,6 +127,7 @@ pub fn reaper(mode: As) -> Run {
     Run {
         mode,
         args: Vec::new(),
+        wrap: Vec::new(),
         env: vec![("PATH".into(), PATH.into())],
         dir: None,
         kill_child: true,
@@ -151,6 +153,13 @@ impl Run {
     pub fn env(mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> Self {
         self.env
             .push((k.as_ref().to_owned(), v.as_ref().to_owned()));
+        self
+    }
+
+    /// Runs reaper through these words (e.g. `sh -c 'mount ...; exec "$@"' sh`), which
+    /// must end by exec'ing it: it keeps its pid and place in the namespace.
+    pub fn wrap<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, words: I) -> Self {
+        self.wrap = words.into_iter().map(|w| w.as_ref().to_owned()).collect();
         self
     }
 
@@ -200,6 +209,7 @@ impl Run {
         if self.mode == As::Subreaper {
             cmd.arg(testkit()).arg("pid1");
         }
+        cmd.args(&self.wrap);
         if let Some(launcher) = launcher() {
             cmd.arg(launcher);
         }
@@ -523,10 +533,16 @@ fn takes_signals(pid: i32) -> bool {
     if blocked.is_some_and(|b| b & HANDLED == HANDLED) {
         return true;
     }
+    asleep_in_sigtimedwait(pid)
+}
+
+/// Whether `pid` is asleep in rt_sigtimedwait, as an idle reaper is.
+pub fn asleep_in_sigtimedwait(pid: i32) -> bool {
     let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
     let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-    wchan.starts_with("do_sigtimedwait")
-        || syscall.split_whitespace().next() == Some(&libc::SYS_rt_sigtimedwait.to_string())
+    proc_stat(pid).is_some_and(|s| s.state == 'S')
+        && (wchan.starts_with("do_sigtimedwait")
+            || syscall.split_whitespace().next() == Some(&libc::SYS_rt_sigtimedwait.to_string()))
 }
 
 const fn bit(sig: i32) -> u64 {

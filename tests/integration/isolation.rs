@@ -284,6 +284,11 @@ fn reaper_sleeps_while_its_app_sleeps() {
                 crate::harness::status_field(pid, "nonvoluntary_ctxt_switches").unwrap_or_default();
             (v, n)
         };
+        // Once reaper has gone to sleep after starting the app, it must not wake again.
+        let pid = run.reaper_pid;
+        run.poll("reaper to fall asleep", || {
+            crate::harness::asleep_in_sigtimedwait(pid).then_some(())
+        });
         let before = switches(run.reaper_pid);
         // A measuring window, not a synchronisation: reaper must not wake up at all in it.
         std::thread::sleep(Duration::from_secs(2));

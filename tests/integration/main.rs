@@ -5,7 +5,9 @@ mod harness;
 
 mod cli;
 mod exit_status;
+mod hostile;
 mod isolation;
+mod manpage;
 mod reaping;
 mod signals;
 mod teardown;

@@ -174,3 +174,16 @@ fn an_interactive_shell_has_job_control_under_reaper() {
     let out = run.wait();
     assert_eq!(out.code, 7, "{out:?}");
 }
+
+#[test]
+fn children_that_keep_the_terminal_do_not_keep_reaper() {
+    for mode in BOTH {
+        let pty = open_pty();
+        let _rx = read_master(&pty);
+        let out = on_terminal(reaper(mode), &pty)
+            .args(["sh", "-c", "sleep 1000 & sleep 1000 & exit 3"])
+            .run();
+        assert_eq!(out.code, 3, "{mode:?}: {out:?}");
+        assert!(out.elapsed < Duration::from_secs(5), "{mode:?}: {out:?}");
+    }
+}

@@ -14,6 +14,10 @@
 //!   testkit inspect [--to FILE]  prints its own signal state, descriptors, process group,
 //!                                terminal group, args and environment (as hex)
 //!   testkit pgrp                 prints "pid pgid" for itself
+//!   testkit fork-loop FILE       ignores SIGTERM, SIGINT and SIGHUP, creates FILE, then
+//!                                forks and exits, over and over: a process whose pid
+//!                                changes faster than anyone can list it; only SIGKILL
+//!                                of its whole group ends it
 //!
 //! Written against raw syscalls for the signal masks, as reaper is, so that the real-time
 //! signals the C library keeps for itself (32 to 34) can be caught too.
@@ -50,6 +54,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "orphans" => orphans(rest),
         "zombies" => zombies(rest),
         "inspect" => inspect(rest),
+        "fork-loop" => fork_loop(rest),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
@@ -259,6 +264,28 @@ fn zombies(args: &[OsString]) -> i32 {
             return 1;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn fork_loop(args: &[OsString]) -> i32 {
+    let ready: String = arg(args, 0, "FILE");
+    // SAFETY: setting dispositions to SIG_IGN; then only fork and _exit.
+    unsafe {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+    }
+    if fs::write(&ready, "").is_err() {
+        return 1;
+    }
+    loop {
+        // SAFETY: the child goes on with this loop; the parent exits at once.
+        match unsafe { libc::fork() } {
+            0 => continue,
+            pid if pid > 0 => unsafe { libc::_exit(0) },
+            // Out of processes for the moment: try again.
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
     }
 }
 
