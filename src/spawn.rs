@@ -97,7 +97,8 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
         take_terminal: owns_terminal_foreground(),
         errno: AtomicI32::new(0),
     };
-    let mut stack = [0u8; CHILD_STACK];
+    // Left uninitialised, so that only the pages the child really uses are ever touched.
+    let mut stack = std::mem::MaybeUninit::<[u8; CHILD_STACK]>::uninit();
     // The stack grows down on every architecture reaper builds for; keep it 16-aligned.
     let top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut libc::c_void;
 
