@@ -5,6 +5,11 @@
 //! then gets SIGKILL. As PID 1 "everything" is the whole PID namespace, reached with
 //! `kill(-1)`. As a subreaper it is only reaper's own descendants, found in `/proc`:
 //! `kill(-1)` there would reach processes far outside the container.
+//!
+//! As PID 1, not everything in the namespace is reaper's child: in a pod's shared PID
+//! namespace the other containers' processes, and anything `docker exec` starts, have a
+//! parent outside it. They send reaper no SIGCHLD and `waitpid` never sees them, so
+//! "nothing left" is `kill(-1, 0)` finding no one, and the wait polls for it.
 
 use std::fs;
 use std::io::{self, Read};
@@ -17,6 +22,9 @@ use crate::signals::{self, SigSet};
 /// How long reaper waits for SIGKILLed processes to be reaped before it gives up on them
 /// (a process in uninterruptible sleep dies only when its I/O ends).
 const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// How often a PID 1 teardown looks for processes that are not its children.
+const POLL: Duration = Duration::from_millis(10);
 
 /// Which processes the teardown reaches.
 #[derive(Debug, Clone, Copy)]
@@ -33,14 +41,14 @@ pub enum Scope {
 
 /// Ends every process in `scope`, reaping as it goes; `on_exit` sees each reaped process.
 pub fn teardown(scope: Scope, grace: Duration, mut on_exit: impl FnMut(libc::pid_t, i32)) {
-    if reap::drain(&mut on_exit) == Children::None {
+    if !anything_left(scope, &mut on_exit) {
         log::debug!("teardown: nothing left");
         return;
     }
     if !grace.is_zero() {
         let reached = signal_scope(scope, &[libc::SIGTERM, libc::SIGCONT]);
         log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}");
-        if wait_for_none(Instant::now().checked_add(grace), &mut on_exit) {
+        if wait_for_none(scope, Instant::now().checked_add(grace), &mut on_exit) {
             log::info!("teardown: everything exited within the grace period");
             return;
         }
@@ -58,7 +66,7 @@ pub fn teardown(scope: Scope, grace: Duration, mut on_exit: impl FnMut(libc::pid
         } else {
             deadline
         };
-        if wait_for_none(Some(until.min(deadline)), &mut on_exit) {
+        if wait_for_none(scope, Some(until.min(deadline)), &mut on_exit) {
             return;
         }
         if !again || Instant::now() >= deadline {
@@ -68,20 +76,41 @@ pub fn teardown(scope: Scope, grace: Duration, mut on_exit: impl FnMut(libc::pid
     log::warn!("teardown: processes still left {KILL_WAIT:?} after SIGKILL; exiting anyway");
 }
 
-/// Reaps until no child is left (`true`) or `deadline` passes (`false`). No deadline
-/// means the grace period is too long to be represented: wait for as long as it takes.
-fn wait_for_none(deadline: Option<Instant>, on_exit: &mut impl FnMut(libc::pid_t, i32)) -> bool {
+/// Reaps what exited, and says whether any process of `scope` is still there.
+fn anything_left(scope: Scope, on_exit: &mut impl FnMut(libc::pid_t, i32)) -> bool {
+    let children = reap::drain(&mut *on_exit);
+    match scope {
+        // Signal 0 checks without sending. A process reaper may not signal (another
+        // user's, in a container without root) counts as gone: there is nothing reaper
+        // could do about it.
+        Scope::Namespace => children == Children::Running || signals::send(-1, 0).is_ok(),
+        // Everything below reaper is reparented to it as its parents exit: no child, no
+        // descendant.
+        Scope::Descendants { .. } => children == Children::Running,
+    }
+}
+
+/// Reaps until nothing of `scope` is left (`true`) or `deadline` passes (`false`). No
+/// deadline means the grace period is too long to be represented: wait as long as it takes.
+fn wait_for_none(
+    scope: Scope,
+    deadline: Option<Instant>,
+    on_exit: &mut impl FnMut(libc::pid_t, i32),
+) -> bool {
     loop {
-        if reap::drain(&mut *on_exit) == Children::None {
+        if !anything_left(scope, on_exit) {
             return true;
         }
-        let remaining = match deadline {
+        let mut remaining = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(r) if !r.is_zero() => Some(r),
                 _ => return false,
             },
             None => None,
         };
+        if let Scope::Namespace = scope {
+            remaining = Some(remaining.map_or(POLL, |r| r.min(POLL)));
+        }
         // Only SIGCHLD matters now; anything else that arrives has no one to go to.
         if let Some(sig) = signals::wait(SigSet::handled(), remaining)
             && sig.signo != libc::SIGCHLD

@@ -1,6 +1,7 @@
 //! Teardown once the main child has exited: SIGTERM (and SIGCONT) to what is left, reaping
 //! until nothing is left or the grace period ends, then SIGKILL.
 
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use crate::harness::{As, BOTH, Sandbox, reaper, sh};
@@ -115,5 +116,78 @@ fn the_exit_status_survives_the_teardown() {
             format!("setsid sh -c '{daemon}' & while [ ! -e up ]; do sleep 0.01; done; exit 42");
         let out = reaper(mode).current_dir(&sandbox.dir).args(sh(&app)).run();
         assert_eq!(out.code, 42, "{mode:?}: {out:?}");
+    }
+}
+
+/// Starts `script` inside the namespace of the PID 1 reaper `pid`, as a container that
+/// shares a pod's PID namespace (or `docker exec`) does: its parent, nsenter, stays
+/// outside, so it is no child of reaper's.
+fn enter(pid: i32, script: &str) -> std::process::Child {
+    let mut cmd = std::process::Command::new("nsenter");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        cmd.arg("-U");
+    }
+    cmd.args(["-t", &pid.to_string(), "-p", "-m", "--", "sh", "-c", script])
+        .env_clear()
+        .env("PATH", crate::harness::PATH)
+        .spawn()
+        .expect("nsenter")
+}
+
+#[test]
+fn as_pid1_processes_that_are_not_its_children_are_torn_down_too() {
+    // Both in --pause mode (a pod sandbox) and after the main child exits.
+    for pause in [true, false] {
+        let sandbox = Sandbox::new("not-children");
+        let mut run = reaper(As::Pid1)
+            .args(["-v", "-t", "2"])
+            .current_dir(&sandbox.dir);
+        run = if pause {
+            run.arg("-P")
+        } else {
+            run.args(sh("while [ ! -e go ]; do sleep 0.01; done; exit 4"))
+        };
+        let mut run = run.start();
+        // Entering a mount namespace moves to its root: the scripts start from /.
+        let cd = format!("cd '{}'", sandbox.dir.display());
+        let flusher = enter(
+            run.reaper_pid,
+            &format!(
+                "{cd}; trap 'sleep 0.2; echo flushed > data; exit 0' TERM; touch up1; while :; do sleep 0.05; done"
+            ),
+        );
+        let stubborn = enter(
+            run.reaper_pid,
+            &format!("{cd}; trap '' TERM; touch up2; while :; do sleep 0.05; done"),
+        );
+        let mut guards = [flusher, stubborn];
+        run.poll("the entered processes", || {
+            (sandbox.path("up1").exists() && sandbox.path("up2").exists()).then_some(())
+        });
+        if pause {
+            run.signal(libc::SIGTERM);
+        } else {
+            std::fs::write(sandbox.path("go"), "").unwrap();
+        }
+        let out = run.wait();
+        let statuses: Vec<_> = guards
+            .iter_mut()
+            .map(|c| {
+                let _ = c.kill();
+                // nsenter exits with its child's code, or dies of its child's signal.
+                c.wait().map(|s| s.code().or(s.signal().map(|n| 128 + n)))
+            })
+            .collect();
+        let want = if pause { 0 } else { 4 };
+        assert_eq!(out.code, want, "pause={pause}: {out:?}");
+        assert_eq!(sandbox.read("data"), "flushed\n", "pause={pause}: {out:?}");
+        // The one that ignores SIGTERM is killed when the grace period ends, not before.
+        assert!(out.stderr.contains("teardown: sent SIGKILL"), "{out:?}");
+        assert!(out.elapsed >= Duration::from_secs(2), "{out:?}");
+        assert!(out.elapsed < Duration::from_secs(2 + 5), "{out:?}");
+        // nsenter reports its child's death: the flusher exited 0, the other was killed.
+        assert_eq!(statuses[0].as_ref().ok(), Some(&Some(0)), "{statuses:?}");
+        assert_eq!(statuses[1].as_ref().ok(), Some(&Some(137)), "{statuses:?}");
     }
 }
