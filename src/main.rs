@@ -31,6 +31,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 
 use cli::{Mode, Request};
+use os_error::OsError;
 
 // Under `cargo test` the test harness brings its own `main`.
 #[cfg_attr(not(test), unsafe(export_name = "main"))]
@@ -45,10 +46,7 @@ fn run(args: &[OsString]) -> u8 {
     let inherited_mask = match signals::block_handled() {
         Ok(mask) => mask,
         Err(e) => {
-            logging::print_line(&format!(
-                "failed to block signals: {}",
-                os_error::OsError::from(e)
-            ));
+            logging::print_line(&format!("failed to block signals: {}", OsError::from(e)));
             return 1;
         }
     };
@@ -65,11 +63,8 @@ fn run(args: &[OsString]) -> u8 {
             return 2;
         }
     };
-    let log_spec = std::env::var_os("REAPER_LOG");
-    logging::init(
-        config.log_level,
-        log_spec.as_ref().map(|s| s.to_string_lossy()).as_deref(),
-    );
+    let log_spec = std::env::var_os("REAPER_LOG").map(|s| s.to_string_lossy().into_owned());
+    logging::init(config.log_level, log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
 
     if own_pid != 1 {
@@ -80,34 +75,11 @@ fn run(args: &[OsString]) -> u8 {
     }
 
     let (status, app_group) = match &config.mode {
-        Mode::Pause => {
-            supervise::pause(config.warn_on_reap);
-            (0, None)
-        }
-        Mode::Command(argv) => {
-            let child = match spawn::spawn(argv, inherited_mask) {
-                Ok(pid) => pid,
-                Err(e @ spawn::Error::Setup { .. }) => {
-                    log::error!("{e}");
-                    return 1;
-                }
-                // The child has exited with 126 or 127; the loop reaps it like any other.
-                Err(e @ spawn::Error::Exec { pid, .. }) => {
-                    log::error!("{e}");
-                    pid
-                }
-            };
-            setup::leave_working_directory();
-            let supervisor = supervise::Supervisor {
-                child,
-                single_child: config.single_child,
-                rewrite: config.rewrite,
-                remap_exit: config.remap_exit,
-                warn_on_reap: config.warn_on_reap,
-                own_pid,
-            };
-            (supervisor.run(), Some(child))
-        }
+        Mode::Pause => (supervise::pause(config.warn_on_reap), None),
+        Mode::Command(argv) => match start(argv, inherited_mask) {
+            Some(child) => (supervisor(&config, child, own_pid).run(), Some(child)),
+            None => return 1,
+        },
     };
 
     let scope = if own_pid == 1 {
@@ -115,11 +87,45 @@ fn run(args: &[OsString]) -> u8 {
     } else {
         shutdown::Scope::Descendants { own_pid, app_group }
     };
-    shutdown::teardown(scope, config.grace_period, |pid, st| {
-        supervise::report_orphan(pid, st, config.warn_on_reap)
+    shutdown::teardown(scope, config.grace_period, |pid, status| {
+        supervise::report_orphan(pid, status, config.warn_on_reap)
     });
     log::info!("exiting with status {status}");
     status
+}
+
+/// Starts the command; `None` when reaper could not create it at all (exit 1). A command
+/// that could not be executed has a child all the same, which exits 126 or 127 and is
+/// reaped like any other.
+fn start(argv: &[OsString], mask: signals::SigSet) -> Option<libc::pid_t> {
+    let child = match spawn::spawn(argv, mask) {
+        Ok(pid) => pid,
+        Err(e @ spawn::Error::Setup { .. }) => {
+            log::error!("{e}");
+            return None;
+        }
+        Err(e @ spawn::Error::Exec { pid, .. }) => {
+            log::error!("{e}");
+            pid
+        }
+    };
+    setup::leave_working_directory();
+    Some(child)
+}
+
+fn supervisor(
+    config: &cli::Config,
+    child: libc::pid_t,
+    own_pid: libc::pid_t,
+) -> supervise::Supervisor {
+    supervise::Supervisor {
+        child,
+        single_child: config.single_child,
+        rewrite: config.rewrite,
+        remap_exit: config.remap_exit,
+        warn_on_reap: config.warn_on_reap,
+        own_pid,
+    }
 }
 
 fn print_stdout(text: &str) -> u8 {

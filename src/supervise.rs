@@ -136,8 +136,9 @@ pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
     }
 }
 
-/// `--pause`: reap whatever is reparented to reaper until SIGTERM or SIGINT.
-pub fn pause(warn_on_reap: bool) {
+/// `--pause`: reap whatever is reparented to reaper until SIGTERM or SIGINT; the status
+/// is then 0.
+pub fn pause(warn_on_reap: bool) -> u8 {
     let mut pacer = ReapPacer(0);
     loop {
         let Some(sig) = signals::wait(SigSet::handled(), None) else {
@@ -150,7 +151,7 @@ pub fn pause(warn_on_reap: bool) {
             libc::SIGCHLD => {}
             libc::SIGTERM | libc::SIGINT => {
                 log::info!("{} received: ending", signals::name(sig.signo));
-                return;
+                return 0;
             }
             other => log::debug!(
                 "ignoring {}: there is no child to forward it to",
