@@ -1,28 +1,58 @@
 //! Records the git commit reaper is built from, for `--version` (in the form `docker info`
-//! parses: `reaper version X.Y.Z - git.SHA`). Outside a git checkout, as when built from
-//! a crate tarball, `REAPER_GIT_COMMIT` may say it; otherwise it is `unknown`.
+//! parses: `reaper version X.Y.Z - git.SHA`). In order: `REAPER_GIT_COMMIT`; the commit
+//! cargo recorded in `.cargo_vcs_info.json` when it packaged the crate (a crate tarball,
+//! `cargo install` from a registry, a vendored copy); the git checkout the crate is the top
+//! of; otherwise `unknown`.
 
+use std::path::Path;
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=REAPER_GIT_COMMIT");
-    let commit = std::env::var("REAPER_GIT_COMMIT")
-        .ok()
+    let from_env = std::env::var("REAPER_GIT_COMMIT").ok();
+    if let Some(c) = from_env.as_deref().filter(|c| !is_commit(c)) {
+        println!("cargo:warning=ignoring REAPER_GIT_COMMIT={c:?}: letters, digits and '-' only");
+    }
+    let commit = from_env
         .filter(|c| is_commit(c))
-        .or_else(|| {
-            // Rebuild when HEAD moves: HEAD itself, and the branch file it names.
-            if let Some(git_dir) = git(&["rev-parse", "--git-dir"]) {
-                println!("cargo:rerun-if-changed={git_dir}/HEAD");
-                if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-                    println!("cargo:rerun-if-changed={git_dir}/{branch}");
-                }
-            }
-            git(&["rev-parse", "--short=7", "HEAD"]).filter(|c| is_commit(c))
-        });
+        .or_else(packaged_commit)
+        .or_else(checkout_commit);
     println!(
         "cargo:rustc-env=REAPER_GIT_COMMIT={}",
         commit.as_deref().unwrap_or("unknown")
     );
+}
+
+/// `cargo package` writes `{"git": {"sha1": "<40 hex>", ...}, ...}` beside Cargo.toml.
+fn packaged_commit() -> Option<String> {
+    let info = std::fs::read_to_string(".cargo_vcs_info.json").ok()?;
+    println!("cargo:rerun-if-changed=.cargo_vcs_info.json");
+    let rest = &info[info.find("\"sha1\"")? + "\"sha1\"".len()..];
+    let sha: String = rest
+        .trim_start_matches([' ', ':', '"', '\n', '\t'])
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .take(7)
+        .collect();
+    (sha.len() == 7).then_some(sha)
+}
+
+/// HEAD of the git checkout whose top is this crate, and only that one: a copy of the
+/// crate inside another repository (vendored, unpacked in a monorepo) is not its commit.
+fn checkout_commit() -> Option<String> {
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    let here = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    if Path::new(&top).canonicalize().ok()? != Path::new(&here).canonicalize().ok()? {
+        return None;
+    }
+    // Rebuild when HEAD moves: HEAD itself, and the branch file it names.
+    if let Some(git_dir) = git(&["rev-parse", "--git-dir"]) {
+        println!("cargo:rerun-if-changed={git_dir}/HEAD");
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={git_dir}/{branch}");
+        }
+    }
+    git(&["rev-parse", "--short=7", "HEAD"]).filter(|c| is_commit(c))
 }
 
 fn git(args: &[&str]) -> Option<String> {

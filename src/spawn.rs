@@ -121,6 +121,12 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
             errno: Errno::last(),
         });
     }
+    // The child puts itself in its own group; doing it here too, as shells do, makes the
+    // group exist when spawn returns even where CLONE_VFORK is emulated by a plain fork
+    // (qemu-user), so that a signal forwarded at once cannot miss it. Natively the child
+    // has exec'd or exited by now, and this fails harmlessly (EACCES, ESRCH).
+    // SAFETY: setpgid has no memory-safety preconditions.
+    unsafe { libc::setpgid(pid, pid) };
     match setup.errno.load(Ordering::Acquire) {
         0 => {
             log::info!("started '{program}' as pid {pid}");

@@ -123,7 +123,13 @@ fn rewrite_changes_or_drops_signals() {
         run.signal(EXIT_SIG);
         let out = run.wait();
         assert_eq!(out.code, 0, "{out:?}");
-        for gone in ["main 10\n", "main 15\n", "member 15\n", "main 35\n", "member 35\n"] {
+        for gone in [
+            "main 10\n",
+            "main 15\n",
+            "member 15\n",
+            "main 35\n",
+            "member 35\n",
+        ] {
             assert!(!text.contains(gone), "{mode:?}: {gone:?} in {text}");
         }
     }
