@@ -97,10 +97,7 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
         take_terminal: owns_terminal_foreground(),
         errno: AtomicI32::new(0),
     };
-    // Left uninitialised, so that only the pages the child really uses are ever touched.
-    let mut stack = std::mem::MaybeUninit::<[u8; CHILD_STACK]>::uninit();
-    // The stack grows down on every architecture reaper builds for; keep it 16-aligned.
-    let top = ((stack.as_mut_ptr() as usize + CHILD_STACK) & !15) as *mut libc::c_void;
+    let stack = ChildStack::map()?;
 
     // SAFETY: with CLONE_VFORK this thread is suspended until the child has exec'd or
     // exited, so the child has the stack and `setup` to itself and both outlive it.
@@ -110,7 +107,7 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
     let pid = unsafe {
         libc::clone(
             child_main,
-            top,
+            stack.top(),
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             &setup as *const ChildSetup as *mut libc::c_void,
         )
@@ -137,6 +134,49 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
             errno: Errno::from_raw(errno),
             pid,
         }),
+    }
+}
+
+/// The child's stack, a mapping of its own. An array in this function's frame would not
+/// do: every frame larger than a page gets stack probes that write to each of its pages,
+/// so all 32 KiB would be touched at once and stay in reaper's memory for good. A mapping
+/// gets only the pages the child writes to, and they go with it.
+struct ChildStack(*mut libc::c_void);
+
+impl ChildStack {
+    fn map() -> Result<ChildStack, Error> {
+        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                CHILD_STACK,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Error::Setup {
+                step: "map the child's stack",
+                errno: Errno::last(),
+            });
+        }
+        Ok(ChildStack(base))
+    }
+
+    /// The stack grows down on every architecture reaper builds for; a page boundary is
+    /// 16-aligned.
+    fn top(&self) -> *mut libc::c_void {
+        (self.0 as usize + CHILD_STACK) as *mut libc::c_void
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: with CLONE_VFORK the child has exec'd or exited before clone returns, so
+        // nothing runs on this stack any more.
+        unsafe { libc::munmap(self.0, CHILD_STACK) };
     }
 }
 
