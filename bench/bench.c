@@ -50,7 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_INITS 8
+#define MAX_INITS 16
 #define APP_OUT 3 /* the app writes here */
 #define APP_IN 4  /* the app reads here */
 
@@ -165,36 +165,61 @@ static int app_wait_go(void) {
     }
 }
 
-/* Waits until every pid in `pids` (and then every process of the namespace but PID 1
- * and us) is gone, probing with kill(pid, 0), which succeeds on a zombie. Once the
- * helper has stopped forking, no pid is reused, so a probe that finds a process finds
- * one that still has to be reaped. Returns the time it saw the last one gone, or -1. */
+/* Waits until `pid` is reaped (or was already). A pidfd polled for no event wakes with
+ * POLLHUP exactly when the process is released by its parent (Linux 6.9 and later); older
+ * kernels fall back to probing with kill(pid, 0), which succeeds on a zombie. Either way
+ * the app sleeps rather than spinning beside the init on a small machine. */
+static int wait_reaped(pid_t pid, int64_t deadline) {
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0 && errno == ESRCH)
+        return 0;
+    while (fd >= 0) {
+        int64_t left = deadline - now_ns();
+        if (left <= 0) {
+            close(fd);
+            return -1;
+        }
+        struct pollfd p = {fd, 0, 0};
+        int r = poll(&p, 1, (int)(left / 1000000 + 1));
+        if (r > 0 && (p.revents & POLLHUP)) {
+            close(fd);
+            return 0;
+        }
+        if (r < 0 && errno != EINTR) {
+            close(fd);
+            break; /* fall back to probing */
+        }
+        if (r > 0) { /* a kernel without POLLHUP on reap: probe */
+            close(fd);
+            break;
+        }
+    }
+    while (kill(pid, 0) == 0) {
+        if (now_ns() > deadline)
+            return -1;
+        sleep_ns(50000);
+    }
+    return 0;
+}
+
+/* Waits until every pid in `pids`, then every process of the namespace but PID 1 and us,
+ * is gone. Once the helper has stopped forking no pid is reused, so a pid that is still
+ * there belongs to a process that still has to be reaped. Returns the time the last one
+ * was seen gone, or -1 at the deadline. */
 static int64_t app_wait_all_reaped(const pid_t *pids, int n, int from_last, int64_t deadline) {
-    const int64_t nap = 50000; /* the resolution; short against a backlog's 100 ms and more */
-    if (from_last && n > 0) {
-        /* The backlog is reaped in fork order (the kernel keeps the children list in
-         * order and waitpid(-1) takes the first zombie), so the last pid goes last. */
-        while (kill(pids[n - 1], 0) == 0) {
-            if (now_ns() > deadline)
-                return -1;
-            sleep_ns(nap);
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        if (pids[i] <= 0)
-            continue;
-        while (kill(pids[i], 0) == 0) {
-            if (now_ns() > deadline)
-                return -1;
-            sleep_ns(nap);
-        }
-    }
+    /* A backlog is reaped in fork order (the kernel keeps the children list in order and
+     * waitpid(-1) takes the first zombie), so its last pid goes last: one wake-up. */
+    if (from_last && n > 0 && wait_reaped(pids[n - 1], deadline) != 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0 && wait_reaped(pids[i], deadline) != 0)
+            return -1;
     /* kill(-1, 0) reaches every process of the namespace but PID 1 and the caller:
      * ESRCH means not a zombie is left. */
     while (kill(-1, 0) == 0) {
         if (now_ns() > deadline)
             return -1;
-        sleep_ns(nap);
+        sleep_ns(50000);
     }
     return now_ns();
 }
@@ -264,8 +289,9 @@ static char proc_state(pid_t pid) {
 }
 
 /* backlog: with the init stopped (the driver SIGSTOPs it before 'G'), a spawner forks N
- * children that exit at once, waits until all have exited, and exits: N zombies are
- * reparented to the stopped init. The driver then SIGCONTs it. */
+ * children that exit at once, waits with WNOWAIT until each is a zombie (so none is
+ * reaped and nothing is read in /proc, whose entries would cost the reaper a dentry flush
+ * each), and exits: N zombies are reparented to the stopped init. The driver SIGCONTs it. */
 static void app_backlog(int n) {
     pid_t *pids = mmap(NULL, sizeof(pid_t) * (size_t)(n + 1), PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -276,20 +302,20 @@ static void app_backlog(int n) {
         _exit(71);
     pid_t spawner = fork();
     if (spawner == 0) {
-        int p[2];
-        if (pipe(p) != 0)
-            _exit(72);
         for (int i = 0; i < n; i++) {
             pid_t c = fork_retry();
             if (c == 0)
-                _exit(0); /* closes its copy of p[1] */
+                _exit(0);
             if (c < 0)
                 _exit(73);
             pids[i] = c;
         }
-        close(p[1]);
-        char b;
-        while (read(p[0], &b, 1) < 0 && errno == EINTR) {
+        for (int i = 0; i < n; i++) {
+            siginfo_t info;
+            while (waitid(P_PID, (id_t)pids[i], &info, WEXITED | WNOWAIT) != 0) {
+                if (errno != EINTR)
+                    _exit(74);
+            }
         }
         _exit(0);
     }
@@ -297,18 +323,6 @@ static void app_backlog(int n) {
     while (spawner > 0 && waitpid(spawner, &st, 0) < 0 && errno == EINTR) {
     }
     int ok = spawner > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    /* Every child has closed its files; make sure each is a zombie now (of PID 1). */
-    int64_t deadline = now_ns() + 30000000000LL;
-    for (int i = 0; ok && i < n; i++) {
-        char s;
-        while ((s = proc_state(pids[i])) != 'Z') {
-            if (s == 0 || now_ns() > deadline) {
-                ok = 0;
-                break;
-            }
-            sleep_ns(50000);
-        }
-    }
     send_msg(APP_OUT, 'P', ok ? n : -1, WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0, 0);
     int64_t t1 = ok ? app_wait_all_reaped(pids, n, 1, now_ns() + 120000000000LL) : -1;
     send_msg(APP_OUT, 'D', ok && t1 > 0 ? n : -1, 0, 0, t1);
@@ -404,14 +418,21 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Percentile with linear interpolation between closest ranks; NAN when empty. */
+/* Percentile with linear interpolation between closest ranks; NAN when empty. Sorts a
+ * copy: the series keeps its order, which pairs it with the other inits' (same round). */
 static double pct(struct series *s, double p) {
     if (s->n == 0)
         return NAN;
-    qsort(s->v, (size_t)s->n, sizeof(double), cmp_double);
+    double *v = malloc(sizeof(double) * (size_t)s->n);
+    if (!v)
+        die("out of memory");
+    memcpy(v, s->v, sizeof(double) * (size_t)s->n);
+    qsort(v, (size_t)s->n, sizeof(double), cmp_double);
     double pos = p / 100.0 * (s->n - 1);
     int lo = (int)floor(pos), hi = (int)ceil(pos);
-    return s->v[lo] + (s->v[hi] - s->v[lo]) * (pos - lo);
+    double r = v[lo] + (v[hi] - v[lo]) * (pos - lo);
+    free(v);
+    return r;
 }
 
 static double med(struct series *s) { return pct(s, 50); }
@@ -428,8 +449,9 @@ struct init {
     struct series start_pid1, start_sub;                  /* ns, whole run */
     struct series storm_ms, storm_tail_ms, storm_cpu_ms;  /* per storm */
     struct series storm_cpu_per, backlog_cpu_per;         /* ns per reaped process */
+    struct series storm_wakes, storm_cpu_per_wake;        /* wake-ups per reaped; ns each */
     struct series backlog_ms, backlog_rate, backlog_cpu_ms;
-    struct series rss_idle, hwm_idle, rss_storm, hwm_storm, hwm_signals;
+    struct series rss_idle, hwm_idle, rss_storm, hwm_storm, hwm_signals, anon_idle, anon_storm;
     struct series hwm_small, hwm_large;
     struct series ctxsw;     /* per idle window */
     struct series lat_init;  /* ns, kill(init) to the app's handler */
@@ -439,6 +461,9 @@ struct init {
 };
 
 static struct init inits[MAX_INITS];
+/* --attach: a profiler started on the init for the storm and the backlog, e.g.
+ * 'strace -c -o /tmp/strace.{name} -p {pid}'; it gets SIGINT when the measurement ends. */
+static const char *attach_cmd;
 static int n_inits;
 static struct series start_pid1_true, start_sub_true;
 static char logdir[4096] = "/tmp";
@@ -674,8 +699,11 @@ static void session_kill(struct session *s) {
     close(s->from_app);
 }
 
-static void record_memory(struct session *s, struct series *rss, struct series *hwm) {
+static void record_memory(struct session *s, struct series *rss, struct series *hwm, struct series *anon) {
     long r = status_field(s->pid, "VmRSS"), h = status_field(s->pid, "VmHWM");
+    long a = status_field(s->pid, "RssAnon");
+    if (anon && a >= 0)
+        push(anon, (double)a);
     if (rss && r >= 0)
         push(rss, (double)r);
     if (hwm && h >= 0)
@@ -685,9 +713,9 @@ static void record_memory(struct session *s, struct series *rss, struct series *
 /* ---------------------------------------------------------------- measurements */
 
 struct params {
-    int orphans, backlog, rounds;
+    int orphans, backlog, rounds, backlog_rounds;
     int start_iters;
-    int lat_samples;
+    int lat_samples, lat_blocks;
     int idle_windows, idle_seconds;
     int flat_small, flat_large, flat_all;
 };
@@ -735,7 +763,7 @@ static void measure_startup(const struct params *P) {
     char iters[32], count[32];
     snprintf(iters, sizeof iters, "%d", P->start_iters);
     snprintf(count, sizeof count, "%d", n);
-    char *argv[64];
+    char *argv[4 * MAX_INITS + 16];
     int k = 0;
     argv[k++] = (char *)self_exe;
     argv[k++] = "launcher";
@@ -789,6 +817,49 @@ static void measure_startup(const struct params *P) {
     close(up[0]);
 }
 
+/* Starts --attach on the init `pid`; returns the profiler's pid or -1. */
+static pid_t attach_start(const char *name, pid_t pid) {
+    if (!attach_cmd)
+        return -1;
+    char cmd[8192];
+    size_t o = 0;
+    for (const char *p = attach_cmd; *p && o < sizeof cmd - 64; p++) {
+        if (strncmp(p, "{pid}", 5) == 0) {
+            o += (size_t)snprintf(cmd + o, sizeof cmd - o, "%d", (int)pid);
+            p += 4;
+        } else if (strncmp(p, "{name}", 6) == 0) {
+            o += (size_t)snprintf(cmd + o, sizeof cmd - o, "%s", name);
+            p += 5;
+        } else {
+            cmd[o++] = *p;
+        }
+    }
+    cmd[o] = 0;
+    pid_t a = fork();
+    if (a == 0) {
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    sleep_ns(1000000000LL); /* let it attach */
+    return a;
+}
+
+static void attach_stop(pid_t a) {
+    if (a <= 0)
+        return;
+    kill(-a, SIGINT);
+    int64_t deadline = now_ns() + 20000000000LL;
+    while (waitpid(a, NULL, WNOHANG) == 0) {
+        if (now_ns() > deadline) {
+            kill(-a, SIGKILL);
+            waitpid(a, NULL, 0);
+            return;
+        }
+        sleep_ns(10000000);
+    }
+}
+
 static void measure_storm(struct init *in, int n, struct series *hwm_out, int timed) {
     char nbuf[32];
     snprintf(nbuf, sizeof nbuf, "%d", n);
@@ -798,6 +869,8 @@ static void measure_storm(struct init *in, int n, struct series *hwm_out, int ti
         in->failures++;
         return;
     }
+    pid_t prof = timed ? attach_start(in->name, s.pid) : -1;
+    long v0 = status_field(s.pid, "voluntary_ctxt_switches");
     int64_t c0 = cpu_ns(s.pid);
     send_msg(s.to_app, 'G', 0, 0, 0, 0);
     struct msg m;
@@ -805,19 +878,27 @@ static void measure_storm(struct init *in, int n, struct series *hwm_out, int ti
     if (recv_msg(s.from_app, &m, timeout) != 0 || m.tag != 'D' || m.n != n) {
         note("%s: the %d-orphan storm did not finish; killing it", in->name, n);
         in->failures++;
+        attach_stop(prof);
         session_kill(&s);
         return;
     }
     int64_t c1 = cpu_ns(s.pid);
+    long v1 = status_field(s.pid, "voluntary_ctxt_switches");
+    attach_stop(prof);
     if (timed) {
+        /* Each time the init goes back to sleep is one voluntary context switch. */
+        if (v0 >= 0 && v1 > v0) {
+            push(&in->storm_wakes, (double)(v1 - v0) / n);
+            push(&in->storm_cpu_per_wake, (double)(c1 - c0) / (double)(v1 - v0));
+        }
         push(&in->storm_ms, (double)(m.c - m.a) / 1e6);
         push(&in->storm_tail_ms, (double)(m.c - m.b) / 1e6);
         push(&in->storm_cpu_ms, (double)(c1 - c0) / 1e6);
         push(&in->storm_cpu_per, (double)(c1 - c0) / n);
-        record_memory(&s, &in->rss_storm, &in->hwm_storm);
+        record_memory(&s, &in->rss_storm, &in->hwm_storm, &in->anon_storm);
     }
     if (hwm_out)
-        record_memory(&s, NULL, hwm_out);
+        record_memory(&s, NULL, hwm_out, NULL);
     session_stop(&s);
 }
 
@@ -846,21 +927,24 @@ static void measure_backlog(struct init *in, int n) {
     int64_t timeout = 30000000000LL + (int64_t)n * 2000000LL;
     if (recv_msg(s.from_app, &m, timeout) != 0 || m.tag != 'P' || m.n != n) {
         note("%s: the %d-zombie backlog could not be built (%s); killing it", in->name, n,
-             m.tag != 'P' ? "no answer" : m.a == 73 ? "fork failed: out of pids?" : "not all became zombies");
+             m.tag != 'P' ? "no answer" : m.a == 73 ? "fork failed: out of pids?" : "the spawner failed");
         in->failures++;
         session_kill(&s);
         return;
     }
+    pid_t prof = attach_start(in->name, s.pid);
     int64_t c0 = cpu_ns(s.pid);
     int64_t t0 = now_ns();
     kill(s.pid, SIGCONT);
     if (recv_msg(s.from_app, &m, timeout) != 0 || m.tag != 'D' || m.n != n) {
         note("%s: the %d-zombie backlog was not reaped in time; killing it", in->name, n);
         in->failures++;
+        attach_stop(prof);
         session_kill(&s);
         return;
     }
     int64_t c1 = cpu_ns(s.pid);
+    attach_stop(prof);
     double secs = (double)(m.c - t0) / 1e9;
     push(&in->backlog_ms, secs * 1e3);
     push(&in->backlog_rate, n / secs);
@@ -869,62 +953,69 @@ static void measure_backlog(struct init *in, int n) {
     session_stop(&s);
 }
 
-/* All inits idle side by side: memory, context switches, then signal latency. */
+/* All inits idle side by side: memory and context switches, then signal latency. The
+ * signals are sent in blocks, each with fresh sessions started in a rotated order, so
+ * that where the scheduler happened to place an init and its app averages out. */
 static void measure_idle_and_signals(const struct params *P) {
-    struct session ss[MAX_INITS];
-    int ok[MAX_INITS] = {0};
     char *args[] = {"idle"};
-    for (int j = 0; j < n_active; j++) {
-        ok[j] = session_start(&ss[j], &inits[active[j]], args, 1) == 0 && ss[j].app > 0;
-        if (!ok[j])
-            inits[active[j]].failures++;
-    }
-    sleep_ns(300000000);
-    for (int j = 0; j < n_active; j++)
-        if (ok[j])
-            record_memory(&ss[j], &inits[active[j]].rss_idle, &inits[active[j]].hwm_idle);
-
-    for (int w = 0; w < P->idle_windows; w++) {
-        long before[MAX_INITS];
-        for (int j = 0; j < n_active; j++)
-            before[j] = ok[j] ? ctx_switches(ss[j].pid) : -1;
-        sleep_ns((int64_t)P->idle_seconds * 1000000000LL);
-        for (int j = 0; j < n_active; j++) {
-            long after = ok[j] ? ctx_switches(ss[j].pid) : -1;
-            if (before[j] >= 0 && after >= 0)
-                push(&inits[active[j]].ctxsw, (double)(after - before[j]));
-        }
-    }
-
     unsigned seed = 12345;
-    for (int r = 0; r < P->lat_samples; r++) {
+    int per_block = (P->lat_samples + P->lat_blocks - 1) / P->lat_blocks;
+    for (int b = 0; b < P->lat_blocks; b++) {
+        struct session ss[MAX_INITS];
+        int ok[MAX_INITS] = {0};
         for (int j0 = 0; j0 < n_active; j0++) {
-            int j = ROTATE(r, j0, n_active);
+            int j = ROTATE(b, j0, n_active);
+            ok[j] = session_start(&ss[j], &inits[active[j]], args, 1) == 0 && ss[j].app > 0;
             if (!ok[j])
-                continue;
-            struct init *in = &inits[active[j]];
-            /* Through the init, then straight to the app, alternating which goes first. */
-            for (int k = 0; k < 2; k++) {
-                int direct = (k + r) % 2;
-                pid_t target = direct ? ss[j].app : ss[j].pid;
-                struct msg m;
-                int64_t t0 = now_ns();
-                kill(target, SIGUSR1);
-                if (recv_msg(ss[j].from_app, &m, 1000000000LL) != 0 || m.tag != 'S') {
-                    in->lost_signals++;
-                    continue;
+                inits[active[j]].failures++;
+        }
+        sleep_ns(300000000);
+        if (b == 0) {
+            for (int j = 0; j < n_active; j++)
+                if (ok[j])
+                    record_memory(&ss[j], &inits[active[j]].rss_idle, &inits[active[j]].hwm_idle,
+                                  &inits[active[j]].anon_idle);
+            for (int w = 0; w < P->idle_windows; w++) {
+                long before[MAX_INITS];
+                for (int j = 0; j < n_active; j++)
+                    before[j] = ok[j] ? ctx_switches(ss[j].pid) : -1;
+                sleep_ns((int64_t)P->idle_seconds * 1000000000LL);
+                for (int j = 0; j < n_active; j++) {
+                    long after = ok[j] ? ctx_switches(ss[j].pid) : -1;
+                    if (before[j] >= 0 && after >= 0)
+                        push(&inits[active[j]].ctxsw, (double)(after - before[j]));
                 }
-                push(direct ? &in->lat_direct : &in->lat_init, (double)(m.a - t0));
-                seed = seed * 1103515245u + 12345u;
-                sleep_ns(100000 + (seed >> 16) % 200000);
             }
         }
-    }
-    for (int j = 0; j < n_active; j++)
-        if (ok[j]) {
-            record_memory(&ss[j], NULL, &inits[active[j]].hwm_signals);
-            session_stop(&ss[j]);
+        for (int r = b * per_block; r < P->lat_samples && r < (b + 1) * per_block; r++) {
+            for (int j0 = 0; j0 < n_active; j0++) {
+                int j = ROTATE(r, j0, n_active);
+                if (!ok[j])
+                    continue;
+                struct init *in = &inits[active[j]];
+                /* Through the init and straight to the app, alternating which goes first. */
+                for (int k = 0; k < 2; k++) {
+                    int direct = (k + r) % 2;
+                    pid_t target = direct ? ss[j].app : ss[j].pid;
+                    struct msg m;
+                    int64_t t0 = now_ns();
+                    kill(target, SIGUSR1);
+                    if (recv_msg(ss[j].from_app, &m, 1000000000LL) != 0 || m.tag != 'S') {
+                        in->lost_signals++;
+                        continue;
+                    }
+                    push(direct ? &in->lat_direct : &in->lat_init, (double)(m.a - t0));
+                    seed = seed * 1103515245u + 12345u;
+                    sleep_ns(100000 + (seed >> 16) % 200000);
+                }
+            }
         }
+        for (int j = 0; j < n_active; j++)
+            if (ok[j]) {
+                record_memory(&ss[j], NULL, &inits[active[j]].hwm_signals, NULL);
+                session_stop(&ss[j]);
+            }
+    }
 }
 
 /* ---------------------------------------------------------------- report */
@@ -950,26 +1041,36 @@ static void fmt_num(char *buf, size_t len, double x) {
  * series; `scale` converts its unit; `lo`/`hi` the percentiles of the spread. */
 typedef struct series *(*getter)(struct init *);
 
-static double summary_median[32][MAX_INITS];
-static const char *summary_label[32];
-static const char *summary_unit[32];
-static enum better summary_better[32];
+static double summary_median[48][MAX_INITS];
+static const char *summary_label[48];
+static char summary_p99_label[48][160];
+static const char *summary_unit[48];
+static enum better summary_better[48];
 static int n_summary;
 
 static void figure(const char *label, const char *unit, enum better b, getter get, double scale,
                    double offset_series_median, double lo, double hi, int with_p99) {
     printf("\n  %s [%s; %s is better]\n", label, unit, b == LOWER ? "lower" : "higher");
-    printf("    %-12s %10s  %-24s %10s %8s  %s\n", "init", "median", with_p99 ? "p10 - p90" : "spread",
-           with_p99 ? "p99" : "", "n", "peer / reaper");
+    printf("    %-12s %10s  %-24s %10s %8s  %-14s %s\n", "init", "median", with_p99 ? "p10 - p90" : "spread",
+           with_p99 ? "p99" : "", "n", "peer / reaper", "reaper better");
+    struct series *rs = reaper_idx >= 0 ? get(&inits[active[reaper_idx]]) : NULL;
     double ref = NAN;
     if (reaper_idx >= 0) {
         struct series *s = get(&inits[active[reaper_idx]]);
         ref = (med(s) - offset_series_median) * scale;
     }
-    int row = n_summary < 32 ? n_summary++ : 31;
+    int row = n_summary < 46 ? n_summary++ : 46;
     summary_label[row] = label;
     summary_unit[row] = unit;
     summary_better[row] = b;
+    int row99 = -1;
+    if (with_p99) {
+        row99 = n_summary < 46 ? n_summary++ : 47;
+        snprintf(summary_p99_label[row99], sizeof summary_p99_label[row99], "%s, p99", label);
+        summary_label[row99] = summary_p99_label[row99];
+        summary_unit[row99] = unit;
+        summary_better[row99] = b;
+    }
     for (int j = 0; j < n_active; j++) {
         struct init *in = &inits[active[j]];
         struct series *s = get(in);
@@ -977,6 +1078,8 @@ static void figure(const char *label, const char *unit, enum better b, getter ge
         double l = (pct(s, lo) - offset_series_median) * scale, h = (pct(s, hi) - offset_series_median) * scale;
         double p99 = (pct(s, 99) - offset_series_median) * scale;
         summary_median[row][j] = m;
+        if (row99 >= 0)
+            summary_median[row99][j] = p99;
         char mb[32], lb[32], hb[32], pb[32], spread[80], ratio[32];
         fmt_num(mb, sizeof mb, m);
         fmt_num(lb, sizeof lb, l);
@@ -992,7 +1095,21 @@ static void figure(const char *label, const char *unit, enum better b, getter ge
             snprintf(ratio, sizeof ratio, m == 0 ? "1" : "inf");
         else
             snprintf(ratio, sizeof ratio, "%.2f", m / ref);
-        printf("    %-12s %10s  %-24s %10s %8d  %s\n", in->name, mb, spread, with_p99 ? pb : "", s->n, ratio);
+        /* Paired with reaper's value of the same round: how often reaper did better. */
+        char wins[48] = "";
+        if (rs && j != reaper_idx && rs->n == s->n && s->n > 1) {
+            int w = 0, t = 0;
+            for (int i = 0; i < s->n; i++) {
+                double a = rs->v[i], c = s->v[i];
+                if (a == c)
+                    t++;
+                else if (b == LOWER ? a < c : a > c)
+                    w++;
+            }
+            snprintf(wins, sizeof wins, "%d/%d%s", w, s->n, t ? " (ties)" : "");
+        }
+        printf("    %-12s %10s  %-24s %10s %8d  %-14s %s\n", in->name, mb, spread, with_p99 ? pb : "", s->n, ratio,
+               wins);
     }
 }
 
@@ -1004,6 +1121,8 @@ G(storm_ms)
 G(storm_tail_ms)
 G(storm_cpu_ms)
 G(storm_cpu_per)
+G(storm_wakes)
+G(storm_cpu_per_wake)
 G(backlog_ms)
 G(backlog_rate)
 G(backlog_cpu_ms)
@@ -1013,6 +1132,8 @@ G(hwm_idle)
 G(rss_storm)
 G(hwm_storm)
 G(hwm_signals)
+G(anon_idle)
+G(anon_storm)
 G(hwm_small)
 G(hwm_large)
 G(ctxsw)
@@ -1051,10 +1172,11 @@ static void print_machine(void) {
 }
 
 static void usage(void) {
-    printf("usage: bench [--smoke | --quick] [--rounds N] [--orphans N] [--backlog N]\n"
-           "             [--startup-iters N] [--latency-samples N] [--idle-windows N]\n"
+    printf("usage: bench [--smoke | --quick] [--rounds N] [--orphans N] [--backlog-rounds N] [--backlog N]\n"
+           "             [--startup-iters N] [--latency-samples N] [--latency-blocks N] [--idle-windows N]\n"
            "             [--idle-seconds N] [--flat SMALL:LARGE] [--flat-all | --flat-reaper-only]\n"
            "             [--measure startup,idle,storm,backlog,flat] [--only NAME,NAME...] [--init NAME=PATH] [--reaper PATH] [--logdir DIR]\n"
+           "             [--attach 'PROFILER ... {pid} ... {name}']\n"
            "Run as root (it makes PID namespaces). bench/run builds everything and runs this.\n");
 }
 
@@ -1070,7 +1192,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "launcher") == 0)
         return launcher_main(argc - 2, argv + 2);
 
-    struct params P = {20000, 20000, 5, 300, 2000, 3, 5, 1000, 100000, 1};
+    struct params P = {20000, 20000, 5, 10, 300, 4000, 8, 3, 5, 1000, 100000, 1};
     const char *only = NULL;
     const char *measure = "startup,idle,storm,backlog,flat";
     const char *mode = "full";
@@ -1089,14 +1211,17 @@ int main(int argc, char **argv) {
         i++;                                                                                     \
     } while (0)
         if (strcmp(a, "--smoke") == 0) {
-            P = (struct params){300, 300, 1, 5, 30, 1, 5, 100, 1000, 0};
+            P = (struct params){300, 300, 1, 1, 5, 30, 1, 1, 5, 100, 1000, 0};
             mode = "smoke";
         } else if (strcmp(a, "--quick") == 0) {
-            P = (struct params){20000, 20000, 2, 100, 500, 1, 5, 1000, 100000, 0};
+            P = (struct params){20000, 20000, 2, 4, 100, 1000, 2, 1, 5, 1000, 100000, 0};
             mode = "quick";
         } else if (strcmp(a, "--rounds") == 0) {
             NEEDV();
             P.rounds = atoi(v);
+        } else if (strcmp(a, "--backlog-rounds") == 0) {
+            NEEDV();
+            P.backlog_rounds = atoi(v);
         } else if (strcmp(a, "--orphans") == 0) {
             NEEDV();
             P.orphans = atoi(v);
@@ -1109,6 +1234,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--latency-samples") == 0) {
             NEEDV();
             P.lat_samples = atoi(v);
+        } else if (strcmp(a, "--latency-blocks") == 0) {
+            NEEDV();
+            P.lat_blocks = atoi(v);
         } else if (strcmp(a, "--idle-windows") == 0) {
             NEEDV();
             P.idle_windows = atoi(v);
@@ -1139,6 +1267,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--reaper") == 0) {
             NEEDV();
             add_init("reaper", v);
+        } else if (strcmp(a, "--attach") == 0) {
+            NEEDV();
+            attach_cmd = v;
         } else if (strcmp(a, "--logdir") == 0) {
             NEEDV();
             snprintf(logdir, sizeof logdir, "%s", v);
@@ -1150,7 +1281,7 @@ int main(int argc, char **argv) {
             die("unknown argument '%s'", a);
         }
     }
-    if (P.rounds < 1 || P.orphans < 1 || P.backlog < 1 || P.start_iters < 1 || P.lat_samples < 1 ||
+    if (P.rounds < 1 || P.backlog_rounds < 1 || P.orphans < 1 || P.backlog < 1 || P.start_iters < 1 || P.lat_samples < 1 || P.lat_blocks < 1 ||
         P.idle_windows < 1 || P.idle_seconds < 1 || P.flat_small < 1 || P.flat_large < 1)
         die("every count must be at least 1");
     if (geteuid() != 0)
@@ -1193,10 +1324,10 @@ int main(int argc, char **argv) {
         die("no init to measure");
 
     int64_t started = now_ns();
-    printf("reaper benchmark (%s): %d orphans per storm, %d zombies per backlog, %d rounds; "
-           "%d start-ups; %d signals; %d x %d s idle\n",
-           mode, P.orphans, P.backlog, P.rounds, P.start_iters, P.lat_samples, P.idle_windows,
-           P.idle_seconds);
+    printf("reaper benchmark (%s): %d storms of %d orphans, %d backlogs of %d zombies, %d start-ups, "
+           "%d signals, %d x %d s idle, for each init\n",
+           mode, P.rounds, P.orphans, P.backlog_rounds, P.backlog, P.start_iters, P.lat_samples,
+           P.idle_windows, P.idle_seconds);
     print_machine();
     printf("inits:");
     for (int j = 0; j < n_active; j++)
@@ -1214,12 +1345,17 @@ int main(int argc, char **argv) {
         measure_idle_and_signals(&P);
     }
     int storm = strstr(measure, "storm") != NULL, backlog = strstr(measure, "backlog") != NULL;
-    for (int r = 0; (storm || backlog) && r < P.rounds; r++) {
-        note("round %d/%d:%s%s, for each init", r + 1, P.rounds, storm ? " storm" : "",
-             backlog ? " backlog" : "");
-        for (int j = 0; storm && j < n_active; j++)
+    int rounds = storm && backlog ? (P.rounds > P.backlog_rounds ? P.rounds : P.backlog_rounds)
+                 : storm          ? P.rounds
+                 : backlog        ? P.backlog_rounds
+                                  : 0;
+    for (int r = 0; r < rounds; r++) {
+        int do_storm = storm && r < P.rounds, do_backlog = backlog && r < P.backlog_rounds;
+        note("round %d/%d:%s%s, for each init", r + 1, rounds, do_storm ? " storm" : "",
+             do_backlog ? " backlog" : "");
+        for (int j = 0; do_storm && j < n_active; j++)
             measure_storm(&inits[active[ROTATE(r, j, n_active)]], P.orphans, NULL, 1);
-        for (int j = 0; backlog && j < n_active; j++)
+        for (int j = 0; do_backlog && j < n_active; j++)
             measure_backlog(&inits[active[ROTATE(r, j, n_active)]], P.backlog);
     }
     if (strstr(measure, "flat")) {
@@ -1261,7 +1397,7 @@ int main(int argc, char **argv) {
     figure("backlog: reaping rate", "reaped/s", HIGHER, get_backlog_rate, 1, 0, 10, 90, 0);
 
     printf("\n(4) signal forwarding: kill(SIGUSR1) until the app's handler runs\n");
-    figure("through the init", "us", LOWER, get_lat_init, 1e-3, 0, 10, 90, 1);
+    figure("signal latency through the init", "us", LOWER, get_lat_init, 1e-3, 0, 10, 90, 1);
     for (int j = 0; j < n_active; j++) {
         struct init *in = &inits[active[j]];
         fwd_tmp[active[j]] = (struct series){0};
@@ -1269,8 +1405,28 @@ int main(int argc, char **argv) {
         for (int i = 0; i < in->lat_init.n; i++)
             push(&fwd_tmp[active[j]], in->lat_init.v[i] - d);
     }
-    figure("the app signalled directly (same sessions)", "us", LOWER, get_lat_direct, 1e-3, 0, 10, 90, 1);
-    figure("forwarding overhead: through the init minus direct median", "us", LOWER, get_fwd, 1e-3, 0, 10, 90, 1);
+    /* p99 is one number per init; to tell a difference from noise, compare it block by
+     * block (each block has fresh sessions), as the medians are compared sample by sample. */
+    if (reaper_idx >= 0 && P.lat_blocks > 1) {
+        struct series *rs = &inits[active[reaper_idx]].lat_init;
+        int per = rs->n / P.lat_blocks;
+        printf("    p99 block by block (%d blocks of %d signals, fresh sessions each): reaper lower in", P.lat_blocks,
+               per);
+        for (int j = 0; j < n_active; j++) {
+            struct series *ps = &inits[active[j]].lat_init;
+            if (j == reaper_idx || ps->n != rs->n || per < 2)
+                continue;
+            int w = 0;
+            for (int b = 0; b < P.lat_blocks; b++) {
+                struct series x = {rs->v + b * per, per, per}, y = {ps->v + b * per, per, per};
+                w += pct(&x, 99) < pct(&y, 99);
+            }
+            printf(" %d/%d against %s;", w, P.lat_blocks, inits[active[j]].name);
+        }
+        printf("\n");
+    }
+    figure("signal latency, the app signalled directly", "us", LOWER, get_lat_direct, 1e-3, 0, 10, 90, 1);
+    figure("forwarding overhead (through the init minus direct median)", "us", LOWER, get_fwd, 1e-3, 0, 10, 90, 1);
     for (int j = 0; j < n_active; j++)
         if (inits[active[j]].lost_signals)
             printf("    %s: %d signals never reached the app\n", inits[active[j]].name,
@@ -1280,11 +1436,14 @@ int main(int argc, char **argv) {
     figure("VmRSS, app sleeping", "KiB", LOWER, get_rss_idle, 1, 0, 10, 90, 0);
     figure("VmHWM, app sleeping", "KiB", LOWER, get_hwm_idle, 1, 0, 10, 90, 0);
     figure("VmHWM, after the signals of (4)", "KiB", LOWER, get_hwm_signals, 1, 0, 10, 90, 0);
+    figure("RssAnon (private; the rest of VmRSS is the binary's pages), app sleeping", "KiB", LOWER, get_anon_idle, 1,
+           0, 10, 90, 0);
     figure("VmRSS, after a storm", "KiB", LOWER, get_rss_storm, 1, 0, 10, 90, 0);
     figure("VmHWM, after a storm", "KiB", LOWER, get_hwm_storm, 1, 0, 10, 90, 0);
+    figure("RssAnon, after a storm", "KiB", LOWER, get_anon_storm, 1, 0, 10, 90, 0);
     char flat_small[96], flat_large[96];
-    snprintf(flat_small, sizeof flat_small, "VmHWM after %d orphans", P.flat_small);
-    snprintf(flat_large, sizeof flat_large, "VmHWM after %d orphans", P.flat_large);
+    snprintf(flat_small, sizeof flat_small, "VmHWM after a storm of %d orphans", P.flat_small);
+    snprintf(flat_large, sizeof flat_large, "VmHWM after a storm of %d orphans", P.flat_large);
     figure(flat_small, "KiB", LOWER, get_hwm_small, 1, 0, 10, 90, 0);
     figure(flat_large, "KiB", LOWER, get_hwm_large, 1, 0, 10, 90, 0);
 
@@ -1294,29 +1453,41 @@ int main(int argc, char **argv) {
     figure(ctx_label, "count", LOWER, get_ctxsw, 1, 0, 0, 100, 0);
 
     printf("\n(7) CPU time of the init (user + system)\n");
-    figure("during a storm", "ms", LOWER, get_storm_cpu_ms, 1, 0, 10, 90, 0);
+    figure("CPU during a storm", "ms", LOWER, get_storm_cpu_ms, 1, 0, 10, 90, 0);
     figure("storm: CPU per reaped process", "us", LOWER, get_storm_cpu_per, 1e-3, 0, 10, 90, 0);
-    figure("during a backlog", "ms", LOWER, get_backlog_cpu_ms, 1, 0, 10, 90, 0);
+    figure("storm: wake-ups of the init per reaped process (fewer = more batched, slower to react)", "count", LOWER,
+           get_storm_wakes, 1, 0, 10, 90, 0);
+    figure("storm: CPU per wake-up", "us", LOWER, get_storm_cpu_per_wake, 1e-3, 0, 10, 90, 0);
+    figure("CPU during a backlog", "ms", LOWER, get_backlog_cpu_ms, 1, 0, 10, 90, 0);
     figure("backlog: CPU per reaped process", "us", LOWER, get_backlog_cpu_per, 1e-3, 0, 10, 90, 0);
 
     /* A markdown table of the medians, for the README. */
-    printf("\nSummary (medians; in brackets: peer / reaper)\n\n| figure |");
+    printf("\nSummary: medians (p99 where it says so); in brackets, peer / reaper\n\n| figure | better |");
     for (int j = 0; j < n_active; j++)
         printf(" %s |", inits[active[j]].name);
-    printf("\n|---|");
+    printf("\n|---|---|");
     for (int j = 0; j < n_active; j++)
         printf("---:|");
-    printf("\n| binary size, bytes (static) |");
+    printf("\n| binary size, bytes | lower |");
     for (int j = 0; j < n_active; j++) {
         struct init *in = &inits[active[j]];
-        printf(" %ld (%s)", in->size, in->is_static == 1 ? "static" : "dynamic");
+        printf(" %ld", in->size);
         if (j != reaper_idx && reaper_idx >= 0)
             printf(" [%.2f]", (double)in->size / inits[active[reaper_idx]].size);
         printf(" |");
     }
+    printf("\n| static | |");
+    for (int j = 0; j < n_active; j++)
+        printf(" %s |", inits[active[j]].is_static == 1 ? "yes" : inits[active[j]].is_static == 0 ? "no" : "?");
     printf("\n");
     for (int row = 0; row < n_summary; row++) {
-        printf("| %s, %s |", summary_label[row], summary_unit[row]);
+        int any = 0;
+        for (int j = 0; j < n_active; j++)
+            any |= !isnan(summary_median[row][j]);
+        if (!any)
+            continue;
+        printf("| %s, %s | %s |", summary_label[row], summary_unit[row],
+               summary_better[row] == LOWER ? "lower" : "higher");
         double ref = reaper_idx >= 0 ? summary_median[row][reaper_idx] : NAN;
         for (int j = 0; j < n_active; j++) {
             char mb[32];
@@ -1328,7 +1499,6 @@ int main(int argc, char **argv) {
         }
         printf("\n");
     }
-    (void)summary_better;
 
     int failures = 0;
     for (int j = 0; j < n_active; j++) {
@@ -1338,6 +1508,9 @@ int main(int argc, char **argv) {
             failures += inits[active[j]].failures;
         }
     }
-    printf("\nfinished in %.0f s\n", (double)(now_ns() - started) / 1e9);
+    double load[3] = {0};
+    getloadavg(load, 3);
+    printf("\nfinished in %.0f s; load average at the end %.2f %.2f %.2f\n", (double)(now_ns() - started) / 1e9,
+           load[0], load[1], load[2]);
     return failures ? 1 : 0;
 }
