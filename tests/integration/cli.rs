@@ -103,10 +103,8 @@ fn tini_and_dumb_init_spellings_work() {
         .args(["-s", "-g", "-vv", "--", "sh", "-c", "exit 6"])
         .run();
     assert_eq!(out.code, 6, "{out:?}");
-    assert!(
-        out.stderr.contains("forwarded") || out.stderr.contains("reaper: "),
-        "{out:?}"
-    );
+    // -vv is debug: the teardown says at that level that nothing was left.
+    assert!(out.stderr.contains("reaper: debug: "), "{out:?}");
     let out = reaper(As::Pid1)
         .env("TINI_VERBOSITY", "2")
         .args(["sh", "-c", "exit 0"])
