@@ -51,6 +51,7 @@ fn run(args: &[OsString]) -> u8 {
         }
     };
     setup::guard_closed_stdio();
+    let sigchld_was_ignored = signals::take_back_sigchld();
     // SAFETY: getpid and getppid have no preconditions.
     let (own_pid, parent) = unsafe { (libc::getpid(), libc::getppid()) };
 
@@ -63,7 +64,10 @@ fn run(args: &[OsString]) -> u8 {
             return 2;
         }
     };
-    let log_spec = std::env::var_os("REAPER_LOG").map(|s| s.to_string_lossy().into_owned());
+    // An empty REAPER_LOG (a common way to leave it unset in compose files) is unset.
+    let log_spec = std::env::var_os("REAPER_LOG")
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string_lossy().into_owned());
     logging::init(config.log_level, log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
 
@@ -75,8 +79,11 @@ fn run(args: &[OsString]) -> u8 {
     }
 
     let (status, app_group) = match &config.mode {
-        Mode::Pause => (supervise::pause(config.warn_on_reap), None),
-        Mode::Command(argv) => match start(argv, inherited_mask) {
+        Mode::Pause => {
+            setup::leave_working_directory();
+            (supervise::pause(config.warn_on_reap, own_pid), None)
+        }
+        Mode::Command(argv) => match start(argv, inherited_mask, sigchld_was_ignored) {
             Some(child) => (supervisor(&config, child, own_pid).run(), Some(child)),
             None => return 1,
         },
@@ -97,8 +104,8 @@ fn run(args: &[OsString]) -> u8 {
 /// Starts the command; `None` when reaper could not create it at all (exit 1). A command
 /// that could not be executed has a child all the same, which exits 126 or 127 and is
 /// reaped like any other.
-fn start(argv: &[OsString], mask: signals::SigSet) -> Option<libc::pid_t> {
-    let child = match spawn::spawn(argv, mask) {
+fn start(argv: &[OsString], mask: signals::SigSet, ignore_sigchld: bool) -> Option<libc::pid_t> {
+    let child = match spawn::spawn(argv, mask, ignore_sigchld) {
         Ok(pid) => pid,
         Err(e @ spawn::Error::Setup { .. }) => {
             log::error!("{e}");

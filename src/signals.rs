@@ -18,6 +18,10 @@ use crate::os_error::OsError;
 /// The highest signal number on Linux.
 pub const MAX: i32 = 64;
 
+/// The size of the kernel's signal set, as the raw syscalls take it: a `size_t`, which
+/// must go through `syscall`'s variadic arguments at its full width.
+const SIGSET_SIZE: libc::size_t = 8;
+
 /// What `RTMIN` means in a name: glibc's SIGRTMIN, the value bash, `kill -l` and Docker's
 /// `STOPSIGNAL SIGRTMIN+3` use (musl's own is 35; the kernel's first real-time signal is 32).
 pub const RTMIN: i32 = 34;
@@ -80,7 +84,7 @@ fn sigprocmask(how: libc::c_int, set: Option<SigSet>) -> io::Result<SigSet> {
             how,
             new_ptr,
             &mut old as *mut u64,
-            8,
+            SIGSET_SIZE,
         )
     };
     if r == 0 {
@@ -107,7 +111,7 @@ pub fn set_mask(mask: SigSet) {
             libc::SIG_SETMASK,
             &mask.0 as *const u64,
             std::ptr::null::<u64>(),
-            8,
+            SIGSET_SIZE,
         );
     }
 }
@@ -132,25 +136,29 @@ impl Received {
 /// Sleeps until one of `set` is pending and takes it, or until `timeout` passes (`None`).
 /// With no timeout this never returns `None`.
 pub fn wait(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
-    let ts = timeout.map(|t| libc::timespec {
-        // Capped at 68 years, which fits a time_t of any width.
-        tv_sec: t.as_secs().min(i32::MAX as u64) as _,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
+    // The kernel's own timespec for this syscall number: two longs on every architecture
+    // (32-bit ones included, whatever time_t width the C library has chosen). Capped at
+    // 68 years, which fits a 32-bit long.
+    let ts: Option<[libc::c_long; 2]> = timeout.map(|t| {
+        [
+            t.as_secs().min(i32::MAX as u64) as libc::c_long,
+            t.subsec_nanos() as libc::c_long,
+        ]
     });
     let ts_ptr = ts
         .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        .map_or(std::ptr::null(), |t| t as *const [libc::c_long; 2]);
     let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
     loop {
         // SAFETY: `set` is a live u64 of the kernel's sigset size, `info` is a writable
-        // siginfo_t, and `ts_ptr` is null or points to a live timespec.
+        // siginfo_t, and `ts_ptr` is null or points to two live longs.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_rt_sigtimedwait,
                 &set.0 as *const u64,
                 info.as_mut_ptr(),
                 ts_ptr,
-                8,
+                SIGSET_SIZE,
             )
         };
         if r > 0 {
@@ -176,6 +184,84 @@ pub fn wait(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
             Some(libc::EINTR) => continue,
             _ => return None,
         }
+    }
+}
+
+/// The kernel's `struct sigaction` on every architecture reaper builds for (x86_64, i686,
+/// aarch64, ppc64): handler, flags, restorer, mask.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// If SIGCHLD is ignored, as reaper may inherit it, the kernel reaps every child on its
+/// own and sends no SIGCHLD: reaper would never learn that its child exited. So reaper
+/// takes it back to the default (its only change to a disposition) and says so, for the
+/// child to ignore it again before exec.
+pub fn take_back_sigchld() -> bool {
+    let mut old = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: raw rt_sigaction on live structs of the kernel's layout.
+    let read = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            libc::SIGCHLD,
+            std::ptr::null::<KernelSigaction>(),
+            &mut old as *mut KernelSigaction,
+            SIGSET_SIZE,
+        )
+    };
+    if read != 0 || old.handler != libc::SIG_IGN {
+        return false;
+    }
+    set_disposition(libc::SIGCHLD, libc::SIG_DFL);
+    true
+}
+
+/// Sets `sig` to SIG_DFL or SIG_IGN. One raw syscall, touching no memory of the C
+/// library's: async-signal-safe, for the child too.
+pub fn set_disposition(sig: i32, handler: libc::sighandler_t) {
+    let action = KernelSigaction {
+        handler,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: raw rt_sigaction on a live struct of the kernel's layout; SIG_DFL and
+    // SIG_IGN need no restorer.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &action as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            SIGSET_SIZE,
+        );
+    }
+}
+
+/// Queues `sig` to reaper itself as if the kernel had sent it (SI_KERNEL): it is then
+/// forwarded, not mistaken for a signal of reaper's own doing, which `raise` would be.
+pub fn queue_to_self(sig: i32) {
+    // SAFETY: a zeroed siginfo_t is valid; only its first fields are set.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    info.si_signo = sig;
+    info.si_code = libc::SI_KERNEL;
+    // SAFETY: a live siginfo; queueing to one's own pid may use any si_code.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigqueueinfo,
+            libc::getpid(),
+            sig,
+            &info as *const libc::siginfo_t,
+        );
     }
 }
 
@@ -210,6 +296,10 @@ pub fn parse(s: &str) -> Option<i32> {
     }
     let upper = s.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if !name.is_empty() && name.bytes().all(|c| c.is_ascii_digit()) && name.len() < s.len() {
+        // `SIG32`, as `name` spells the signals that have no name.
+        return name.parse().ok().filter(|n| (1..=MAX).contains(n));
+    }
     if let Some(i) = NAMES.iter().position(|&n| n == name) {
         return Some(i as i32 + 1);
     }
@@ -315,12 +405,12 @@ mod tests {
     fn names_round_trip() {
         for sig in 1..=MAX {
             let n = name(sig);
-            if sig == 32 || sig == 33 {
-                assert_eq!(n, format!("SIG{sig}"));
-                continue;
-            }
             assert_eq!(parse(&n), Some(sig), "{n}");
         }
+        assert_eq!(name(32), "SIG32");
+        assert_eq!(parse("sig33"), Some(33));
+        assert_eq!(parse("SIG0"), None);
+        assert_eq!(parse("SIG65"), None);
         assert_eq!(name(15), "SIGTERM");
         assert_eq!(name(37), "SIGRTMIN+3");
         assert_eq!(name(62), "SIGRTMAX-2");
@@ -348,6 +438,52 @@ mod tests {
         assert!(!handled.contains(0) && !handled.contains(65) && !is_forwarded(-3));
         // 64 - KILL, STOP and the seven synchronous faults.
         assert_eq!(handled.0.count_ones(), 64 - 2 - 7);
+    }
+
+    /// In a child process of its own (the test runner is multi-threaded): a signal queued
+    /// with `queue_to_self` arrives, and is not taken for one of reaper's own doing.
+    #[test]
+    fn a_signal_queued_to_self_is_not_self_inflicted() {
+        // SAFETY: the child makes raw syscalls only and ends with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let set = SigSet(SigSet::bit(libc::SIGUSR1));
+            set_mask(set);
+            queue_to_self(libc::SIGUSR1);
+            let got = wait(set, Some(Duration::from_secs(5)));
+            // SAFETY: getpid has no preconditions.
+            let me = unsafe { libc::getpid() };
+            let ok = got.is_some_and(|r| r.signo == libc::SIGUSR1 && !r.is_self_inflicted(me));
+            // SAFETY: ends the child at once.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "status {status:#x}"
+        );
+    }
+
+    #[test]
+    fn sigchld_ignored_is_taken_back_and_reported() {
+        // SAFETY: the child makes raw syscalls only and ends with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            set_disposition(libc::SIGCHLD, libc::SIG_IGN);
+            let first = take_back_sigchld();
+            let second = take_back_sigchld();
+            // SAFETY: ends the child at once.
+            unsafe { libc::_exit(if first && !second { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "status {status:#x}"
+        );
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //! is copied, no pipe is needed to learn of an exec failure (the child writes the errno
 //! into reaper's memory), it works even when no descriptor is free, and by the time reaper
 //! forwards its first signal the application has been exec'd.
+//!
+//! One disposition is not passed through as it is: SIGCHLD, if reaper inherited it
+//! ignored (see `signals::take_back_sigchld`). The child ignores it again before exec.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -67,13 +70,14 @@ struct ChildSetup {
     argv: Vec<*const libc::c_char>,
     mask: SigSet,
     take_terminal: bool,
+    ignore_sigchld: bool,
     /// The errno of the last failed exec; 0 while none failed.
     errno: AtomicI32,
 }
 
 /// Starts `argv` with `mask` as its signal mask. Returns the child's pid, which is also
 /// its process group id.
-pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
+pub fn spawn(argv: &[OsString], mask: SigSet, ignore_sigchld: bool) -> Result<libc::pid_t, Error> {
     let program = argv
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -95,15 +99,18 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
             .collect(),
         mask,
         take_terminal: owns_terminal_foreground(),
+        ignore_sigchld,
         errno: AtomicI32::new(0),
     };
     let stack = ChildStack::map()?;
 
     // SAFETY: with CLONE_VFORK this thread is suspended until the child has exec'd or
     // exited, so the child has the stack and `setup` to itself and both outlive it.
-    // `child_main` makes only async-signal-safe calls on memory prepared above, writes
-    // nothing but `setup.errno`, and never returns. reaper has no signal handlers, so none
-    // can run in the child on reaper's memory.
+    // `child_main` makes only async-signal-safe calls on memory prepared above, and never
+    // returns. Of reaper's memory it writes `setup.errno` and, through the C library's
+    // wrappers of calls that fail, this thread's errno (shared: the child has no TLS of its
+    // own), which reaper reads only after a failing call of its own. reaper has no signal
+    // handlers, so none can run in the child on reaper's memory.
     let pid = unsafe {
         libc::clone(
             child_main,
@@ -140,16 +147,23 @@ pub fn spawn(argv: &[OsString], mask: SigSet) -> Result<libc::pid_t, Error> {
 /// The child's stack, a mapping of its own. An array in this function's frame would not
 /// do: every frame larger than a page gets stack probes that write to each of its pages,
 /// so all 32 KiB would be touched at once and stay in reaper's memory for good. A mapping
-/// gets only the pages the child writes to, and they go with it.
-struct ChildStack(*mut libc::c_void);
+/// gets only the pages the child writes to, and they go with it. Its lowest page is a
+/// guard: an overflow faults instead of writing over whatever lies below.
+struct ChildStack {
+    base: *mut libc::c_void,
+    /// The guard's size: one page, whatever the page size (4 to 64 KiB).
+    guard: usize,
+}
 
 impl ChildStack {
     fn map() -> Result<ChildStack, Error> {
+        // SAFETY: sysconf has no preconditions.
+        let guard = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
         // SAFETY: a fresh anonymous mapping; no existing memory is affected.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                CHILD_STACK,
+                guard + CHILD_STACK,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
                 -1,
@@ -162,13 +176,16 @@ impl ChildStack {
                 errno: Errno::last(),
             });
         }
-        Ok(ChildStack(base))
+        // SAFETY: the first page of the mapping just made. Should it fail, the stack only
+        // lacks its guard.
+        unsafe { libc::mprotect(base, guard, libc::PROT_NONE) };
+        Ok(ChildStack { base, guard })
     }
 
-    /// The stack grows down on every architecture reaper builds for; a page boundary is
-    /// 16-aligned.
+    /// The stack grows down on every architecture reaper builds for; the end of a mapping
+    /// is page-aligned, so 16-aligned.
     fn top(&self) -> *mut libc::c_void {
-        (self.0 as usize + CHILD_STACK) as *mut libc::c_void
+        (self.base as usize + self.guard + CHILD_STACK) as *mut libc::c_void
     }
 }
 
@@ -176,7 +193,7 @@ impl Drop for ChildStack {
     fn drop(&mut self) {
         // SAFETY: with CLONE_VFORK the child has exec'd or exited before clone returns, so
         // nothing runs on this stack any more.
-        unsafe { libc::munmap(self.0, CHILD_STACK) };
+        unsafe { libc::munmap(self.base, self.guard + CHILD_STACK) };
     }
 }
 
@@ -224,6 +241,9 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             // Every signal is still blocked here, SIGTTOU included, so this cannot stop us.
             libc::tcsetpgrp(0, libc::getpid());
         }
+        if setup.ignore_sigchld {
+            crate::signals::set_disposition(libc::SIGCHLD, libc::SIG_IGN);
+        }
         crate::signals::set_mask(setup.mask);
         let errno = exec_first(&setup.candidates, setup.argv.as_ptr());
         setup.errno.store(errno, Ordering::Release);
@@ -233,22 +253,29 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
 
 /// Tries each candidate as execvp does, and returns the errno to report if none runs:
 /// "permission denied" if any candidate was found but not executable, the error itself
-/// if one was found but failed otherwise (the search stops there), else "not found".
+/// if one was found but failed otherwise (the search stops there), the error itself when
+/// there was one path only (`/etc/passwd/x`: "not a directory"), else "not found".
 ///
 /// # Safety
 /// Between clone and exec: `candidates` and `argv` hold valid C strings.
 unsafe fn exec_first(candidates: &[*const libc::c_char], argv: *const *const libc::c_char) -> i32 {
     let mut denied = false;
+    let mut last = libc::ENOENT;
     for &path in candidates {
         // SAFETY: valid strings; `environ` is the process's own, unchanged since start.
         unsafe { libc::execve(path, argv, environ) };
-        match Errno::last_raw() {
+        last = Errno::last_raw();
+        match last {
             libc::EACCES => denied = true,
             libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
             other => return other,
         }
     }
-    if denied { libc::EACCES } else { libc::ENOENT }
+    match (denied, candidates.len()) {
+        (true, _) => libc::EACCES,
+        (false, 1) => last,
+        (false, _) => libc::ENOENT,
+    }
 }
 
 #[cfg(test)]

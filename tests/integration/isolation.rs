@@ -84,6 +84,34 @@ fn the_app_inherits_the_mask_and_ignored_signals_reaper_inherited() {
     }
 }
 
+/// An ignored SIGCHLD makes the kernel reap children by itself and send no SIGCHLD: a
+/// reaper that kept it so would never learn that its app exited. reaper takes it back for
+/// itself, and the app still inherits it ignored.
+#[test]
+fn an_inherited_ignored_sigchld_neither_hangs_reaper_nor_reaches_the_app_changed() {
+    // `unshare` sets SIGCHLD back to its default for its child, so the ignore is set by a
+    // helper that then becomes reaper.
+    let ignore_sigchld = [testkit_str(), "ignoring".into(), libc::SIGCHLD.to_string()];
+    for mode in BOTH {
+        let sandbox = Sandbox::new("sigchld-ignored");
+        let out = reaper(mode)
+            .wrap(&ignore_sigchld)
+            .timeout(Duration::from_secs(20))
+            .args(inspect(&sandbox))
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        let report = sandbox.read("report");
+        let want = format!("{:016x}", bit(libc::SIGCHLD));
+        assert_eq!(field(&report, "SigIgn"), [want], "{mode:?}: {report}");
+        let out = reaper(mode)
+            .wrap(&ignore_sigchld)
+            .timeout(Duration::from_secs(20))
+            .args(["sh", "-c", "sh -c 'exit 0' & exit 5"])
+            .run();
+        assert_eq!(out.code, 5, "{mode:?}: {out:?}");
+    }
+}
+
 #[test]
 fn the_app_gets_no_descriptor_of_reapers() {
     for mode in BOTH {
@@ -309,4 +337,99 @@ fn reaper_never_writes_to_stdout() {
     assert_eq!(out.code, 0);
     assert_eq!(out.stdout, "", "{out:?}");
     assert!(out.stderr.contains("reaper: "), "{out:?}");
+}
+
+/// The write end of a pipe whose reader is gone.
+fn broken_pipe() -> OwnedFd {
+    let mut fds = [0; 2];
+    // SAFETY: a live array for the pipe's two ends.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors were just created and are ours.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read_end);
+    write_end
+}
+
+/// User and system CPU time of `pid`, in clock ticks.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+    let get = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    get(14) + get(15)
+}
+
+/// With a broken stderr, every debug line raises a SIGPIPE on reaper. In `--pause` mode
+/// and during the teardown, as in the loop, reaper must drop those without a word: a line
+/// about one would raise the next, and reaper would spin for ever (and, in pause mode,
+/// never take the SIGTERM behind them, the lower-numbered SIGPIPE always coming first).
+#[test]
+fn a_broken_stderr_does_not_make_pause_mode_or_the_teardown_spin() {
+    let run = reaper(As::Pid1)
+        .stdio(|cmd| {
+            cmd.stderr(broken_pipe());
+        })
+        .args(["-P", "-vv"])
+        .timeout(Duration::from_secs(30))
+        .start();
+    run.signal(libc::SIGUSR1);
+    let before = cpu_ticks(run.reaper_pid);
+    // A measuring window: a spinning reaper burns about 100 ticks a second.
+    std::thread::sleep(Duration::from_millis(500));
+    let spent = cpu_ticks(run.reaper_pid) - before;
+    run.signal(libc::SIGTERM);
+    let out = run.wait();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(spent < 10, "pause mode spun: {spent} ticks in 0.5 s");
+
+    for mode in BOTH {
+        let sandbox = Sandbox::new("broken-stderr-teardown");
+        // A leftover that takes SIGTERM without dying: the teardown waits out its grace
+        // period, logging at -vv, with stderr broken.
+        // (Its own stderr is not the broken pipe: a shell says "Terminated" when its sleep
+        // is killed, and would die of SIGPIPE itself.)
+        let script = "setsid sh -c 'trap \"touch got-term\" TERM; touch up; while :; do sleep 0.05; done' 2>/dev/null & \
+                      while [ ! -e up ]; do sleep 0.01; done; exit 6";
+        let mut run = reaper(mode)
+            .stdio(|cmd| {
+                cmd.stderr(broken_pipe());
+            })
+            .args(["-vv", "-t", "3"])
+            .current_dir(&sandbox.dir)
+            .args(["sh", "-c", script])
+            .start();
+        run.poll("the teardown's SIGTERM", || {
+            sandbox.path("got-term").exists().then_some(())
+        });
+        let before = cpu_ticks(run.reaper_pid);
+        std::thread::sleep(Duration::from_millis(500));
+        let spent = cpu_ticks(run.reaper_pid) - before;
+        let out = run.wait();
+        assert_eq!(out.code, 6, "{mode:?}: {out:?}");
+        assert!(
+            spent < 10,
+            "{mode:?}: the teardown spun: {spent} ticks in 0.5 s"
+        );
+    }
+}
+
+#[test]
+fn pause_mode_leaves_its_working_directory_too() {
+    let sandbox = Sandbox::new("pause-cwd");
+    let run = reaper(As::Pid1).current_dir(&sandbox.dir).arg("-P").start();
+    let cwd = std::fs::read_link(format!("/proc/{}/cwd", run.reaper_pid));
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.wait().code, 0);
+    assert_eq!(cwd.ok(), Some(std::path::PathBuf::from("/")));
 }

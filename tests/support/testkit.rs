@@ -14,6 +14,7 @@
 //!   testkit inspect [--to FILE]  prints its own signal state, descriptors, process group,
 //!                                terminal group, args and environment (as hex)
 //!   testkit pgrp                 prints "pid pgid" for itself
+//!   testkit ignoring SIGNO CMD...  runs CMD (exec) with signal SIGNO ignored
 //!   testkit fork-loop FILE       ignores SIGTERM, SIGINT and SIGHUP, creates FILE, then
 //!                                forks and exits, over and over: a process whose pid
 //!                                changes faster than anyone can list it; only SIGKILL
@@ -55,6 +56,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "zombies" => zombies(rest),
         "inspect" => inspect(rest),
         "fork-loop" => fork_loop(rest),
+        "ignoring" => ignoring(rest),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
@@ -87,10 +89,18 @@ fn pid1(cmd: &[OsString]) -> i32 {
         .collect();
     let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
+    // An ignored SIGCHLD would make the kernel reap our children for us, and waitpid
+    // below would never see CMD's status: take it back to the default here, and ignore it
+    // again in the child, so that CMD inherits exactly what we did.
+    // SAFETY: signal() with SIG_DFL and SIG_IGN only.
+    let sigchld_ignored = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) } == libc::SIG_IGN;
     // SAFETY: exec or _exit in the child.
     let child = unsafe {
         let pid = libc::fork();
         if pid == 0 {
+            if sigchld_ignored {
+                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            }
             libc::execvp(argv[0], argv.as_ptr());
             libc::_exit(127);
         }
@@ -265,6 +275,23 @@ fn zombies(args: &[OsString]) -> i32 {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn ignoring(args: &[OsString]) -> i32 {
+    let sig: i32 = arg(args, 0, "SIGNO");
+    let c_args: Vec<CString> = args[1..]
+        .iter()
+        .map(|a| CString::new(a.clone().into_vec()).unwrap())
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: SIG_IGN needs no handler; execvp on valid strings.
+    unsafe {
+        libc::signal(sig, libc::SIG_IGN);
+        libc::execvp(argv[0], argv.as_ptr());
+    }
+    eprintln!("testkit: cannot run {:?}", args.get(1));
+    127
 }
 
 fn fork_loop(args: &[OsString]) -> i32 {
