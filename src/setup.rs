@@ -33,10 +33,12 @@ pub fn set_pdeath_signal(sig: i32, parent_at_start: libc::pid_t) {
         log::warn!("failed to set the parent-death signal: {}", OsError::last());
         return;
     }
-    // If the parent died before the request, the kernel will never send it: do it now.
-    // SAFETY: getppid and raise have no preconditions.
+    // If the parent died before the request, the kernel will never send it: do it now,
+    // as the kernel would have (raise would make it look like reaper's own doing, which
+    // is never forwarded). As PID 1 the parent is outside the namespace, 0 either way.
+    // SAFETY: getppid has no preconditions.
     if unsafe { libc::getppid() } != parent_at_start {
-        unsafe { libc::raise(sig) };
+        crate::signals::queue_to_self(sig);
     }
 }
 

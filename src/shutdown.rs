@@ -39,84 +39,188 @@ pub enum Scope {
     },
 }
 
+impl Scope {
+    fn own_pid(self) -> libc::pid_t {
+        match self {
+            Scope::Namespace => 1,
+            Scope::Descendants { own_pid, .. } => own_pid,
+        }
+    }
+}
+
 /// Ends every process in `scope`, reaping as it goes; `on_exit` sees each reaped process.
-pub fn teardown(scope: Scope, grace: Duration, mut on_exit: impl FnMut(libc::pid_t, i32)) {
-    if !anything_left(scope, &mut on_exit) {
-        log::debug!("teardown: nothing left");
-        return;
+pub fn teardown(scope: Scope, grace: Duration, on_exit: impl FnMut(libc::pid_t, i32)) {
+    Teardown {
+        scope,
+        on_exit,
+        warned_about_proc: false,
     }
-    if !grace.is_zero() {
-        let reached = signal_scope(scope, &[libc::SIGTERM, libc::SIGCONT]);
-        log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}");
-        if wait_for_none(scope, Instant::now().checked_add(grace), &mut on_exit) {
-            log::info!("teardown: everything exited within the grace period");
-            return;
-        }
-    }
-    let deadline = Instant::now() + KILL_WAIT;
-    loop {
-        let reached = signal_scope(scope, &[libc::SIGKILL]);
-        log::info!("teardown: sent SIGKILL to {reached}");
-        // Under `kill(-1)` one round reaches all: the kernel lets no process fork once it
-        // has a SIGKILL pending. In /proc, a child forked just before its parent was killed
-        // may be missed by one walk and found by the next.
-        let again = matches!(scope, Scope::Descendants { .. }) && reached != Reached::None;
-        let until = if again {
-            Instant::now() + Duration::from_millis(20)
-        } else {
-            deadline
-        };
-        if wait_for_none(scope, Some(until.min(deadline)), &mut on_exit) {
-            return;
-        }
-        if !again || Instant::now() >= deadline {
-            break;
-        }
-    }
-    log::warn!("teardown: processes still left {KILL_WAIT:?} after SIGKILL; exiting anyway");
+    .run(grace);
 }
 
-/// Reaps what exited, and says whether any process of `scope` is still there.
-fn anything_left(scope: Scope, on_exit: &mut impl FnMut(libc::pid_t, i32)) -> bool {
-    let children = reap::drain(&mut *on_exit);
-    match scope {
-        // Signal 0 checks without sending. A process reaper may not signal (another
-        // user's, in a container without root) counts as gone: there is nothing reaper
-        // could do about it.
-        Scope::Namespace => children == Children::Running || signals::send(-1, 0).is_ok(),
-        // Everything below reaper is reparented to it as its parents exit: no child, no
-        // descendant.
-        Scope::Descendants { .. } => children == Children::Running,
-    }
+/// What is left of the scope besides reaper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    Nothing,
+    /// Only reaper's own descendants: each exit wakes reaper, with a SIGCHLD.
+    Descendants,
+    /// As PID 1, processes outside reaper's own tree: nothing tells reaper when they exit,
+    /// so it looks again every `POLL`.
+    Others,
 }
 
-/// Reaps until nothing of `scope` is left (`true`) or `deadline` passes (`false`). No
-/// deadline means the grace period is too long to be represented: wait as long as it takes.
-fn wait_for_none(
+struct Teardown<F> {
     scope: Scope,
-    deadline: Option<Instant>,
-    on_exit: &mut impl FnMut(libc::pid_t, i32),
-) -> bool {
-    loop {
-        if !anything_left(scope, on_exit) {
-            return true;
+    on_exit: F,
+    warned_about_proc: bool,
+}
+
+impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
+    fn run(&mut self, grace: Duration) {
+        if self.left() == Left::Nothing {
+            log::debug!("teardown: nothing left");
+            return;
         }
-        let mut remaining = match deadline {
-            Some(d) => match d.checked_duration_since(Instant::now()) {
-                Some(r) if !r.is_zero() => Some(r),
-                _ => return false,
-            },
-            None => None,
+        if !grace.is_zero() {
+            let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT]);
+            log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}");
+            if self.wait_for_none(Instant::now().checked_add(grace)) {
+                log::info!("teardown: everything exited within the grace period");
+                return;
+            }
+        }
+        let deadline = Instant::now() + KILL_WAIT;
+        loop {
+            let reached = self.signal(&[libc::SIGKILL]);
+            log::info!("teardown: sent SIGKILL to {reached}");
+            // Under `kill(-1)` one round reaches all: the kernel lets no process fork once
+            // it has a SIGKILL pending. In /proc, a child forked just before its parent was
+            // killed may be missed by one walk and found by the next.
+            let again = matches!(self.scope, Scope::Descendants { .. }) && reached != Reached::None;
+            let until = if again {
+                Instant::now() + Duration::from_millis(20)
+            } else {
+                deadline
+            };
+            if self.wait_for_none(Some(until.min(deadline))) {
+                return;
+            }
+            if !again || Instant::now() >= deadline {
+                break;
+            }
+        }
+        log::warn!("teardown: processes still left {KILL_WAIT:?} after SIGKILL; exiting anyway");
+    }
+
+    /// Reaps what exited, and says what is still there.
+    fn left(&mut self) -> Left {
+        let children = reap::drain(&mut self.on_exit);
+        let descendants = if children == Children::Running {
+            Left::Descendants
+        } else {
+            // Everything below reaper is reparented to it as its parents exit: no child,
+            // no descendant.
+            Left::Nothing
         };
-        if let Scope::Namespace = scope {
-            remaining = Some(remaining.map_or(POLL, |r| r.min(POLL)));
+        match self.scope {
+            Scope::Namespace if others_in_namespace() => Left::Others,
+            _ => descendants,
         }
-        // Only SIGCHLD matters now; anything else that arrives has no one to go to.
-        if let Some(sig) = signals::wait(SigSet::handled(), remaining)
-            && sig.signo != libc::SIGCHLD
-        {
-            log::debug!("teardown: ignoring {}", signals::name(sig.signo));
+    }
+
+    /// Reaps until nothing is left (`true`) or `deadline` passes (`false`). No deadline
+    /// means the grace period is too long to be represented: wait as long as it takes.
+    fn wait_for_none(&mut self, deadline: Option<Instant>) -> bool {
+        loop {
+            let left = self.left();
+            if left == Left::Nothing {
+                return true;
+            }
+            let mut remaining = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(r) if !r.is_zero() => Some(r),
+                    _ => return false,
+                },
+                None => None,
+            };
+            if left == Left::Others {
+                remaining = Some(remaining.map_or(POLL, |r| r.min(POLL)));
+            }
+            // Only SIGCHLD matters now; anything else has no one to go to. Not a word about
+            // a SIGPIPE of reaper's own logging: the line would raise the next one.
+            if let Some(sig) = signals::wait(SigSet::handled(), remaining)
+                && sig.signo != libc::SIGCHLD
+                && !sig.is_self_inflicted(self.scope.own_pid())
+            {
+                log::debug!("teardown: ignoring {}", signals::name(sig.signo));
+            }
         }
+    }
+
+    fn signal(&mut self, sigs: &[i32]) -> Reached {
+        match self.scope {
+            Scope::Namespace => {
+                for &sig in sigs {
+                    if let Err(e) = signals::send(-1, sig) {
+                        log::debug!("kill(-1, {}): {e}", signals::name(sig));
+                    }
+                }
+                Reached::Everything
+            }
+            Scope::Descendants { own_pid, app_group } => match processes(own_pid) {
+                Ok(procs) => {
+                    let t = targets(own_pid, &procs);
+                    for &sig in sigs {
+                        // ESRCH: gone since the walk, which is what we want anyway.
+                        let groups = t.groups.iter().map(|&g| -g);
+                        for target in groups.chain(t.pids.iter().copied()) {
+                            let _ = signals::send(target, sig);
+                        }
+                    }
+                    match t.count {
+                        0 => Reached::None,
+                        n => Reached::Processes(n),
+                    }
+                }
+                Err(e) => {
+                    if !self.warned_about_proc {
+                        self.warned_about_proc = true;
+                        log::warn!(
+                            "teardown: cannot list descendants in /proc ({e}); signalling the app's process group only"
+                        );
+                    }
+                    let Some(group) = app_group else {
+                        return Reached::None;
+                    };
+                    for &sig in sigs {
+                        let _ = signals::send(-group, sig);
+                    }
+                    Reached::Group(group)
+                }
+            },
+        }
+    }
+}
+
+/// As PID 1: whether the namespace holds a live process outside reaper's own tree that
+/// reaper may signal. In a pod's shared PID namespace the other containers' processes, and
+/// anything `docker exec` starts, have a parent outside the namespace: they send reaper no
+/// SIGCHLD and `waitpid` never sees them. One that reaper may not signal (another user's,
+/// in a container without root) does not count: nothing reaper could do would end it.
+fn others_in_namespace() -> bool {
+    match processes(1) {
+        Ok(procs) => {
+            let mine = tree(1, &procs);
+            procs.iter().any(|p| {
+                p.pid != 1
+                    && !p.zombie
+                    && mine.binary_search(&p.pid).is_err()
+                    && signals::send(p.pid, 0).is_ok()
+            })
+        }
+        // Without /proc, the kernel can still say whether anything at all is there, though
+        // not whose it is: assume the worst, and keep looking.
+        Err(_) => signals::send(-1, 0).is_ok(),
     }
 }
 
@@ -140,53 +244,13 @@ impl std::fmt::Display for Reached {
     }
 }
 
-fn signal_scope(scope: Scope, sigs: &[i32]) -> Reached {
-    match scope {
-        Scope::Namespace => {
-            for &sig in sigs {
-                if let Err(e) = signals::send(-1, sig) {
-                    log::debug!("kill(-1, {}): {e}", signals::name(sig));
-                }
-            }
-            Reached::Everything
-        }
-        Scope::Descendants { own_pid, app_group } => match processes(own_pid) {
-            Ok(procs) => {
-                let t = targets(own_pid, &procs);
-                for &sig in sigs {
-                    // ESRCH: gone since the walk, which is what we want anyway.
-                    let groups = t.groups.iter().map(|&g| -g);
-                    for target in groups.chain(t.pids.iter().copied()) {
-                        let _ = signals::send(target, sig);
-                    }
-                }
-                match t.count {
-                    0 => Reached::None,
-                    n => Reached::Processes(n),
-                }
-            }
-            Err(e) => {
-                log::warn!(
-                    "teardown: cannot list descendants in /proc ({e}); signalling the app's process group only"
-                );
-                let Some(group) = app_group else {
-                    return Reached::None;
-                };
-                for &sig in sigs {
-                    let _ = signals::send(-group, sig);
-                }
-                Reached::Group(group)
-            }
-        },
-    }
-}
-
 /// A process as `/proc/PID/stat` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Proc {
     pid: libc::pid_t,
     ppid: libc::pid_t,
     pgid: libc::pid_t,
+    zombie: bool,
 }
 
 /// What one teardown round signals below `root`.
@@ -202,7 +266,8 @@ struct Targets {
     count: usize,
 }
 
-fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
+/// Every process below `root`, sorted.
+fn tree(root: libc::pid_t, procs: &[Proc]) -> Vec<libc::pid_t> {
     let mut by_parent: Vec<(libc::pid_t, libc::pid_t)> =
         procs.iter().map(|p| (p.ppid, p.pid)).collect();
     by_parent.sort_unstable();
@@ -219,6 +284,11 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
         }
     }
     below.sort_unstable();
+    below
+}
+
+fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
+    let below = tree(root, procs);
     let is_below = |pid| below.binary_search(&pid).is_ok();
     // Groups that hold any other process (reaper's own included) are never signalled whole.
     let mut shared: Vec<libc::pid_t> = procs
@@ -226,7 +296,10 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
         .filter(|p| !is_below(p.pid))
         .map(|p| p.pgid)
         .collect();
-    shared.push(root_group(root, procs));
+    if !procs.iter().any(|p| p.pid == root) {
+        // SAFETY: getpgrp has no preconditions.
+        shared.push(unsafe { libc::getpgrp() });
+    }
     shared.sort_unstable();
     let mut t = Targets {
         count: below.len(),
@@ -240,15 +313,6 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
         }
     }
     t
-}
-
-/// reaper's own group, from the list or, failing that, the kernel.
-fn root_group(root: libc::pid_t, procs: &[Proc]) -> libc::pid_t {
-    procs.iter().find(|p| p.pid == root).map_or_else(
-        // SAFETY: getpgrp has no preconditions.
-        || unsafe { libc::getpgrp() },
-        |p| p.pgid,
-    )
 }
 
 /// Every process in `/proc`, after checking that it is the /proc of reaper's own PID
@@ -292,10 +356,16 @@ fn parse_stat(pid: libc::pid_t, stat: &[u8]) -> Option<Proc> {
     let close = stat.iter().rposition(|&c| c == b')')?;
     let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
     // After the name: state, ppid, pgrp.
-    let mut fields = rest.split_ascii_whitespace().skip(1);
+    let mut fields = rest.split_ascii_whitespace();
+    let zombie = fields.next()? == "Z";
     let ppid = fields.next()?.parse().ok()?;
     let pgid = fields.next()?.parse().ok()?;
-    Some(Proc { pid, ppid, pgid })
+    Some(Proc {
+        pid,
+        ppid,
+        pgid,
+        zombie,
+    })
 }
 
 #[cfg(test)]
@@ -310,7 +380,8 @@ mod tests {
             Some(Proc {
                 pid: 42,
                 ppid: 7,
-                pgid: 40
+                pgid: 40,
+                zombie: false
             })
         );
         assert_eq!(
@@ -318,7 +389,8 @@ mod tests {
             Some(Proc {
                 pid: 42,
                 ppid: 99,
-                pgid: 42
+                pgid: 42,
+                zombie: false
             })
         );
         assert_eq!(
@@ -326,7 +398,8 @@ mod tests {
             Some(Proc {
                 pid: 42,
                 ppid: 1,
-                pgid: 0
+                pgid: 0,
+                zombie: true
             })
         );
         assert_eq!(p(b"42 (unterminated S 7 1"), None);
@@ -335,7 +408,12 @@ mod tests {
     }
 
     fn proc(pid: i32, ppid: i32, pgid: i32) -> Proc {
-        Proc { pid, ppid, pgid }
+        Proc {
+            pid,
+            ppid,
+            pgid,
+            zombie: false,
+        }
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
 
 /// `--pause`: reap whatever is reparented to reaper until SIGTERM or SIGINT; the status
 /// is then 0.
-pub fn pause(warn_on_reap: bool) -> u8 {
+pub fn pause(warn_on_reap: bool, own_pid: libc::pid_t) -> u8 {
     let mut pacer = ReapPacer(0);
     loop {
         let Some(sig) = signals::wait(SigSet::handled(), None) else {
@@ -149,6 +149,8 @@ pub fn pause(warn_on_reap: bool) -> u8 {
         }
         match sig.signo {
             libc::SIGCHLD => {}
+            // Without a word, as in the loop: see `Supervisor::run`.
+            _ if sig.is_self_inflicted(own_pid) => {}
             libc::SIGTERM | libc::SIGINT => {
                 log::info!("{} received: ending", signals::name(sig.signo));
                 return 0;

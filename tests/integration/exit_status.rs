@@ -68,6 +68,16 @@ fn a_command_that_cannot_be_executed_is_126() {
     }
 }
 
+#[test]
+fn a_path_through_a_file_is_not_a_directory_126() {
+    let out = reaper(crate::harness::As::Pid1).arg("/etc/passwd/x").run();
+    assert_eq!(out.code, 126, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "reaper: cannot run '/etc/passwd/x': Not a directory\n"
+    );
+}
+
 /// No `/bin/sh` fallback for a script without `#!` (glibc's execvp has one, musl's has
 /// not): reaper behaves the same whatever C library it is built with, and as Docker does.
 #[test]

@@ -191,3 +191,42 @@ fn as_pid1_processes_that_are_not_its_children_are_torn_down_too() {
         assert_eq!(statuses[1].as_ref().ok(), Some(&Some(137)), "{statuses:?}");
     }
 }
+
+/// A process in the namespace that reaper may not signal (root's, with reaper running as
+/// another user, as a `docker exec -u root` beside a container without root) cannot be
+/// ended by reaper: it must not keep reaper waiting for the grace period either.
+#[test]
+fn as_pid1_a_process_reaper_may_not_signal_does_not_hold_it_up() {
+    let sandbox = Sandbox::new("unsignallable");
+    let as_nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+    ];
+    let mut run = reaper(As::Pid1)
+        .wrap(as_nobody)
+        .args(["-v", "-t", "5"])
+        .args(sh("while [ ! -e \"$GO\" ]; do sleep 0.01; done; exit 4"))
+        .env("GO", sandbox.file("go"))
+        .start();
+    let cd = format!("cd '{}'", sandbox.dir.display());
+    let mut root_process = enter(
+        run.reaper_pid,
+        &format!("{cd}; trap '' TERM; touch up; while :; do sleep 0.05; done"),
+    );
+    run.poll("the root process", || {
+        sandbox.path("up").exists().then_some(())
+    });
+    std::fs::write(sandbox.path("go"), "").unwrap();
+    let out = run.wait();
+    let _ = root_process.kill();
+    let _ = root_process.wait();
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(
+        out.elapsed < Duration::from_secs(4),
+        "waited out the grace period: {out:?}"
+    );
+    assert!(!out.stderr.contains("still left"), "{out:?}");
+}
