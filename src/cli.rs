@@ -122,18 +122,15 @@ pub fn parse(
                 Some(eq) => (&long[..eq], Some(OsStr::from_bytes(&long[eq + 1..]))),
                 None => (long, None),
             };
-            let opt = LONG
+            let (opt, long) = OPTIONS
                 .iter()
-                .find(|o| o.long.as_bytes() == name)
+                .find_map(|o| o.long.filter(|l| l.as_bytes() == name).map(|l| (o, l)))
                 .ok_or_else(|| UsageError(format!("unknown option '{}'", arg.to_string_lossy())))?;
             let value = match (opt.takes_value, inline) {
                 (true, Some(v)) => Some(v),
-                (true, None) => Some(next_value(&mut rest, &format!("--{}", opt.long))?),
+                (true, None) => Some(next_value(&mut rest, &format!("--{long}"))?),
                 (false, Some(_)) => {
-                    return Err(UsageError(format!(
-                        "option '--{}' takes no value",
-                        opt.long
-                    )));
+                    return Err(UsageError(format!("option '--{long}' takes no value")));
                 }
                 (false, None) => None,
             };
@@ -145,7 +142,7 @@ pub fn parse(
             let mut i = 1;
             while i < bytes.len() {
                 let c = bytes[i];
-                let opt = LONG.iter().find(|o| o.short == c).ok_or_else(|| {
+                let opt = OPTIONS.iter().find(|o| o.short == c).ok_or_else(|| {
                     UsageError(format!(
                         "unknown option '-{}'",
                         String::from_utf8_lossy(&[c])
@@ -185,11 +182,11 @@ fn next_value<'a>(
 
 struct OptionSpec {
     short: u8,
-    long: &'static str,
+    long: Option<&'static str>,
     takes_value: bool,
 }
 
-const fn opt(short: u8, long: &'static str, takes_value: bool) -> OptionSpec {
+const fn opt(short: u8, long: Option<&'static str>, takes_value: bool) -> OptionSpec {
     OptionSpec {
         short,
         long,
@@ -197,20 +194,20 @@ const fn opt(short: u8, long: &'static str, takes_value: bool) -> OptionSpec {
     }
 }
 
-/// Every option; `-g` has no long form (it is tini's), so its long name is never matched.
-const LONG: &[OptionSpec] = &[
-    opt(b'c', "single-child", false),
-    opt(b'g', "\0", false),
-    opt(b's', "subreaper", false),
-    opt(b'p', "pdeath-signal", true),
-    opt(b'e', "remap-exit", true),
-    opt(b'r', "rewrite", true),
-    opt(b't', "grace-period", true),
-    opt(b'w', "warn-on-reap", false),
-    opt(b'P', "pause", false),
-    opt(b'v', "verbose", false),
-    opt(b'h', "help", false),
-    opt(b'V', "version", false),
+/// Every option. `-g` is tini's and has no long form.
+const OPTIONS: &[OptionSpec] = &[
+    opt(b'c', Some("single-child"), false),
+    opt(b'g', None, false),
+    opt(b's', Some("subreaper"), false),
+    opt(b'p', Some("pdeath-signal"), true),
+    opt(b'e', Some("remap-exit"), true),
+    opt(b'r', Some("rewrite"), true),
+    opt(b't', Some("grace-period"), true),
+    opt(b'w', Some("warn-on-reap"), false),
+    opt(b'P', Some("pause"), false),
+    opt(b'v', Some("verbose"), false),
+    opt(b'h', Some("help"), false),
+    opt(b'V', Some("version"), false),
 ];
 
 #[derive(Default)]
@@ -239,14 +236,25 @@ impl Builder {
                 let sig = signals::parse(value).filter(|&s| s != 0).ok_or_else(|| {
                     UsageError(format!("unknown signal '{value}' for --pdeath-signal"))
                 })?;
+                // It must be one reaper forwards, or SIGKILL (which tini users pass, to
+                // have reaper die with its parent). SIGCHLD would be swallowed, SIGSTOP
+                // would stop reaper, and the faults, never blocked, would kill it.
+                if !signals::is_forwarded(sig) && sig != libc::SIGKILL {
+                    return Err(UsageError(format!(
+                        "signal '{value}' cannot be the parent-death signal: reaper never forwards it"
+                    )));
+                }
                 self.pdeath_signal = Some(sig);
             }
             b'e' => {
-                let code = value.parse::<u8>().map_err(|_| {
-                    UsageError(format!(
-                        "invalid exit code '{value}' for --remap-exit (0 to 255)"
-                    ))
-                })?;
+                let code = Some(value)
+                    .filter(|v| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u8>().ok())
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "invalid exit code '{value}' for --remap-exit (0 to 255)"
+                        ))
+                    })?;
                 self.remap_exit.insert(code);
             }
             b'r' => {
@@ -281,7 +289,13 @@ impl Builder {
             (false, true) => return Err(UsageError("no command given".into())),
             (false, false) => Mode::Command(command),
         };
-        let from_flags = level_from_count(self.verbose.saturating_add(1));
+        // Each -v is a step up from the default, warnings, or from the level the tini and
+        // dumb-init variables set (TINI_VERBOSITY=0 alone means errors only).
+        let base = self.env_level.unwrap_or(log::LevelFilter::Warn);
+        let log_level = match self.verbose {
+            0 => base,
+            n => base.max(level_from_count(n.saturating_add(1))),
+        };
         Ok(Config {
             mode,
             single_child: self.single_child,
@@ -290,7 +304,7 @@ impl Builder {
             rewrite: self.rewrite,
             grace_period: self.grace_period.unwrap_or(DEFAULT_GRACE_PERIOD),
             warn_on_reap: self.warn_on_reap,
-            log_level: from_flags.max(self.env_level.unwrap_or(log::LevelFilter::Off)),
+            log_level,
             warnings: self.warnings,
         })
     }
@@ -525,6 +539,11 @@ mod tests {
         ]);
         assert_eq!(c.grace_period, Duration::from_secs(120));
         assert_eq!(c.pdeath_signal, Some(libc::SIGUSR1));
+        assert_eq!(
+            config(&["-p", "KILL", "x"]).pdeath_signal,
+            Some(libc::SIGKILL)
+        );
+        assert_eq!(config(&["-p", "RTMIN+2", "x"]).pdeath_signal, Some(36));
         assert_eq!(c.rewrite.apply(libc::SIGUSR2), None);
         assert!(c.remap_exit.contains(255));
         assert!(c.single_child && c.warn_on_reap);
@@ -578,6 +597,11 @@ mod tests {
         assert!(usage_error(&["-p", "NOPE", "x"]).contains("'NOPE'"));
         assert!(usage_error(&["-p", "0", "x"]).contains("'0'"));
         assert!(usage_error(&["-p", "65", "x"]).contains("'65'"));
+        assert!(usage_error(&["-p", "CHLD", "x"]).contains("'CHLD'"));
+        assert!(usage_error(&["-p", "STOP", "x"]).contains("'STOP'"));
+        assert!(usage_error(&["-p", "SEGV", "x"]).contains("'SEGV'"));
+        assert!(usage_error(&["-e", "+5", "x"]).contains("'+5'"));
+        assert!(usage_error(&["-e", "", "x"]).contains("''"));
         assert!(usage_error(&["-r", "TERM", "x"]).contains("'TERM'"));
         assert!(usage_error(&["-r", "TERM:99", "x"]).contains("'TERM:99'"));
         assert!(usage_error(&["-r", "KILL:TERM", "x"]).contains("SIGKILL"));
@@ -665,7 +689,17 @@ mod tests {
         assert_eq!(run(&[], &["x"]).log_level, log::LevelFilter::Warn);
         assert_eq!(
             run(&[("TINI_VERBOSITY", "0")], &["x"]).log_level,
-            log::LevelFilter::Warn
+            log::LevelFilter::Error,
+            "tini's 0: errors only"
+        );
+        assert_eq!(
+            run(&[("TINI_VERBOSITY", "0")], &["-v", "x"]).log_level,
+            log::LevelFilter::Info
+        );
+        assert_eq!(
+            run(&[("TINI_VERBOSITY", "3")], &["-v", "x"]).log_level,
+            log::LevelFilter::Debug,
+            "-v never lowers the level"
         );
         assert_eq!(
             run(&[("TINI_VERBOSITY", "2")], &["x"]).log_level,
@@ -784,14 +818,10 @@ mod tests {
 
     #[test]
     fn help_lists_every_option() {
-        for o in LONG {
+        for o in OPTIONS {
             assert!(HELP.contains(&format!("-{},", o.short as char)) || o.short == b'g');
-            if o.long != "\0" {
-                assert!(
-                    HELP.contains(&format!("--{}", o.long)),
-                    "--{} missing",
-                    o.long
-                );
+            if let Some(long) = o.long {
+                assert!(HELP.contains(&format!("--{long}")), "--{long} missing");
             }
         }
     }

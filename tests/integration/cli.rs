@@ -146,6 +146,25 @@ fn tini_and_dumb_init_spellings_work() {
     );
 }
 
+/// An empty REAPER_LOG (as compose files often leave it) is as if it were unset: warnings
+/// still show, and -v still works.
+#[test]
+fn an_empty_reaper_log_is_unset() {
+    let out = reaper(As::Pid1)
+        .env("REAPER_LOG", "")
+        .env("TINI_VERBOSITY", "bad")
+        .args(["-v", "sh", "-c", "exit 0"])
+        .run();
+    assert!(
+        out.stderr.contains("warning: ignoring TINI_VERBOSITY"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("main child exited with status 0"),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn default_output_is_silent() {
     let out = reaper(As::Pid1)
