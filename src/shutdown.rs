@@ -123,6 +123,9 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             Left::Nothing
         };
         match self.scope {
+            // ESRCH: no other process in the namespace at all, the usual end of a
+            // container, known with one syscall and no /proc walk.
+            Scope::Namespace if signals::send(-1, 0).is_err() => Left::Nothing,
             Scope::Namespace if others_in_namespace() => Left::Others,
             _ => descendants,
         }
