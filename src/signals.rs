@@ -440,20 +440,13 @@ mod tests {
         assert_eq!(handled.0.count_ones(), 64 - 2 - 7);
     }
 
-    /// In a child process of its own (the test runner is multi-threaded): a signal queued
-    /// with `queue_to_self` arrives, and is not taken for one of reaper's own doing.
-    #[test]
-    fn a_signal_queued_to_self_is_not_self_inflicted() {
+    /// Runs `check` in a child process of its own (signal state is process-wide and the
+    /// test runner is multi-threaded) and asserts that it returned true.
+    fn in_child(check: fn() -> bool) {
         // SAFETY: the child makes raw syscalls only and ends with _exit.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            let set = SigSet(SigSet::bit(libc::SIGUSR1));
-            set_mask(set);
-            queue_to_self(libc::SIGUSR1);
-            let got = wait(set, Some(Duration::from_secs(5)));
-            // SAFETY: getpid has no preconditions.
-            let me = unsafe { libc::getpid() };
-            let ok = got.is_some_and(|r| r.signo == libc::SIGUSR1 && !r.is_self_inflicted(me));
+            let ok = check();
             // SAFETY: ends the child at once.
             unsafe { libc::_exit(if ok { 0 } else { 1 }) };
         }
@@ -466,24 +459,29 @@ mod tests {
         );
     }
 
+    /// A signal queued with `queue_to_self` arrives, and is not taken for one of reaper's
+    /// own doing.
+    #[test]
+    fn a_signal_queued_to_self_is_not_self_inflicted() {
+        in_child(|| {
+            let set = SigSet(SigSet::bit(libc::SIGUSR1));
+            set_mask(set);
+            queue_to_self(libc::SIGUSR1);
+            let got = wait(set, Some(Duration::from_secs(5)));
+            // SAFETY: getpid has no preconditions.
+            let me = unsafe { libc::getpid() };
+            got.is_some_and(|r| r.signo == libc::SIGUSR1 && !r.is_self_inflicted(me))
+        });
+    }
+
     #[test]
     fn sigchld_ignored_is_taken_back_and_reported() {
-        // SAFETY: the child makes raw syscalls only and ends with _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
+        in_child(|| {
             set_disposition(libc::SIGCHLD, libc::SIG_IGN);
             let first = take_back_sigchld();
             let second = take_back_sigchld();
-            // SAFETY: ends the child at once.
-            unsafe { libc::_exit(if first && !second { 0 } else { 1 }) };
-        }
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "status {status:#x}"
-        );
+            first && !second
+        });
     }
 
     #[test]
