@@ -178,13 +178,7 @@ fn closed_stdin_stdout_and_stderr_stay_closed_and_change_nothing() {
 fn a_broken_stderr_neither_kills_the_app_nor_changes_the_status() {
     for mode in BOTH {
         let sandbox = Sandbox::new("broken-stderr");
-        let mut fds = [0; 2];
-        // SAFETY: a live array for the pipe's two ends.
-        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        // SAFETY: both descriptors were just created and are ours.
-        let (read_end, write_end) =
-            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        drop(read_end);
+        let write_end = broken_pipe();
         let log = sandbox.file("signals");
         // -vvv: reaper writes a line for every signal, each one to a pipe with no reader.
         let mut run = reaper(mode)
