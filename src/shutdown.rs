@@ -12,12 +12,14 @@
 //! "nothing left" is `kill(-1, 0)` finding no one, and the wait polls for it.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::os_error::OsError;
+use crate::error::{Error, describe};
 use crate::reap::{self, Children};
-use crate::signals::{self, SigSet};
+use crate::setup::Place;
+use crate::signals;
+use crate::signo::{self, SigSet};
 
 /// How long reaper waits for SIGKILLed processes to be reaped before it gives up on them
 /// (a process in uninterruptible sleep dies only when its I/O ends).
@@ -28,7 +30,7 @@ const POLL: Duration = Duration::from_millis(10);
 
 /// Which processes the teardown reaches.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope {
+enum Scope {
     /// reaper is PID 1: every process in the namespace.
     Namespace,
     /// reaper is a subreaper: its descendants only. When `/proc` cannot list them, the
@@ -39,17 +41,18 @@ pub enum Scope {
     },
 }
 
-impl Scope {
-    fn own_pid(self) -> libc::pid_t {
-        match self {
-            Scope::Namespace => 1,
-            Scope::Descendants { own_pid, .. } => own_pid,
-        }
-    }
-}
-
-/// Ends every process in `scope`, reaping as it goes; `on_exit` sees each reaped process.
-pub fn teardown(scope: Scope, grace: Duration, on_exit: impl FnMut(libc::pid_t, i32)) {
+/// Ends every process that reaper, standing at `place`, is responsible for, reaping as it
+/// goes; `on_exit` sees each reaped process. `app_group` is the main child's process group.
+pub fn teardown(
+    place: Place,
+    app_group: Option<libc::pid_t>,
+    grace: Duration,
+    on_exit: impl FnMut(libc::pid_t, i32),
+) {
+    let scope = match place {
+        Place::Pid1 => Scope::Namespace,
+        Place::Subreaper(own_pid) => Scope::Descendants { own_pid, app_group },
+    };
     Teardown {
         scope,
         on_exit,
@@ -153,9 +156,9 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             // a SIGPIPE of reaper's own logging: the line would raise the next one.
             if let Some(sig) = signals::wait(SigSet::handled(), remaining)
                 && sig.signo != libc::SIGCHLD
-                && !sig.is_self_inflicted(self.scope.own_pid())
+                && !sig.is_self_inflicted()
             {
-                log::debug!("teardown: ignoring {}", signals::name(sig.signo));
+                log::debug!("teardown: ignoring {}", signo::name(sig.signo));
             }
         }
     }
@@ -165,7 +168,7 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             Scope::Namespace => {
                 for &sig in sigs {
                     if let Err(e) = signals::send(-1, sig) {
-                        log::debug!("kill(-1, {}): {e}", signals::name(sig));
+                        log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
                     }
                 }
                 Reached::Everything
@@ -300,8 +303,7 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
         .map(|p| p.pgid)
         .collect();
     if !procs.iter().any(|p| p.pid == root) {
-        // SAFETY: getpgrp has no preconditions.
-        shared.push(unsafe { libc::getpgrp() });
+        shared.push(nix::unistd::getpgrp().as_raw());
     }
     shared.sort_unstable();
     let mut t = Targets {
@@ -320,16 +322,15 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
 
 /// Every process in `/proc`, after checking that it is the /proc of reaper's own PID
 /// namespace (`root` is reaper's pid).
-fn processes(root: libc::pid_t) -> Result<Vec<Proc>, String> {
-    let os = |e: io::Error| OsError::from(e).to_string();
+fn processes(root: libc::pid_t) -> Result<Vec<Proc>, Error> {
     // A /proc of another PID namespace (mounted for the host, say) names other processes by
     // our pids; walking it would signal strangers.
-    let me = fs::read_link("/proc/self").map_err(os)?;
+    let me = fs::read_link("/proc/self")?;
     if me.as_os_str().to_str() != Some(root.to_string().as_str()) {
-        return Err("it belongs to another PID namespace".into());
+        return Err(Error::other("it belongs to another PID namespace"));
     }
     let mut procs = Vec::new();
-    for entry in fs::read_dir("/proc").map_err(os)? {
+    for entry in fs::read_dir("/proc")? {
         let Ok(entry) = entry else { continue };
         let Some(pid) = entry
             .file_name()
@@ -467,8 +468,7 @@ mod tests {
             line.push(byte[0] as char);
         }
         let grandchild: libc::pid_t = line.trim().parse().expect("pid");
-        // SAFETY: getpid has no preconditions.
-        let me = unsafe { libc::getpid() };
+        let me = nix::unistd::getpid().as_raw();
         let procs = processes(me);
         let _ = signals::send(grandchild, libc::SIGKILL);
         let _ = child.wait();

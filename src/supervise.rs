@@ -1,4 +1,5 @@
-//! The loop: sleep until a signal is pending, then reap or forward it.
+//! The loop: sleep until a signal is pending, then reap or forward it, until the main
+//! child exits (or, with no main child, until SIGTERM or SIGINT).
 //!
 //! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
 //! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
@@ -9,9 +10,11 @@
 //! pending for ever: zombies would pile up and the main child's exit would go unseen. So
 //! after every `REAP_EVERY` other signals the loop reaps as if SIGCHLD had come.
 
-use crate::cli::{ExitCodeSet, Rewrites};
+use crate::cli::{Config, ExitCodeSet, Rewrites};
+use crate::error::describe;
 use crate::reap;
-use crate::signals::{self, SigSet};
+use crate::signals;
+use crate::signo::{self, SigSet};
 
 /// How many signals in a row may be handled before reaping regardless of SIGCHLD.
 const REAP_EVERY: u32 = 16;
@@ -30,81 +33,74 @@ impl ReapPacer {
     }
 }
 
-/// Where forwarded signals go and what is done with the main child's status.
-pub struct Supervisor {
-    pub child: libc::pid_t,
-    pub single_child: bool,
-    pub rewrite: Rewrites,
-    pub remap_exit: ExitCodeSet,
-    pub warn_on_reap: bool,
-    pub own_pid: libc::pid_t,
-}
-
-impl Supervisor {
-    /// Runs until the main child exits; returns its final exit status.
-    pub fn run(&self) -> u8 {
-        let target = if self.single_child {
-            self.child
-        } else {
-            -self.child
+/// Runs the loop until the main child exits, and returns its final exit status. With no
+/// main child (`--pause`) it runs until SIGTERM or SIGINT, and the status is 0.
+pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> u8 {
+    let target = main_child.map(|child| if config.single_child { child } else { -child });
+    let mut pacer = ReapPacer(0);
+    loop {
+        let Some(sig) = signals::wait(SigSet::handled(), None) else {
+            continue;
         };
-        let mut pacer = ReapPacer(0);
-        loop {
-            let Some(sig) = signals::wait(SigSet::handled(), None) else {
-                continue;
-            };
-            if sig.signo == libc::SIGCHLD {
-                // Reaped below.
-            } else if sig.is_self_inflicted(self.own_pid) {
-                // Dropped without a word: a log line about a SIGPIPE from a broken stderr
-                // would raise the next one, forever.
-            } else {
-                forward(target, sig.signo, &self.rewrite);
+        match (sig.signo, target) {
+            (libc::SIGCHLD, _) => {} // Reaped below.
+            // Dropped without a word: a log line about a SIGPIPE from a broken stderr
+            // would raise the next one, forever.
+            _ if sig.is_self_inflicted() => {}
+            (signo, Some(target)) => forward(target, signo, &config.rewrite),
+            (libc::SIGTERM | libc::SIGINT, None) => {
+                log::info!("{} received: ending", signo::name(sig.signo));
+                return 0;
             }
-            if pacer.due(sig.signo) {
-                let mut main_status = None;
-                reap::drain(|pid, status| {
-                    if pid == self.child {
-                        main_status = Some(status);
-                    } else {
-                        report_orphan(pid, status, self.warn_on_reap);
-                    }
-                });
-                if let Some(status) = main_status {
-                    return self.final_status(status);
+            (signo, None) => log::debug!(
+                "ignoring {}: there is no child to forward it to",
+                signo::name(signo)
+            ),
+        }
+        if pacer.due(sig.signo) {
+            let mut main_status = None;
+            reap::drain(|pid, status| {
+                if Some(pid) == main_child {
+                    main_status = Some(status);
+                } else {
+                    report_orphan(pid, status, config.warn_on_reap);
                 }
+            });
+            if let Some(status) = main_status {
+                return final_status(status, &config.remap_exit);
             }
         }
     }
+}
 
-    fn final_status(&self, status: i32) -> u8 {
-        let code = reap::exit_code(status);
-        if self.remap_exit.contains(code) {
-            log::info!("main child exited with status {code}, remapped to 0");
-            0
-        } else {
-            log::info!("main child exited with status {code}");
-            code
-        }
+fn final_status(status: i32, remap_exit: &ExitCodeSet) -> u8 {
+    let code = reap::exit_code(status);
+    if remap_exit.contains(code) {
+        log::info!("main child exited with status {code}, remapped to 0");
+        0
+    } else {
+        log::info!("main child exited with status {code}");
+        code
     }
 }
 
 fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) {
     let Some(to) = rewrite.apply(sig) else {
-        log::debug!("dropping {} (rewritten to 0)", signals::name(sig));
+        log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
         return;
     };
     match signals::send(target, to) {
         Ok(()) => log::debug!(
             "forwarded {} as {} to {}",
-            signals::name(sig),
-            signals::name(to),
+            signo::name(sig),
+            signo::name(to),
             Target(target)
         ),
         Err(e) => log::debug!(
-            "failed to forward {} to {}: {e}",
-            signals::name(to),
-            Target(target)
+            "failed to forward {} to {}: {}",
+            signo::name(to),
+            Target(target),
+            describe(e)
         ),
     }
 }
@@ -133,33 +129,6 @@ pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
             "reaped process {pid} (exit status {})",
             reap::exit_code(status)
         );
-    }
-}
-
-/// `--pause`: reap whatever is reparented to reaper until SIGTERM or SIGINT; the status
-/// is then 0.
-pub fn pause(warn_on_reap: bool, own_pid: libc::pid_t) -> u8 {
-    let mut pacer = ReapPacer(0);
-    loop {
-        let Some(sig) = signals::wait(SigSet::handled(), None) else {
-            continue;
-        };
-        if pacer.due(sig.signo) {
-            reap::drain(|pid, status| report_orphan(pid, status, warn_on_reap));
-        }
-        match sig.signo {
-            libc::SIGCHLD => {}
-            // Without a word, as in the loop: see `Supervisor::run`.
-            _ if sig.is_self_inflicted(own_pid) => {}
-            libc::SIGTERM | libc::SIGINT => {
-                log::info!("{} received: ending", signals::name(sig.signo));
-                return 0;
-            }
-            other => log::debug!(
-                "ignoring {}: there is no child to forward it to",
-                signals::name(other)
-            ),
-        }
     }
 }
 
