@@ -57,12 +57,16 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
     setup::leave_working_directory();
-    let status = supervise::supervise(&config, main_child);
-    shutdown::teardown(place, main_child, config.grace_period, |pid, status| {
-        supervise::report_orphan(pid, status, config.warn_on_reap)
-    });
-    log::info!("exiting with status {status}");
-    Ok(status)
+    let ended = supervise::supervise(&config, main_child);
+    shutdown::teardown(
+        place,
+        main_child,
+        ended.asked_to_end,
+        config.grace_period,
+        |pid, status| supervise::report_orphan(pid, status, config.warn_on_reap),
+    );
+    log::info!("exiting with status {}", ended.status);
+    Ok(ended.status)
 }
 
 fn print_stdout(text: &str) -> u8 {

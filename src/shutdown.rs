@@ -43,9 +43,14 @@ enum Scope {
 
 /// Ends every process that reaper, standing at `place`, is responsible for, reaping as it
 /// goes; `on_exit` sees each reaped process. `app_group` is the main child's process group.
+/// The members of `spare`, a group that was already forwarded a signal asking it to end,
+/// get no SIGTERM of the teardown's: they are in their own shutdown, which a second
+/// SIGTERM would cut short (many apps treat it as "quit now"). They get the grace period,
+/// and SIGKILL after it like everything else.
 pub fn teardown(
     place: Place,
     app_group: Option<libc::pid_t>,
+    spare: Option<libc::pid_t>,
     grace: Duration,
     on_exit: impl FnMut(libc::pid_t, i32),
 ) {
@@ -55,6 +60,7 @@ pub fn teardown(
     };
     Teardown {
         scope,
+        spare,
         on_exit,
         warned_about_proc: false,
     }
@@ -74,6 +80,7 @@ enum Left {
 
 struct Teardown<F> {
     scope: Scope,
+    spare: Option<libc::pid_t>,
     on_exit: F,
     warned_about_proc: bool,
 }
@@ -85,8 +92,13 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             return;
         }
         if !grace.is_zero() {
-            let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT]);
-            log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}");
+            let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], self.spare);
+            match self.spare {
+                Some(g) => log::info!(
+                    "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
+                ),
+                None => log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}"),
+            }
             if self.wait_for_none(Instant::now().checked_add(grace)) {
                 log::info!("teardown: everything exited within the grace period");
                 return;
@@ -94,7 +106,7 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
         }
         let deadline = Instant::now() + KILL_WAIT;
         loop {
-            let reached = self.signal(&[libc::SIGKILL]);
+            let reached = self.signal(&[libc::SIGKILL], None);
             log::info!("teardown: sent SIGKILL to {reached}");
             // Under `kill(-1)` one round reaches all: the kernel lets no process fork once
             // it has a SIGKILL pending. In /proc, a child forked just before its parent was
@@ -163,8 +175,30 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
         }
     }
 
-    fn signal(&mut self, sigs: &[i32]) -> Reached {
+    /// Sends `sigs` to every process in scope but the members of group `spare`.
+    fn signal(&mut self, sigs: &[i32], spare: Option<libc::pid_t>) -> Reached {
         match self.scope {
+            Scope::Namespace if spare.is_some() => match processes(1) {
+                Ok(procs) => {
+                    // One by one: `kill(-1)` cannot leave a group out. A fork loop may
+                    // outrun this round, but not the SIGKILL round, which is `kill(-1)`.
+                    let mut n = 0;
+                    for p in procs
+                        .iter()
+                        .filter(|p| p.pid != 1 && !p.zombie && Some(p.pgid) != spare)
+                    {
+                        n += 1;
+                        for &sig in sigs {
+                            let _ = signals::send(p.pid, sig);
+                        }
+                    }
+                    Reached::Processes(n)
+                }
+                Err(e) => {
+                    log::debug!("teardown: cannot list processes in /proc ({e}): signalling all");
+                    self.signal(sigs, None)
+                }
+            },
             Scope::Namespace => {
                 for &sig in sigs {
                     if let Err(e) = signals::send(-1, sig) {
@@ -175,7 +209,7 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             }
             Scope::Descendants { own_pid, app_group } => match processes(own_pid) {
                 Ok(procs) => {
-                    let t = targets(own_pid, &procs);
+                    let t = targets(own_pid, &procs, spare);
                     for &sig in sigs {
                         // ESRCH: gone since the walk, which is what we want anyway.
                         let groups = t.groups.iter().map(|&g| -g);
@@ -268,7 +302,7 @@ struct Targets {
     groups: Vec<libc::pid_t>,
     /// Descendants in a group shared with some other process: signalled one by one.
     pids: Vec<libc::pid_t>,
-    /// How many descendants there are.
+    /// How many descendants are signalled.
     count: usize,
 }
 
@@ -293,7 +327,8 @@ fn tree(root: libc::pid_t, procs: &[Proc]) -> Vec<libc::pid_t> {
     below
 }
 
-fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
+/// What to signal below `root`, leaving out the members of group `spare`.
+fn targets(root: libc::pid_t, procs: &[Proc], spare: Option<libc::pid_t>) -> Targets {
     let below = tree(root, procs);
     let is_below = |pid| below.binary_search(&pid).is_ok();
     // Groups that hold any other process (reaper's own included) are never signalled whole.
@@ -306,11 +341,12 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
         shared.push(nix::unistd::getpgrp().as_raw());
     }
     shared.sort_unstable();
-    let mut t = Targets {
-        count: below.len(),
-        ..Targets::default()
-    };
-    for p in procs.iter().filter(|p| is_below(p.pid)) {
+    let mut t = Targets::default();
+    for p in procs
+        .iter()
+        .filter(|p| is_below(p.pid) && Some(p.pgid) != spare)
+    {
+        t.count += 1;
         if shared.binary_search(&p.pgid).is_ok() {
             t.pids.push(p.pid);
         } else if !t.groups.contains(&p.pgid) {
@@ -435,7 +471,7 @@ mod tests {
             proc(40, 21, 1),
             proc(50, 1, 50),
         ];
-        let t = targets(10, &procs);
+        let t = targets(10, &procs, None);
         assert_eq!(t.groups, [20, 30]);
         assert_eq!(
             t.pids,
@@ -446,11 +482,14 @@ mod tests {
         // A group that an outsider also belongs to is never signalled whole.
         let mut with_outsider = procs.to_vec();
         with_outsider.push(proc(60, 1, 30));
-        let t = targets(10, &with_outsider);
+        let t = targets(10, &with_outsider, None);
         assert_eq!(t.groups, [20]);
         assert_eq!(t.pids, [30, 31, 40]);
+        // A group already asked to end is left out, and only it.
+        let t = targets(10, &procs, Some(30));
+        assert_eq!((t.groups, t.pids, t.count), (vec![20], vec![40], 3));
         // Nothing below: nothing to signal.
-        assert_eq!(targets(50, &procs), Targets::default());
+        assert_eq!(targets(50, &procs, None), Targets::default());
     }
 
     #[test]
@@ -473,7 +512,7 @@ mod tests {
         let _ = signals::send(grandchild, libc::SIGKILL);
         let _ = child.wait();
         let procs = procs.expect("/proc is readable in tests");
-        let t = targets(me, &procs);
+        let t = targets(me, &procs, None);
         // Both are in the test runner's own group, which reaper would never signal whole.
         assert!(t.groups.is_empty(), "{t:?}");
         assert!(t.pids.contains(&(child.id() as libc::pid_t)), "{t:?}");

@@ -70,6 +70,12 @@ pub fn is_forwarded(sig: i32) -> bool {
     sig != libc::SIGCHLD && SigSet::handled().contains(sig)
 }
 
+/// Whether `sig` asks the application to end: what `docker stop`, Ctrl-C and Ctrl-\
+/// send. Once one of these has been forwarded, the application is in its own shutdown.
+pub fn asks_to_end(sig: i32) -> bool {
+    matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT)
+}
+
 const NAMES: [&str; 31] = [
     "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
     "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",

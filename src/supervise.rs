@@ -33,10 +33,21 @@ impl ReapPacer {
     }
 }
 
-/// Runs the loop until the main child exits, and returns its final exit status. With no
-/// main child (`--pause`) it runs until SIGTERM or SIGINT, and the status is 0.
-pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> u8 {
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// The final exit status: the main child's, or 0 when `--pause` ends.
+    pub status: u8,
+    /// The process group that was forwarded a signal asking it to end, if any: its
+    /// members are in their own shutdown, which a second SIGTERM would cut short.
+    pub asked_to_end: Option<libc::pid_t>,
+}
+
+/// Runs the loop until the main child exits. With no main child (`--pause`) it runs until
+/// SIGTERM or SIGINT.
+pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> Ended {
     let target = main_child.map(|child| if config.single_child { child } else { -child });
+    let mut asked_to_end = None;
     let mut pacer = ReapPacer(0);
     loop {
         let Some(sig) = signals::wait(SigSet::handled(), None) else {
@@ -47,10 +58,19 @@ pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> u8 {
             // Dropped without a word: a log line about a SIGPIPE from a broken stderr
             // would raise the next one, forever.
             _ if sig.is_self_inflicted() => {}
-            (signo, Some(target)) => forward(target, signo, &config.rewrite),
+            (signo, Some(target)) => {
+                if forward(target, signo, &config.rewrite).is_some_and(signo::asks_to_end)
+                    && target < 0
+                {
+                    asked_to_end = Some(-target);
+                }
+            }
             (libc::SIGTERM | libc::SIGINT, None) => {
                 log::info!("{} received: ending", signo::name(sig.signo));
-                return 0;
+                return Ended {
+                    status: 0,
+                    asked_to_end,
+                };
             }
             (signo, None) => log::debug!(
                 "ignoring {}: there is no child to forward it to",
@@ -67,7 +87,10 @@ pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> u8 {
                 }
             });
             if let Some(status) = main_status {
-                return final_status(status, &config.remap_exit);
+                return Ended {
+                    status: final_status(status, &config.remap_exit),
+                    asked_to_end,
+                };
             }
         }
     }
@@ -84,10 +107,13 @@ fn final_status(status: i32, remap_exit: &ExitCodeSet) -> u8 {
     }
 }
 
-fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) {
+/// Forwards `sig` to `target` as `--rewrite` says, and returns the signal sent. One that
+/// asks the application to end is followed by SIGCONT: a stopped process keeps it pending
+/// until it is continued, and would hold up the end until the runtime's SIGKILL.
+fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) -> Option<i32> {
     let Some(to) = rewrite.apply(sig) else {
         log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
-        return;
+        return None;
     };
     match signals::send(target, to) {
         Ok(()) => log::debug!(
@@ -103,6 +129,10 @@ fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) {
             describe(e)
         ),
     }
+    if signo::asks_to_end(to) {
+        let _ = signals::send(target, libc::SIGCONT);
+    }
+    Some(to)
 }
 
 struct Target(libc::pid_t);
