@@ -11,7 +11,6 @@
 //! wrappers take only the 31 standard signals, so reaper makes these calls itself.
 #![allow(unsafe_code)]
 
-use std::io;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
@@ -103,15 +102,19 @@ pub struct Received {
     pub signo: i32,
     /// The sending process, for a signal sent by `kill`, `sigqueue` or `tgkill`.
     pub sender: Option<libc::pid_t>,
+    /// Raised by the kernel itself (SI_KERNEL), not sent by any process.
+    pub from_kernel: bool,
 }
 
 impl Received {
-    /// Whether the kernel raised this signal on reaper because of reaper's own doing, such
-    /// as SIGPIPE or SIGXFSZ from writing a log line: the kernel gives those SI_USER and
-    /// the writer's own pid as sender. Such a signal is never forwarded: the application
-    /// must never die of reaper's own trouble.
+    /// Whether the kernel raised this signal on reaper because of reaper's own doing: a
+    /// SIGPIPE or SIGXFSZ from writing a log line (the kernel gives those SI_USER and the
+    /// writer's own pid as sender), or a SIGXCPU or SIGXFSZ for reaper's own resource
+    /// limits (SI_KERNEL). Such a signal is never forwarded: the application must never
+    /// die of reaper's own trouble. The same signals sent with `kill` are forwarded.
     pub fn is_self_inflicted(&self) -> bool {
         self.sender == Some(OWN_PID.load(Ordering::Relaxed))
+            || (self.from_kernel && matches!(self.signo, libc::SIGXCPU | libc::SIGXFSZ))
     }
 }
 
@@ -158,12 +161,13 @@ pub fn wait(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
             return Some(Received {
                 signo: r as i32,
                 sender,
+                from_kernel: info.si_code == libc::SI_KERNEL,
             });
         }
-        match io::Error::last_os_error().raw_os_error() {
+        match Errno::last() {
             // A stop and continue of reaper itself interrupts the wait: wait again. With
             // a timeout this restarts it in full, which only ever waits longer.
-            Some(libc::EINTR) => continue,
+            Errno::EINTR => continue,
             _ => return None,
         }
     }
@@ -229,13 +233,14 @@ fn set_disposition(sig: i32, handler: libc::sighandler_t) {
     }
 }
 
-/// Queues `sig` to reaper itself as if the kernel had sent it (SI_KERNEL): it is then
-/// forwarded, not mistaken for a signal of reaper's own doing, which `raise` would be.
+/// Queues `sig` to reaper itself as the kernel sends a parent-death signal: SI_USER from
+/// pid 0 (a parent outside the namespace). It is then forwarded, not mistaken for a signal
+/// of reaper's own doing, which `raise` (sender: reaper) would be.
 pub fn queue_to_self(sig: i32) {
-    // SAFETY: a zeroed siginfo_t is valid; only its first fields are set.
+    // SAFETY: a zeroed siginfo_t is valid; its sender pid stays 0.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     info.si_signo = sig;
-    info.si_code = libc::SI_KERNEL;
+    info.si_code = libc::SI_USER;
     // SAFETY: a live siginfo; queueing to one's own pid may use any si_code.
     unsafe {
         libc::syscall(

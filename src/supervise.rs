@@ -55,6 +55,9 @@ pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> Ended {
         };
         match (sig.signo, target) {
             (libc::SIGCHLD, _) => {} // Reaped below.
+            (libc::SIGXCPU, _) if sig.is_self_inflicted() => {
+                log::warn!("reaper's own CPU time limit is exceeded (SIGXCPU): not forwarded");
+            }
             // Dropped without a word: a log line about a SIGPIPE from a broken stderr
             // would raise the next one, forever.
             _ if sig.is_self_inflicted() => {}

@@ -863,3 +863,83 @@ fn an_app_that_kills_its_own_process_group() {
         }
     }
 }
+
+/// reaper's own CPU time limit: the kernel sends reaper SIGXCPU (SI_KERNEL) once reaper has
+/// used it up. That is reaper's trouble, not the app's: it is logged and not forwarded. A
+/// SIGXCPU that someone sends with `kill` is still forwarded.
+#[test]
+fn sigxcpu_for_reapers_own_cpu_limit_is_not_forwarded() {
+    let tk = testkit_str();
+    for mode in BOTH {
+        let sandbox = Sandbox::new("xcpu");
+        let log = sandbox.file("signals");
+        // The app logs every signal it gets, in the order it takes them. The flood that
+        // uses up reaper's CPU time is dropped by reaper (`-r WINCH:0`), so the app never
+        // sees it.
+        let mut run = reaper(mode)
+            .args(["-r", "WINCH:0"])
+            .args([tk.as_str(), "catch", &log, "15"])
+            .timeout(Duration::from_secs(120))
+            .start();
+        run.wait_for_file(&sandbox.path("signals"), "main ready");
+        let limit = libc::rlimit {
+            rlim_cur: 1,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: prlimit on reaper's pid with a live struct and no old-limit pointer.
+        let r = unsafe {
+            libc::prlimit(
+                run.reaper_pid,
+                libc::RLIMIT_CPU,
+                &limit,
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(r, 0, "prlimit");
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let flooder = flood(
+            run.reaper_pid,
+            &[libc::SIGWINCH],
+            false,
+            stop.clone(),
+            sent.clone(),
+        );
+        let pid = run.reaper_pid;
+        // The kernel raises the soft limit by a second each time it sends SIGXCPU, so a
+        // soft limit of 2 says that it has sent one.
+        run.poll("the kernel to send reaper SIGXCPU", || {
+            let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+            let line = limits.lines().find(|l| l.starts_with("Max cpu time"))?;
+            let soft: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+            (soft >= 2).then_some(())
+        });
+        stop.store(true, Ordering::Relaxed);
+        let _ = flooder.join();
+        // A marker the app takes after any standard signal pending before it (real-time
+        // signals come last): had reaper forwarded its own SIGXCPU, 24 would come first.
+        run.signal(libc::SIGRTMIN() + 5);
+        run.wait_for_file(
+            &sandbox.path("signals"),
+            &format!("main {}", libc::SIGRTMIN() + 5),
+        );
+        run.signal(libc::SIGXCPU);
+        run.wait_for_file(&sandbox.path("signals"), "main 24");
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        let main: Vec<String> = sandbox
+            .read("signals")
+            .lines()
+            .filter(|l| l.starts_with("main"))
+            .map(String::from)
+            .collect();
+        let marker = format!("main {}", libc::SIGRTMIN() + 5);
+        assert_eq!(
+            main,
+            ["main ready", &marker, "main 24", "main 15"],
+            "{mode:?}: {out:?}"
+        );
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(out.stderr.contains("CPU time limit"), "{mode:?}: {out:?}");
+    }
+}
