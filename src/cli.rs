@@ -207,7 +207,8 @@ const OPTIONS: &[Opt] = &[
 /// Turns argv (without argv[0]) and the environment into a request.
 pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Result<Request, Error> {
     let mut b = Builder::default();
-    apply_environment(&mut b, &env)?;
+    // An empty variable is an unset one: compose files write `VAR=` for "not set".
+    apply_environment(&mut b, &|k: &str| env(k).filter(|v| !v.is_empty()))?;
 
     let mut rest = args.iter();
     let mut command = Vec::new();
@@ -392,20 +393,17 @@ fn apply_environment(
         })?;
         b.grace_period = Some(grace);
     }
-    // An empty REAPER_LOG (a common way to leave it unset in compose files) is unset.
-    b.log_spec = env("REAPER_LOG")
-        .filter(|s| !s.is_empty())
-        .map(|s| s.to_string_lossy().into_owned());
+    b.log_spec = env("REAPER_LOG").map(|s| s.to_string_lossy().into_owned());
     if env("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
         b.single_child = true;
     }
     if let Some(v) = env("TINI_VERBOSITY") {
         match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
             Some(n) => b.env_level = Some(level_from_count(n)),
-            None => b.warnings.push(format!(
+            None => b.warnings.push(crate::error::one_line(&format!(
                 "ignoring TINI_VERBOSITY='{}': not a number from 0 to 255",
                 v.to_string_lossy()
-            )),
+            ))),
         }
     }
     if env("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
@@ -433,20 +431,44 @@ fn parse_rewrite(value: &str) -> Result<(i32, i32), Error> {
     Ok((from, to))
 }
 
-/// Seconds as a plain number (`5`, `0.5`) or with a unit (`500ms`, `5s`, `2m`, `1h`).
+/// Seconds as a plain number (`5`, `0.5`), or numbers each with a unit, as Go's
+/// `time.ParseDuration` (and so Docker and Kubernetes users) write them: `500ms`, `5s`,
+/// `2m`, `1h`, `1m30s`, `1h2m3.5s`; units `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`.
 /// No sign, no exponent; `None` when malformed or beyond what a `Duration` holds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let nanos_per_unit: u128 = match unit {
-        "ms" => 1_000_000,
-        "" | "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        _ => return None,
-    };
+    let is_number = |c: char| c.is_ascii_digit() || c == '.';
+    let mut total: u128 = 0;
+    let mut rest = s;
+    if !s.is_empty() && s.chars().all(is_number) {
+        total = nanos(s, 1_000_000_000)?;
+        rest = "";
+    } else if s.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_end = rest.find(|c| !is_number(c)).unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_end);
+        let unit_end = after.find(is_number).unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_end);
+        let per_unit: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(nanos(number, per_unit)?)?;
+        rest = after;
+    }
+    let secs = u64::try_from(total / 1_000_000_000).ok()?;
+    Some(Duration::new(secs, (total % 1_000_000_000) as u32))
+}
+
+/// A decimal number (`5`, `0.5`, `.5`, `5.`) of units of `per_unit` nanoseconds, in
+/// nanoseconds; fractions below a nanosecond are dropped.
+fn nanos(number: &str, per_unit: u128) -> Option<u128> {
     let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && frac.is_empty() {
         return None;
@@ -458,21 +480,20 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     {
         return None;
     }
-    // Work in nanoseconds of the unit, with at most 9 fraction digits kept (below 1 ns).
     let whole: u128 = if whole.is_empty() {
         0
     } else {
         whole.parse().ok()?
     };
     let mut frac_nanos: u128 = 0;
-    let mut scale = nanos_per_unit;
-    for digit in frac.bytes().take(18) {
+    let mut scale = per_unit.checked_mul(1_000_000_000_000_000_000)?;
+    for digit in frac.bytes().take(36) {
         scale /= 10;
         frac_nanos += u128::from(digit - b'0') * scale;
     }
-    let total = whole.checked_mul(nanos_per_unit)?.checked_add(frac_nanos)?;
-    let secs = u64::try_from(total / 1_000_000_000).ok()?;
-    Some(Duration::new(secs, (total % 1_000_000_000) as u32))
+    whole
+        .checked_mul(per_unit)?
+        .checked_add(frac_nanos / 1_000_000_000_000_000_000)
 }
 
 pub fn version() -> String {
@@ -495,7 +516,7 @@ Options:
 
 const HELP_TAIL: &str = "
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
-A DURATION is seconds (5, 0.5) or has a unit (500ms, 5s, 2m, 1h).
+A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
 
 Environment:
   REAPER_GRACE_PERIOD=DURATION  as --grace-period (the option wins)
@@ -718,6 +739,17 @@ mod tests {
             d("18446744073709551615"),
             Some(Duration::from_secs(u64::MAX))
         );
+        // Go's compound form, as Docker and Kubernetes users write it.
+        assert_eq!(d("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(d("1h2m"), Some(Duration::from_secs(3720)));
+        assert_eq!(d("1h2m3.5s"), Some(Duration::from_millis(3_723_500)));
+        assert_eq!(d("2s500ms"), Some(Duration::from_millis(2500)));
+        assert_eq!(d("1.5s250ms"), Some(Duration::from_millis(1750)));
+        assert_eq!(d("300us"), Some(Duration::from_micros(300)));
+        assert_eq!(d("300µs"), Some(Duration::from_micros(300)));
+        assert_eq!(d("7ns"), Some(Duration::from_nanos(7)));
+        assert_eq!(d("0s"), Some(Duration::ZERO));
+        assert_eq!(d(".5m"), Some(Duration::from_secs(30)));
         for bad in [
             "",
             ".",
@@ -735,6 +767,16 @@ mod tests {
             "18446744073709551616",
             "99999999999999999999999999999999999999999",
             "1,5",
+            "1m30",
+            "1m 30s",
+            "m30s",
+            "1h-2m",
+            "-1m30s",
+            "1.5.5s",
+            "5sec",
+            "1d",
+            "5S",
+            "99999999999999999999h",
         ] {
             assert_eq!(d(bad), None, "{bad:?}");
         }
@@ -795,6 +837,17 @@ mod tests {
             &["x"],
         );
         assert!(!c.single_child && c.warnings.is_empty());
+        // Empty is unset, for every variable.
+        assert_eq!(
+            run(&[("REAPER_GRACE_PERIOD", "")], &["x"]).grace_period,
+            DEFAULT_GRACE_PERIOD
+        );
+        let c = run(&[("TINI_VERBOSITY", ""), ("DUMB_INIT_DEBUG", "")], &["x"]);
+        assert!(c.warnings.is_empty() && c.log_level == log::LevelFilter::Warn);
+        assert_eq!(
+            run(&[("REAPER_GRACE_PERIOD", "1m30s")], &["x"]).grace_period,
+            Duration::from_secs(90)
+        );
         match parse_with(&["x"], &[("REAPER_GRACE_PERIOD", "abc")]) {
             Err(e) => {
                 assert!(e.to_string().contains("'abc'") && e.to_string().contains("REAPER_GRACE"))
@@ -864,6 +917,10 @@ mod tests {
             b"=",
             b"-=",
             b"--=",
+            b"-t5\nreaper: fake line",
+            b"--rewrite=TERM\n:INT",
+            b"-e\t1",
+            b"1m30s",
         ];
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..50_000 {

@@ -20,7 +20,7 @@ impl Error {
     pub fn usage(what: impl fmt::Display) -> Error {
         Error {
             status: 2,
-            message: format!("{what} (see 'reaper --help')"),
+            message: one_line(&format!("{what} (see 'reaper --help')")),
         }
     }
 
@@ -37,7 +37,7 @@ impl Error {
     pub fn cannot_run(program: impl fmt::Display, errno: Errno) -> Error {
         Error {
             status: exec_status(errno),
-            message: format!("cannot run '{program}': {}", describe(errno)),
+            message: one_line(&format!("cannot run '{program}': {}", describe(errno))),
         }
     }
 
@@ -67,6 +67,22 @@ impl From<std::io::Error> for Error {
             e.raw_os_error().unwrap_or(libc::EIO),
         )))
     }
+}
+
+/// `text` with every control character escaped (`\n`, `\t`, `\x1b`, ...), so that a
+/// message that echoes a user's word is one line and cannot pass for a log line of its own.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The exit status of a failed exec: 127 when not found, 126 for anything else.
@@ -102,6 +118,21 @@ mod tests {
         assert_eq!(describe(Errno::EAGAIN), "Resource temporarily unavailable");
         let io = std::io::Error::from_raw_os_error(libc::EPERM);
         assert_eq!(Error::from(io).to_string(), "Operation not permitted");
+    }
+
+    #[test]
+    fn words_are_echoed_on_one_line() {
+        let e = Error::usage("invalid duration '5\nreaper: exiting with status 0'");
+        assert_eq!(
+            e.to_string(),
+            "invalid duration '5\\nreaper: exiting with status 0' (see 'reaper --help')"
+        );
+        assert_eq!(one_line("a\tb\r\x1b[2J\u{85}é"), "a\\tb\\r\\x1b[2J\\x85é");
+        let e = Error::cannot_run("x\ny", Errno::ENOENT);
+        assert_eq!(
+            e.to_string(),
+            "cannot run 'x\\ny': No such file or directory"
+        );
     }
 
     #[test]

@@ -113,7 +113,8 @@ impl Received {
     /// limits (SI_KERNEL). Such a signal is never forwarded: the application must never
     /// die of reaper's own trouble. The same signals sent with `kill` are forwarded.
     pub fn is_self_inflicted(&self) -> bool {
-        self.sender == Some(OWN_PID.load(Ordering::Relaxed))
+        self.sender
+            .is_some_and(|pid| pid != 0 && pid == OWN_PID.load(Ordering::Relaxed))
             || (self.from_kernel && matches!(self.signo, libc::SIGXCPU | libc::SIGXFSZ))
     }
 }

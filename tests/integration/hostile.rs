@@ -128,6 +128,15 @@ const VALUES: &[&str] = &[
     ":15",
     "USR1:RTMAX",
     "TERM:99",
+    "1m30s",
+    "1h2m3.5s",
+    "1m30",
+    // Control characters: every message must stay one line, whatever it echoes.
+    "5\nreaper: exiting with status 0",
+    "TERM\n",
+    "\t",
+    "1m\r",
+    "\x1b[2J",
 ];
 
 fn random_word(rng: &mut Rng) -> OsString {
@@ -156,10 +165,20 @@ fn random_word(rng: &mut Rng) -> OsString {
 /// Whether a usage error names one of the words it was given: some quoted fragment of
 /// the message is in an argument (or is `-c` for a `c` inside a cluster of short options).
 fn names_a_word(message: &str, args: &[OsString]) -> bool {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    // Words are echoed with control characters escaped (`\n`, `\x1b`, ...).
+    let escaped = |a: &OsString| -> String {
+        a.to_string_lossy()
+            .chars()
+            .map(|c| match c {
+                '\n' => "\\n".to_string(),
+                '\r' => "\\r".to_string(),
+                '\t' => "\\t".to_string(),
+                c if c.is_control() => format!("\\x{:02x}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect()
+    };
+    let args: Vec<String> = args.iter().map(escaped).collect();
     message.split('\'').skip(1).step_by(2).any(|quoted| {
         args.iter().any(|a| {
             a.contains(quoted)
@@ -244,10 +263,10 @@ fn bad_environment_values() {
     for bad in [
         "abc",
         "-1",
-        "",
         "1e3",
         "5 s",
         "1.2.3",
+        "1m30",
         "99999999999999999999999",
     ] {
         let out = reaper(As::Pid1)
@@ -262,7 +281,7 @@ fn bad_environment_values() {
             )
         );
     }
-    for bad in ["-1", "abc", "256", "", "1.5"] {
+    for bad in ["-1", "abc", "256", "1.5"] {
         let out = reaper(As::Pid1)
             .env("TINI_VERBOSITY", bad)
             .args(sh("exit 4"))
@@ -288,6 +307,28 @@ fn bad_environment_values() {
         );
         assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     }
+    // Empty is unset, for every variable (compose files write `VAR=` for "not set"): no
+    // error, no warning, the defaults.
+    for k in [
+        "REAPER_GRACE_PERIOD",
+        "REAPER_LOG",
+        "TINI_VERBOSITY",
+        "DUMB_INIT_DEBUG",
+        "DUMB_INIT_SETSID",
+    ] {
+        let out = reaper(As::Pid1).env(k, "").args(sh("exit 4")).run();
+        assert_eq!((out.code, out.stderr.as_str()), (4, ""), "{k}=: {out:?}");
+    }
+    // A newline in a value is echoed escaped: the message stays one line.
+    let out = reaper(As::Pid1)
+        .env("REAPER_GRACE_PERIOD", "5\nreaper: exiting with status 0")
+        .args(sh("exit 0"))
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "reaper: invalid duration '5\\nreaper: exiting with status 0' in REAPER_GRACE_PERIOD (see 'reaper --help')\n"
+    );
     let non_utf8 = std::ffi::OsStr::from_bytes(b"\xff\xfe");
     for (k, v) in [
         ("REAPER_LOG", non_utf8),
