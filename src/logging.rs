@@ -1,28 +1,120 @@
 //! Log lines on stderr, each prefixed `reaper:`; and the one-off lines printed before
 //! logging is up.
 //!
-//! Nothing here may panic or report failure: stderr may be closed, a full pipe, or a pipe
-//! with no reader, and none of that may change what reaper does or how it exits. (std's
-//! `eprintln!` panics on a broken pipe, so it is never used.)
+//! Nothing here may panic, block or report failure: stderr may be closed, a full pipe, a
+//! pipe nobody reads, or a terminal stopped with Ctrl-S, and none of that may change what
+//! reaper does or how it exits. (std's `eprintln!` panics on a broken pipe, so it is never
+//! used.) A line that cannot be written at once is dropped and counted, and the count is
+//! reported before the next line that can be.
+//!
+//! stderr's open file description is shared with the application (a container runtime's
+//! log pipe, say), so reaper must not set O_NONBLOCK on it: each write asks not to wait
+//! instead (`RWF_NOWAIT`, which pipes and sockets honour). Where the kernel does not take
+//! that flag (terminals, most files), reaper first asks `poll` whether the write would
+//! block.
 
-use std::io::Write;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use log::{Level, LevelFilter};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-/// Writes one line to stderr, ignoring any error.
+/// Writes one line to stderr, prefixed `reaper: `; never blocks, never fails.
 pub fn print_line(line: &str) {
     let mut buf = Vec::with_capacity(line.len() + 9);
     buf.extend_from_slice(b"reaper: ");
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
-    let _ = std::io::stderr().write_all(&buf);
+    let _ = Stderr.write(&buf);
+}
+
+/// Lines dropped since the last one written.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// The kernel refused `RWF_NOWAIT` on stderr once: it will again, so go by `poll`.
+static NO_NOWAIT: AtomicBool = AtomicBool::new(false);
+
+/// stderr, written without ever waiting. Each `write` is one whole log line, which is
+/// either written or dropped; it always reports success, so that no caller retries.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        let dropped = DROPPED.load(Ordering::Relaxed);
+        if dropped > 0 {
+            let note = format!(
+                "reaper: warning: {dropped} log lines dropped: stderr could not take them at once\n"
+            );
+            if !write_now(note.as_bytes()) {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+                return Ok(line.len());
+            }
+            DROPPED.fetch_sub(dropped, Ordering::Relaxed);
+        }
+        if !write_now(line) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `buf` to stderr if that can be done without waiting; whether it was. A write
+/// that fails for any other reason (stderr closed, a broken pipe) counts as done: there is
+/// nobody to tell.
+fn write_now(mut buf: &[u8]) -> bool {
+    let stderr = io::stderr();
+    while !buf.is_empty() {
+        let written = if NO_NOWAIT.load(Ordering::Relaxed) {
+            Err(Errno::EOPNOTSUPP)
+        } else {
+            write_nowait(buf)
+        };
+        let written = match written {
+            Err(Errno::EOPNOTSUPP | Errno::EINVAL | Errno::ENOSYS) => {
+                NO_NOWAIT.store(true, Ordering::Relaxed);
+                let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
+                match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
+                    Ok(0) => Err(Errno::EAGAIN),
+                    _ => nix::unistd::write(&stderr, buf),
+                }
+            }
+            other => other,
+        };
+        match written {
+            Ok(0) | Err(Errno::EAGAIN) => return false,
+            Ok(n) => buf = &buf[n..],
+            Err(Errno::EINTR) => {}
+            Err(_) => return true,
+        }
+    }
+    true
+}
+
+/// One `pwritev2(RWF_NOWAIT)` to stderr at its current position: EAGAIN instead of waiting.
+/// nix does not wrap pwritev2.
+#[allow(unsafe_code)]
+fn write_nowait(buf: &[u8]) -> Result<usize, Errno> {
+    let iov = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: one iovec over a live buffer, which the kernel only reads; offset -1 means
+    // the current position, as write(2) uses.
+    let n = unsafe { libc::pwritev2(2, &iov, 1, -1, libc::RWF_NOWAIT) };
+    Errno::result(n).map(|n| n as usize)
 }
 
 /// Sets up the logger at `level`, or with the filter in `REAPER_LOG` when it is set.
 pub fn init(level: LevelFilter, spec: Option<&str>) {
     let mut builder = env_logger::Builder::new();
     builder
-        .target(env_logger::Target::Stderr)
+        .target(env_logger::Target::Pipe(Box::new(Stderr)))
         .write_style(env_logger::WriteStyle::Never)
         .format(|buf, record| {
             let tag = match record.level() {

@@ -3,10 +3,11 @@
 //! working directory; and reaper's own troubles (closed or broken stdio) change nothing.
 
 use std::collections::BTreeSet;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Sandbox, reaper, testkit_str};
+use crate::harness::{As, BOTH, Sandbox, children_of, reaper, sh, testkit_str};
 
 /// The value of `key: value` lines in testkit inspect output.
 fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
@@ -426,4 +427,73 @@ fn pause_mode_leaves_its_working_directory_too() {
     run.signal(libc::SIGTERM);
     assert_eq!(run.wait().code, 0);
     assert_eq!(cwd.ok(), Some(std::path::PathBuf::from("/")));
+}
+
+/// stderr is a pipe that its reader never reads (a log driver applying back-pressure):
+/// once it is full, reaper drops its log lines instead of waiting, so it still reaps and
+/// forwards. When the pipe has room again, it says how many lines it dropped.
+#[test]
+fn an_unread_log_pipe_never_stops_reaper() {
+    let tk = testkit_str();
+    for mode in BOTH {
+        let sandbox = Sandbox::new("unread-log");
+        let mut fds = [0; 2];
+        // SAFETY: a live array for the pipe's two ends.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both descriptors were just created and are ours.
+        let (read_end, write_end) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // 3,000 reaped orphans, a warning each (-w): far more than the pipe's 64 KiB.
+        let script = format!(
+            "trap 'exit 5' TERM; '{tk}' orphans 3000; touch up; while :; do sleep 0.01; done"
+        );
+        let mut run = reaper(mode)
+            .args(["-w", "-v"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&script))
+            .stdio(move |cmd| {
+                cmd.stderr(write_end);
+            })
+            .timeout(Duration::from_secs(60))
+            .start();
+        run.wait_for_file(&sandbox.path("up"), "");
+        // Every orphan reaped: reaper's only child left is the app.
+        let pid = run.reaper_pid;
+        run.poll("reaper to reap every orphan", || {
+            (children_of(pid).len() == 1).then_some(())
+        });
+        // Now read the pipe, as a log driver that catches up would, and wait until it is
+        // empty, so that reaper's next line finds room.
+        let probe = read_end.try_clone().expect("dup");
+        let mut reader = std::fs::File::from(read_end);
+        let drained = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = reader.read_to_string(&mut all);
+            all
+        });
+        run.poll("the log pipe to be read empty", || {
+            let mut queued: libc::c_int = -1;
+            // SAFETY: FIONREAD into a live int, on a descriptor we own.
+            let r = unsafe { libc::ioctl(probe.as_raw_fd(), libc::FIONREAD, &mut queued) };
+            (r == 0 && queued == 0).then_some(())
+        });
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        assert_eq!(out.code, 5, "{mode:?}: {out:?}");
+        let log = drained.join().expect("reader");
+        assert!(
+            log.contains("reaped process"),
+            "{mode:?}: the first lines are written: {}",
+            &log[..log.len().min(300)]
+        );
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        assert!(
+            log.contains("log lines dropped: stderr could not take them at once"),
+            "{mode:?}: {tail:?}"
+        );
+        assert!(
+            log.contains("main child exited with status 5"),
+            "{mode:?}: {tail:?}"
+        );
+    }
 }
