@@ -31,6 +31,7 @@ mod signals;
 mod signo;
 mod spawn;
 mod supervise;
+mod terminal;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -50,14 +51,24 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
 
-    let main_child = match &config.mode {
-        Mode::Command(argv) => Some(spawn::spawn(argv, inherited)?),
-        Mode::Pause => None,
+    let (main_child, terminal) = match &config.mode {
+        Mode::Command(argv) => {
+            let terminal = terminal::Terminal::if_in_foreground();
+            (
+                Some(spawn::spawn(argv, inherited, terminal.as_ref())?),
+                terminal,
+            )
+        }
+        Mode::Pause => (None, None),
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
     setup::leave_working_directory();
-    let ended = supervise::supervise(&config, main_child);
+    let job_control = terminal.as_ref().filter(|_| place != setup::Place::Pid1);
+    let ended = supervise::supervise(&config, main_child, job_control);
+    if let Some(terminal) = &terminal {
+        terminal.give_back();
+    }
     shutdown::teardown(
         place,
         main_child,

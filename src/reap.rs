@@ -46,6 +46,27 @@ pub fn drain(mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
     }
 }
 
+/// The stop signal of `pid`, if it has stopped since last asked; it stays a child either
+/// way (WSTOPPED without WEXITED reports stops only, and an exit is left for `drain`).
+#[allow(unsafe_code)]
+pub fn stopped(pid: libc::pid_t) -> Option<i32> {
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: a writable siginfo_t for the kernel to fill; `id` is a plain pid.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            info.as_mut_ptr(),
+            libc::WSTOPPED | libc::WNOHANG,
+        )
+    };
+    // SAFETY: zeroed, then filled by the kernel if a child was found (si_pid is 0 if not).
+    let info = unsafe { info.assume_init() };
+    // SAFETY: a SIGCHLD siginfo carries si_pid and si_status.
+    (r == 0 && info.si_code == libc::CLD_STOPPED && unsafe { info.si_pid() } == pid)
+        .then(|| unsafe { info.si_status() })
+}
+
 /// The exit code a shell would report for a wait status: the code itself for a normal
 /// exit, 128+N for death by signal N.
 pub fn exit_code(status: i32) -> u8 {

@@ -1,7 +1,7 @@
 //! Starting the application so that it cannot tell reaper is there.
 //!
-//! The child gets its own process group (the target of forwarded signals), the terminal's
-//! foreground when reaper had it, and the signal mask reaper inherited; reaper changes no
+//! The child gets its own process group (the target of forwarded signals), the controlling
+//! terminal's foreground when reaper had it (see `terminal`), and the signal mask reaper inherited; reaper changes no
 //! disposition, so the inherited ones (an ignored SIGPIPE, say) pass through untouched.
 //! Every descriptor reaper opens is close-on-exec, and it opens none here.
 //!
@@ -24,6 +24,7 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, exec_status};
 use crate::signals::Inherited;
+use crate::terminal::Terminal;
 
 /// Where the command is looked up when `PATH` is unset: Docker's default `PATH`.
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -41,7 +42,8 @@ struct ChildSetup {
     candidates: Vec<*const libc::c_char>,
     argv: Vec<*const libc::c_char>,
     inherited: Inherited,
-    take_terminal: bool,
+    /// The terminal whose foreground the app's group gets.
+    terminal: Option<libc::c_int>,
     /// The errno of the last failed exec; 0 while none failed.
     errno: AtomicI32,
 }
@@ -50,7 +52,11 @@ struct ChildSetup {
 /// also its process group id. `Err` only when there is no child at all; a command that
 /// could not be executed has a child all the same, which has exited 126 or 127 and is
 /// reaped like any other: that error is logged here.
-pub fn spawn(argv: &[OsString], inherited: Inherited) -> Result<libc::pid_t, Error> {
+pub fn spawn(
+    argv: &[OsString],
+    inherited: Inherited,
+    terminal: Option<&Terminal>,
+) -> Result<libc::pid_t, Error> {
     let program = argv
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -71,7 +77,7 @@ pub fn spawn(argv: &[OsString], inherited: Inherited) -> Result<libc::pid_t, Err
             .chain(Some(std::ptr::null()))
             .collect(),
         inherited,
-        take_terminal: owns_terminal_foreground(),
+        terminal: terminal.map(Terminal::raw_fd),
         errno: AtomicI32::new(0),
     };
     let stack = ChildStack::map()?;
@@ -183,14 +189,6 @@ fn candidates(program: &[u8], path: Option<&OsStr>) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Whether the application should become the terminal's foreground group: reaper's stdin
-/// is a terminal and reaper's group is in its foreground.
-fn owns_terminal_foreground() -> bool {
-    let stdin = std::io::stdin();
-    nix::unistd::isatty(&stdin).unwrap_or(false)
-        && nix::unistd::tcgetpgrp(&stdin).is_ok_and(|g| g == nix::unistd::getpgrp())
-}
-
 /// The child: set up, exec, or record why not and exit with 127 or 126.
 extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `ChildSetup` that `spawn` keeps alive until we exec or exit.
@@ -198,9 +196,9 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: async-signal-safe calls only, on memory prepared before clone.
     unsafe {
         libc::setpgid(0, 0);
-        if setup.take_terminal {
+        if let Some(tty) = setup.terminal {
             // Every signal is still blocked here, SIGTTOU included, so this cannot stop us.
-            libc::tcsetpgrp(0, libc::getpid());
+            libc::tcsetpgrp(tty, libc::getpid());
         }
         setup.inherited.restore();
         let errno = exec_first(&setup.candidates, setup.argv.as_ptr());

@@ -10,11 +10,14 @@
 //! pending for ever: zombies would pile up and the main child's exit would go unseen. So
 //! after every `REAP_EVERY` other signals the loop reaps as if SIGCHLD had come.
 
+use nix::unistd::Pid;
+
 use crate::cli::{Config, ExitCodeSet, Rewrites};
 use crate::error::describe;
 use crate::reap;
 use crate::signals;
 use crate::signo::{self, SigSet};
+use crate::terminal::{self, Terminal};
 
 /// How many signals in a row may be handled before reaping regardless of SIGCHLD.
 const REAP_EVERY: u32 = 16;
@@ -45,7 +48,14 @@ pub struct Ended {
 
 /// Runs the loop until the main child exits. With no main child (`--pause`) it runs until
 /// SIGTERM or SIGINT.
-pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> Ended {
+///
+/// `job_control`: reaper is not PID 1 and handed the app a terminal's foreground; when the
+/// app is stopped from that terminal, reaper stops with it (see `terminal`).
+pub fn supervise(
+    config: &Config,
+    main_child: Option<libc::pid_t>,
+    job_control: Option<&Terminal>,
+) -> Ended {
     let target = main_child.map(|child| if config.single_child { child } else { -child });
     let mut asked_to_end = None;
     let mut pacer = ReapPacer(0);
@@ -94,6 +104,11 @@ pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> Ended {
                     status: final_status(status, &config.remap_exit),
                     asked_to_end,
                 };
+            }
+            if let (Some(terminal), Some(child)) = (job_control, main_child)
+                && reap::stopped(child).is_some_and(terminal::is_terminal_stop)
+            {
+                terminal.stop_with_app(Pid::from_raw(child));
             }
         }
     }
