@@ -187,3 +187,194 @@ fn children_that_keep_the_terminal_do_not_keep_reaper() {
         assert!(out.elapsed < Duration::from_secs(5), "{mode:?}: {out:?}");
     }
 }
+
+/// A shell on a pseudo-terminal of its own, as a terminal emulator starts one: the session
+/// leader (so its group is visible, as a login shell's is) and PID 1 of a PID namespace of
+/// the test's own, so that a reaper started from it is fenced in that namespace. Killed,
+/// namespace and all, when dropped.
+struct Shell {
+    pty: Pty,
+    rx: mpsc::Receiver<u8>,
+    child: std::process::Child,
+}
+
+impl Shell {
+    fn start(shell: &[&str]) -> Shell {
+        use std::os::unix::process::CommandExt;
+        let pty = open_pty();
+        let rx = read_master(&pty);
+        let slave = || std::process::Stdio::from(pty.slave.try_clone().unwrap());
+        let mut cmd = std::process::Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .args(["setsid", "--ctty"])
+            .args(shell)
+            .env("PS1", "$ ")
+            .env("TERM", "dumb")
+            .stdin(slave())
+            .stdout(slave())
+            .stderr(slave());
+        // SAFETY: in the forked child, before exec: a new session, so that `setsid --ctty`
+        // inside the namespace may make the terminal its own.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("unshare");
+        Shell { pty, rx, child }
+    }
+
+    fn interactive() -> Shell {
+        let shell = Shell::start(&["bash", "--norc", "--noprofile", "-i"]);
+        shell.expect("$ ");
+        shell
+    }
+
+    fn send(&self, text: &str) {
+        let mut master = self.pty.master.try_clone().unwrap();
+        master.write_all(text.as_bytes()).unwrap();
+    }
+
+    fn expect(&self, needle: &str) -> String {
+        wait_for_output(&self.rx, needle)
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        // --kill-child: the namespace's PID 1, and so everything in it, dies with unshare.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn reaper_path() -> String {
+    crate::harness::reaper_bin().to_string_lossy().into_owned()
+}
+
+/// Waits up to `HANG` for `path` to exist.
+fn wait_for_path(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + crate::harness::HANG;
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `reaper app &` in an interactive shell, directly and in a new PID namespace (where the
+/// shell's groups read as 0): the shell keeps its terminal and goes on reading commands.
+#[test]
+fn a_reaper_in_the_background_leaves_the_terminal_to_the_shell() {
+    for launcher in ["", "unshare --pid --fork --mount-proc "] {
+        let sandbox = Sandbox::new("tty-bg");
+        let started = sandbox.file("started");
+        let shell = Shell::interactive();
+        shell.send(&format!(
+            "{launcher}{} -- sh -c 'touch {started}; sleep 2' &\n",
+            reaper_path()
+        ));
+        // The app runs: had reaper taken the terminal, it would have before starting it.
+        wait_for_path(&sandbox.path("started"));
+        shell.send("echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
+        let out = shell.expect("alive-42");
+        let line = out
+            .lines()
+            .rev()
+            .find(|l| l.contains("alive-42"))
+            .unwrap_or("");
+        let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
+        assert_eq!(ids.len(), 2, "{launcher:?}: {out:?}");
+        assert_eq!(
+            ids[0], ids[1],
+            "{launcher:?}: the shell's group is in the foreground: {out:?}"
+        );
+        shell.send("wait; echo do\"\"ne\n");
+        shell.expect("done");
+    }
+}
+
+/// `reaper app` in the foreground of an interactive shell, in a new PID namespace (groups
+/// invisible) and directly: Ctrl-C reaches the app, and reaper exits 130.
+#[test]
+fn a_reaper_in_the_foreground_passes_ctrl_c_on_in_a_new_pid_namespace_too() {
+    for launcher in ["unshare --pid --fork --mount-proc ", ""] {
+        let sandbox = Sandbox::new("tty-fg-ns");
+        let started = sandbox.file("started");
+        let shell = Shell::interactive();
+        shell.send(&format!(
+            "{launcher}{} -- sh -c 'touch {started}; exec sleep 100'; echo st\"\"atus=$?\n",
+            reaper_path()
+        ));
+        wait_for_path(&sandbox.path("started"));
+        shell.send("\x03");
+        shell.expect("status=130");
+    }
+}
+
+/// A script that reads the terminal after reaper has run: reaper gave the foreground back
+/// to the script's group when its app ended, so the read works.
+#[test]
+fn the_terminal_is_given_back_when_the_app_ends() {
+    let sandbox = Sandbox::new("tty-back");
+    let script = format!(
+        "{} -- sh -c 'touch {}'; read x; echo go\"\"t=$x",
+        reaper_path(),
+        sandbox.file("ran")
+    );
+    let shell = Shell::start(&["sh", "-c", &script]);
+    wait_for_path(&sandbox.path("ran"));
+    shell.send("hello\n");
+    shell.expect("got=hello");
+}
+
+/// Ctrl-Z on an app under reaper (not PID 1) in an interactive shell: the shell sees the
+/// job stopped and gets its terminal back; `fg` continues the app, which gets the
+/// terminal again (Ctrl-C then ends it: 130).
+#[test]
+fn ctrl_z_stops_the_job_and_fg_continues_it() {
+    let sandbox = Sandbox::new("tty-ctrl-z");
+    let tick = sandbox.file("tick");
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -- sh -c 'while :; do date +%s%N > {tick}; sleep 0.02; done'\n",
+        reaper_path()
+    ));
+    wait_for_path(&sandbox.path("tick"));
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    shell.send("echo back-at-the-pro\"\"mpt\n");
+    shell.expect("back-at-the-prompt");
+    let stopped_at = sandbox.read("tick");
+    shell.send("fg\n");
+    let deadline = std::time::Instant::now() + crate::harness::HANG;
+    while sandbox.read("tick") == stopped_at {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fg did not continue the app"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    shell.send("\x03");
+    shell.send("echo st\"\"=$?\n");
+    shell.expect("st=130");
+}
+
+/// stdin a pipe, the terminal still the controlling one: the app reads a password from
+/// /dev/tty, so it must be in the foreground, as PID 1 and as a subreaper.
+#[test]
+fn an_app_reads_dev_tty_with_stdin_a_pipe() {
+    for launcher in ["", "unshare --pid --fork --mount-proc "] {
+        let shell = Shell::interactive();
+        shell.send(&format!(
+            "echo | {launcher}{} -- sh -c 'read x < /dev/tty; echo go\"\"t=$x'\n",
+            reaper_path()
+        ));
+        shell.send("secret\n");
+        shell.expect("got=secret");
+    }
+}
