@@ -25,8 +25,12 @@ use crate::signo::{self, SigSet};
 /// (a process in uninterruptible sleep dies only when its I/O ends).
 const KILL_WAIT: Duration = Duration::from_secs(2);
 
-/// How often a PID 1 teardown looks for processes that are not its children.
-const POLL: Duration = Duration::from_millis(10);
+/// How soon a PID 1 teardown first looks again for processes that are not its children,
+/// and how long it waits at most between looks: nothing tells reaper when they exit, and
+/// each look reads all of /proc, so the wait doubles from the first to the last. (With
+/// 1,500 such processes, a look every 10 ms cost reaper 3.3 s of CPU in a 5 s grace period.)
+const FIRST_LOOK: Duration = Duration::from_millis(10);
+const LAST_LOOK: Duration = Duration::from_millis(250);
 
 /// Which processes the teardown reaches.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +78,7 @@ enum Left {
     /// Only reaper's own descendants: each exit wakes reaper, with a SIGCHLD.
     Descendants,
     /// As PID 1, processes outside reaper's own tree: nothing tells reaper when they exit,
-    /// so it looks again every `POLL`.
+    /// so it looks again, less and less often (`FIRST_LOOK` to `LAST_LOOK`).
     Others,
 }
 
@@ -149,6 +153,7 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
     /// Reaps until nothing is left (`true`) or `deadline` passes (`false`). No deadline
     /// means the grace period is too long to be represented: wait as long as it takes.
     fn wait_for_none(&mut self, deadline: Option<Instant>) -> bool {
+        let mut look_again = FIRST_LOOK;
         loop {
             let left = self.left();
             if left == Left::Nothing {
@@ -162,7 +167,8 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
                 None => None,
             };
             if left == Left::Others {
-                remaining = Some(remaining.map_or(POLL, |r| r.min(POLL)));
+                remaining = Some(remaining.map_or(look_again, |r| r.min(look_again)));
+                look_again = (look_again * 2).min(LAST_LOOK);
             }
             // Only SIGCHLD matters now; anything else has no one to go to. Not a word about
             // a SIGPIPE of reaper's own logging: the line would raise the next one.
