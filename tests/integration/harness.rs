@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use crate::sys::proc_stat;
+use crate::sys::{self, bit};
+
 /// How long any single run may take before the harness calls it a hang.
 pub const HANG: Duration = Duration::from_secs(60);
 
@@ -279,23 +282,8 @@ impl Run {
 /// works), every signal at its default action and none blocked. The C library's calls
 /// refuse its internal signals, so these are the raw syscalls.
 fn clean_inheritance() -> std::io::Result<()> {
-    /// The kernel's `struct sigaction` on x86_64 and aarch64.
-    #[repr(C)]
-    struct KernelSigaction {
-        handler: usize,
-        flags: u64,
-        restorer: usize,
-        mask: u64,
-    }
-    let default = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    let empty = 0u64;
-    // SAFETY: raw syscalls on live values; errors (a kernel without close_range) only leave
-    // the inheritance as it was.
+    // SAFETY: a raw syscall on no memory; an error (a kernel without close_range) only
+    // leaves the descriptors as they were.
     unsafe {
         libc::syscall(
             libc::SYS_close_range,
@@ -303,23 +291,11 @@ fn clean_inheritance() -> std::io::Result<()> {
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         );
-        for sig in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &default,
-                std::ptr::null::<KernelSigaction>(),
-                8,
-            );
-        }
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &empty,
-            std::ptr::null::<u64>(),
-            8,
-        );
     }
+    for sig in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
+        sys::set_ignored(sig, false);
+    }
+    sys::set_mask(libc::SIG_SETMASK, 0);
     Ok(())
 }
 
@@ -521,20 +497,6 @@ pub fn children_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-pub struct Stat {
-    pub state: char,
-    pub ppid: i32,
-}
-
-pub fn proc_stat(pid: i32) -> Option<Stat> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some(Stat { state, ppid })
-}
-
 /// A field of /proc/PID/status, such as "voluntary_ctxt_switches".
 pub fn status_field(pid: i32, key: &str) -> Option<String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -568,10 +530,6 @@ pub fn asleep_in_sigtimedwait(pid: i32) -> bool {
     proc_stat(pid).is_some_and(|s| s.state == 'S')
         && (wchan.starts_with("do_sigtimedwait")
             || syscall.split_whitespace().next() == Some(&libc::SYS_rt_sigtimedwait.to_string()))
-}
-
-const fn bit(sig: i32) -> u64 {
-    1 << (sig - 1)
 }
 
 /// The signals reaper blocks: all but KILL, STOP and the synchronous faults.

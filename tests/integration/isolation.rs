@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 use crate::harness::{As, BOTH, Sandbox, children_of, reaper, sh, testkit_str};
+use crate::sys::{self, bit, proc_stat};
 
 /// The value of `key: value` lines in testkit inspect output.
 fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
@@ -24,10 +25,6 @@ fn inspect(sandbox: &Sandbox) -> [String; 4] {
         "--to".into(),
         sandbox.file("report"),
     ]
-}
-
-const fn bit(sig: i32) -> u64 {
-    1 << (sig - 1)
 }
 
 #[test]
@@ -52,18 +49,9 @@ fn the_app_inherits_the_mask_and_ignored_signals_reaper_inherited() {
         let sandbox = Sandbox::new("mask-inherited");
         let out = reaper(mode)
             .pre_exec(move || {
-                // SAFETY: raw syscalls on live values, in the forked child.
-                unsafe {
-                    libc::syscall(
-                        libc::SYS_rt_sigprocmask,
-                        libc::SIG_SETMASK,
-                        &blocked,
-                        std::ptr::null::<u64>(),
-                        8,
-                    );
-                    for sig in ignored {
-                        libc::signal(sig, libc::SIG_IGN);
-                    }
+                sys::set_mask(libc::SIG_SETMASK, blocked);
+                for sig in ignored {
+                    sys::set_ignored(sig, true);
                 }
                 Ok(())
             })
@@ -348,21 +336,7 @@ fn broken_pipe() -> OwnedFd {
 
 /// User and system CPU time of `pid`, in clock ticks.
 fn cpu_ticks(pid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    // After the name: state is field 3 of stat(5), utime 14 and stime 15.
-    let get = |i: usize| {
-        fields
-            .get(i - 3)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    get(14) + get(15)
+    proc_stat(pid).map_or(0, |s| s.utime + s.stime)
 }
 
 /// With a broken stderr, every debug line raises a SIGPIPE on reaper. In `--pause` mode

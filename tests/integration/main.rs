@@ -2,6 +2,9 @@
 //! namespace of its own (see harness.rs). Needs root, or unprivileged user namespaces.
 
 mod harness;
+/// /proc/PID/stat and the raw signal syscalls, shared with testkit.
+#[path = "../support/sys.rs"]
+mod sys;
 
 mod cli;
 mod exit_status;

@@ -25,6 +25,8 @@
 
 #![no_main]
 
+mod sys;
+
 use std::ffi::{CString, OsString};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -92,14 +94,13 @@ fn pid1(cmd: &[OsString]) -> i32 {
     // An ignored SIGCHLD would make the kernel reap our children for us, and waitpid
     // below would never see CMD's status: take it back to the default here, and ignore it
     // again in the child, so that CMD inherits exactly what we did.
-    // SAFETY: signal() with SIG_DFL and SIG_IGN only.
-    let sigchld_ignored = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) } == libc::SIG_IGN;
-    // SAFETY: exec or _exit in the child.
+    let sigchld_ignored = sys::set_ignored(libc::SIGCHLD, false);
+    // SAFETY: exec or _exit in the child, after async-signal-safe calls only.
     let child = unsafe {
         let pid = libc::fork();
         if pid == 0 {
             if sigchld_ignored {
-                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+                sys::set_ignored(libc::SIGCHLD, true);
             }
             libc::execvp(argv[0], argv.as_ptr());
             libc::_exit(127);
@@ -146,14 +147,6 @@ fn report_leftovers() {
     }
 }
 
-fn block_all() -> u64 {
-    let all = u64::MAX;
-    let mut old = 0u64;
-    // SAFETY: live u64s of the kernel sigset size.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &all, &mut old, 8) };
-    old
-}
-
 fn append(file: &str, line: &str) {
     let mut f = OpenOptions::new()
         .create(true)
@@ -168,7 +161,7 @@ fn append(file: &str, line: &str) {
 fn catch(args: &[OsString]) -> i32 {
     let file: String = arg(args, 0, "FILE");
     let exit_sig: i32 = arg(args, 1, "EXITSIG");
-    block_all();
+    sys::set_mask(libc::SIG_BLOCK, u64::MAX);
     // SAFETY: the child continues in this same single-threaded program.
     let role = if unsafe { libc::fork() } == 0 {
         "member"
@@ -248,11 +241,8 @@ fn count_zombies() -> usize {
     };
     dir.filter_map(Result::ok)
         .filter(|e| e.file_name().as_bytes().iter().all(u8::is_ascii_digit))
-        .filter_map(|e| fs::read(e.path().join("stat")).ok())
-        .filter(|stat| {
-            let close = stat.iter().rposition(|&c| c == b')').unwrap_or(0);
-            stat.get(close + 2) == Some(&b'Z')
-        })
+        .filter_map(|e| sys::proc_stat(e.file_name().to_string_lossy()))
+        .filter(|stat| stat.state == 'Z')
         .count()
 }
 
@@ -285,22 +275,17 @@ fn ignoring(args: &[OsString]) -> i32 {
         .collect();
     let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
-    // SAFETY: SIG_IGN needs no handler; execvp on valid strings.
-    unsafe {
-        libc::signal(sig, libc::SIG_IGN);
-        libc::execvp(argv[0], argv.as_ptr());
-    }
+    sys::set_ignored(sig, true);
+    // SAFETY: execvp on valid strings.
+    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
     eprintln!("testkit: cannot run {:?}", args.get(1));
     127
 }
 
 fn fork_loop(args: &[OsString]) -> i32 {
     let ready: String = arg(args, 0, "FILE");
-    // SAFETY: setting dispositions to SIG_IGN; then only fork and _exit.
-    unsafe {
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            libc::signal(sig, libc::SIG_IGN);
-        }
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        sys::set_ignored(sig, true);
     }
     if fs::write(&ready, "").is_err() {
         return 1;
@@ -348,20 +333,14 @@ fn inspect(args: &[OsString]) -> i32 {
     });
     fds.sort();
     let _ = writeln!(out, "fds: {fds:?}");
-    let stat = fs::read("/proc/self/stat").unwrap_or_default();
-    let close = stat.iter().rposition(|&c| c == b')').unwrap_or(0);
-    let fields: Vec<String> = String::from_utf8_lossy(&stat[close + 2..])
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    // Fields after the name: state ppid pgrp session tty_nr tpgid
-    let field = |i: usize| fields.get(i).cloned().unwrap_or_default();
+    let stat = sys::proc_stat("self");
+    let show = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
     let _ = writeln!(
         out,
         "pgrp: {}\nsession: {}\ntpgid: {}",
-        field(2),
-        field(3),
-        field(5)
+        show(stat.map(|s| s.pgrp)),
+        show(stat.map(|s| s.session)),
+        show(stat.map(|s| s.tpgid))
     );
     // SAFETY: getpid has no preconditions.
     let _ = writeln!(out, "pid: {}", unsafe { libc::getpid() });
