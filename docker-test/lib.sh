@@ -85,6 +85,9 @@ reaped_lines() { docker logs "$1" 2>&1 | { grep -c 'reaper: debug: reaped proces
 reaped_are() { [[ $(reaped_lines "$1") == "$2" ]]; }
 zombies_are() { [[ $(zombies "$1") == "$2" ]]; }
 logs_have_line() { docker logs "$1" 2>&1 | grep -qxF -- "$2"; }
+# count_reaped FILE: the processes reaper's debug log in FILE says it reaped.
+count_reaped() { grep -c 'reaper: debug: reaped process' "$1" || true; }
+reaped_in_are() { [[ $(count_reaped "$1") == "$2" ]]; }
 
 # podman, with storage, runtime state and configuration of its own.
 podman_has_proc() { podman exec "$1" ps -o args | grep -qxF -- "$2"; }
@@ -122,6 +125,25 @@ graphroot = "$p/storage"
 runroot = "$p/run"
 EOF
   export CONTAINERS_CONF=$p/containers.conf CONTAINERS_STORAGE_CONF=$p/storage.conf
+}
+
+# clean_podman DIR: removes every pod, container and image of the podman of DIR.
+clean_podman() {
+  (
+    export CONTAINERS_CONF=$1/containers.conf CONTAINERS_STORAGE_CONF=$1/storage.conf
+    # crun refuses this host's cgroups unless the v2 mount is out of sight (see
+    # cases/crun-podman-runtime.sh); runc does not mind.
+    if grep -q '^runtime = "crun"' "$CONTAINERS_CONF"; then
+      unshare --mount --propagation private -- sh -c \
+        'umount /sys/fs/cgroup/unified 2>/dev/null; podman pod rm -af; podman rm -af -t 0; podman rmi -af' >/dev/null 2>&1
+    else
+      podman pod rm -af >/dev/null 2>&1 || true
+      podman rm -af >/dev/null 2>&1 || true
+      podman rmi -af >/dev/null 2>&1 || true
+      podman unmount -a >/dev/null 2>&1 || true
+    fi
+  )
+  return 0
 }
 
 # --------------------------------------------------------------------------------------
@@ -259,6 +281,19 @@ p["args"] = args[1:]
 json.dump(c, open(path, "w"), indent=1)
 EOT
 }
+
+# runc_start ID [make_bundle OPTION...] -- ARG...: a bundle $WORK/runc/ID, then `runc run`
+# of it in the background, its output in $WORK/runc/ID.out; sets client to its pid.
+runc_start() {
+  local id=$1
+  shift
+  make_bundle "$WORK/runc/$id" "$@"
+  runc_ run --bundle "$WORK/runc/$id" "$id" </dev/null >"$WORK/runc/$id.out" 2>&1 &
+  client=$!
+}
+runc_has_proc() { runc_ exec "$1" ps -o args | grep -qxF -- "$2"; }
+runc_zombies() { runc_ exec "$1" ps -o stat | { grep -c '^Z' || true; }; }
+runc_zombies_are() { [[ $(runc_zombies "$1") == "$2" ]]; }
 
 # clean_runc: deletes, killing them first, every container in this run's runc state.
 clean_runc() {

@@ -13,8 +13,6 @@ ctr_kill() { ctr task kill -s "SIG$2" "$1"; }
 ctr_has_proc() { ctr_exec "$1" ps -o args | grep -qxF -- "$2"; }
 ctr_zombies() { ctr_exec "$1" ps -o stat | { grep -c '^Z' || true; }; }
 ctr_zombies_are() { [[ $(ctr_zombies "$1") == "$2" ]]; }
-count_reaped() { grep -c 'reaper: debug: reaped process' "$1" || true; }
-reaped_in_are() { [[ $(count_reaped "$1") == "$2" ]]; }
 
 # ctr_start ID [CTR_RUN_OPTION...] IMAGE ARG...: `ctr run --rm` in the background, its
 # output in $WORK/ID.out; sets client to its pid.

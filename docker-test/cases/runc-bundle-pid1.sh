@@ -6,22 +6,6 @@
 # here (runc spec, a root of static busybox and reaper), state in $WORK/runc/state.
 # `runc run` stays attached: its exit status is the container's.
 
-runc_has_proc() { runc_ exec "$1" ps -o args | grep -qxF -- "$2"; }
-runc_zombies() { runc_ exec "$1" ps -o stat | { grep -c '^Z' || true; }; }
-runc_zombies_are() { [[ $(runc_zombies "$1") == "$2" ]]; }
-count_reaped() { grep -c 'reaper: debug: reaped process' "$1" || true; }
-reaped_in_are() { [[ $(count_reaped "$1") == "$2" ]]; }
-
-# runc_start ID [make_bundle OPTION...] -- ARG...: a bundle $WORK/runc/ID, then `runc run`
-# of it in the background, its output in $WORK/runc/ID.out; sets client to its pid.
-runc_start() {
-  local id=$1
-  shift
-  make_bundle "$WORK/runc/$id" "$@"
-  runc_ run --bundle "$WORK/runc/$id" "$id" </dev/null >"$WORK/runc/$id.out" 2>&1 &
-  client=$!
-}
-
 # runc_status ID [make_bundle OPTION...] -- ARG...: runs it in the foreground; sets out
 # (its output) and rc (its status).
 runc_status() {

@@ -7,21 +7,7 @@
 # namespace, and the app containers B and C join it (a "pid" namespace with a path in
 # their config.json) and run reaper -- APP.
 
-runc_has_proc() { runc_ exec "$1" ps -o args | grep -qxF -- "$2"; }
-runc_zombies() { runc_ exec "$1" ps -o stat | { grep -c '^Z' || true; }; }
-runc_zombies_are() { [[ $(runc_zombies "$1") == "$2" ]]; }
-count_reaped() { grep -c 'reaper: debug: reaped process' "$1" || true; }
-reaped_in_are() { [[ $(count_reaped "$1") == "$2" ]]; }
 file_has_line() { grep -qxF -- "$2" "$1"; }
-
-# runc_start ID [make_bundle OPTION...] -- ARG...: as in runc-bundle-pid1; sets client.
-runc_start() {
-  local id=$1
-  shift
-  make_bundle "$WORK/runc/$id" "$@"
-  runc_ run --bundle "$WORK/runc/$id" "$id" </dev/null >"$WORK/runc/$id.out" 2>&1 &
-  client=$!
-}
 init_pid() { runc_ state "$1" | sed -n 's/^ *"pid": \([0-9]*\),$/\1/p'; }
 
 run_case() {
