@@ -284,6 +284,7 @@ EOT
 
 # runc_start ID [make_bundle OPTION...] -- ARG...: a bundle $WORK/runc/ID, then `runc run`
 # of it in the background, its output in $WORK/runc/ID.out; sets client to its pid.
+# shellcheck disable=SC2034 # client is for the caller
 runc_start() {
   local id=$1
   shift
@@ -306,6 +307,7 @@ clean_runc() {
 # the kubelet do: `KILL_COMMAND... TERM`, then `KILL_COMMAND... KILL` if the container has
 # not ended within SECS. CLIENT_PID is the attached client (`ctr run`, `runc run`), whose
 # exit status is the container's. Sets ms (from SIGTERM to the end) and status.
+# shellcheck disable=SC2034 # ms and status are for the caller
 stop_with_timeout() {
   local secs=$1 client=$2 t0
   shift 2

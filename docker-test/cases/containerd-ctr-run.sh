@@ -14,8 +14,8 @@ ctr_has_proc() { ctr_exec "$1" ps -o args | grep -qxF -- "$2"; }
 ctr_zombies() { ctr_exec "$1" ps -o stat | { grep -c '^Z' || true; }; }
 ctr_zombies_are() { [[ $(ctr_zombies "$1") == "$2" ]]; }
 
-# ctr_start ID [CTR_RUN_OPTION...] IMAGE ARG...: `ctr run --rm` in the background, its
-# output in $WORK/ID.out; sets client to its pid.
+# ctr_start NAME CTR_RUN_ARG...: `ctr run --rm CTR_RUN_ARG...` (options, image, container
+# id, command) in the background, its output in $WORK/NAME.out; sets client to its pid.
 ctr_start() {
   local id=$1
   shift
@@ -25,7 +25,8 @@ ctr_start() {
 
 run_case() {
   need_docker
-  command -v containerd >/dev/null && command -v ctr >/dev/null || cannot_run "containerd or ctr is missing"
+  command -v containerd >/dev/null || cannot_run "containerd is missing"
+  command -v ctr >/dev/null || cannot_run "ctr is missing"
   local dir=$WORK/containerd app plain id rc out client ms status want t0 n=1000 data
   start_containerd "$dir" || {
     tail -20 "$dir/log" | sed 's/^/      | /'
@@ -60,7 +61,8 @@ run_case() {
   poll 20 ctr_has_proc "$id" 'sleep 1000' || notok "the app did not start"
   stop_with_timeout 5 "$client" ctr_kill "$id"
   local with=$ms
-  expect_faster "ctr task kill -s TERM with reaper: the task ends" "$ms" 2000
+  # Under the 5 s after which SIGKILL follows (and the status says which ended it).
+  expect_faster "ctr task kill -s TERM with reaper: the task ends" "$ms" 4000
   expect_eq "ctr run status after SIGTERM" "$status" 143
   id=c-stop-plain-$RUN
   ctr_start "$id" "$plain" "$id" sh -c 'sleep 1000'

@@ -23,7 +23,8 @@ crun_stop() {
 }
 
 run_case() {
-  command -v podman >/dev/null && command -v crun >/dev/null || cannot_run "podman or crun is missing"
+  command -v podman >/dev/null || cannot_run "podman is missing"
+  command -v crun >/dev/null || cannot_run "crun is missing"
   if [[ -z ${CRUN_MOUNT_NS:-} ]]; then
     CRUN_MOUNT_NS=1 exec unshare --mount --propagation private -- "$HERE/run" --case crun-podman-runtime
   fi
@@ -63,7 +64,8 @@ run_case() {
   poll 20 podman_has_proc "$cid" 'sleep 1000' || notok "the app did not start"
   crun_stop "$cid"
   with=$ms
-  expect_faster "podman stop with reaper" "$ms" 2000
+  # A generous bound: podman's own work varies (0.1 to 1.5 s seen); the control takes 10 s.
+  expect_faster "podman stop with reaper" "$ms" 5000
   expect_eq "exit status after podman stop" "$status" 143
   cid=$(podman --runtime crun run -d "$plain" sh -c 'sleep 1000')
   poll 20 podman_has_proc "$cid" 'sleep 1000' || notok "the control did not start"

@@ -13,10 +13,11 @@ init_pid() { runc_ state "$1" | sed -n 's/^ *"pid": \([0-9]*\),$/\1/p'; }
 run_case() {
   command -v runc >/dev/null || cannot_run "runc is missing"
   command -v python3 >/dev/null || cannot_run "python3 is missing (it edits config.json)"
-  local a b c ns rc out ps t0 ms client_a client_b client_c status
+  local a b c ns rc out ps t0 ms client client_a client_b client_c status
   mkdir -p "$WORK/runc/state"
   a=p-sandbox b=p-app c=p-flush
   runc_start "$a" -- /reaper --pause
+  # shellcheck disable=SC2154 # runc_start sets client
   client_a=$client
   poll 20 runc_has_proc "$a" '/reaper --pause' || notok "reaper --pause did not start"
   ns=/proc/$(init_pid "$a")/ns/pid
