@@ -14,8 +14,10 @@
 #   }
 #
 # Adding a case is adding such a file: docker-test/run finds it, runs it with its limit,
-# and cleans up after it (Docker objects labelled $LABEL, podman's storage, runc and
-# containerd state and every daemon started with start_daemon, all below $WORK).
+# and cleans up after it: Docker containers, volumes, networks and images labelled $LABEL
+# (drun labels containers; `docker build --label "$LABEL"` an image of the case's own),
+# podman's storage, runc's and containerd's state, and every daemon started with
+# start_daemon (start_dockerd, start_containerd), all below $WORK.
 #
 # What the runner gives every case (exported): WORK (removed after the run), RUN (this
 # run's id), LABEL, BIN (reaper and testkit), ROOTFS (the test images' root: static
