@@ -1,0 +1,38 @@
+# title: a terminal: docker run -it, Ctrl-C and job control
+# runtime: Docker
+# limit: 60
+
+run_case() {
+  need_docker
+  command -v python3 >/dev/null || cannot_run "python3 is missing (it drives the terminal)"
+  local name rc pty=$HERE/pty-drive
+  # Ctrl-C: the terminal sends SIGINT to its foreground group, which must be the app's.
+  name=$(cname e-ctrlc)
+  rc=0
+  "$pty" --timeout 30 --transcript "$WORK/e-ctrlc.log" expect ready send '\x03' eof -- \
+    docker run -it --name "$name" --label "$LABEL" "$IMG_APP" \
+    sh -c 'testkit inspect | grep -E "^(pgrp|tpgid):"; echo ready; exec sleep 1000' || rc=$?
+  sed 's/^/      | /' "$WORK/e-ctrlc.log"
+  expect_eq "docker run -it status after Ctrl-C" "$rc" 130
+  expect_eq "docker wait" "$(docker wait "$name")" 130
+  local pgrp tpgid
+  pgrp=$(tr -d '\r' <"$WORK/e-ctrlc.log" | sed -n 's/^pgrp: //p')
+  tpgid=$(tr -d '\r' <"$WORK/e-ctrlc.log" | sed -n 's/^tpgid: //p')
+  expect_eq "the app's process group is the terminal's foreground group" "$tpgid" "$pgrp"
+
+  # Job control in an interactive shell: Ctrl-Z stops a job, fg resumes it, Ctrl-C ends it.
+  name=$(cname e-jobs)
+  local running="docker exec $name ps -o stat,args | grep -q '^S *sleep 1000\$'"
+  local stopped="docker exec $name ps -o stat,args | grep -q '^T *sleep 1000\$'"
+  rc=0
+  "$pty" --timeout 40 --transcript "$WORK/e-jobs.log" \
+    reject 'job control turned off' reject "can't access tty" \
+    expect 'rt\$ ' send 'sleep 1000\r' until "$running" send '\x1a' \
+    expect 'Stopped' until "$stopped" expect 'rt\$ ' \
+    send 'fg\r' until "$running" send '\x03' expect 'rt\$ ' \
+    send 'exit 5\r' eof -- \
+    docker run -it --name "$name" --label "$LABEL" -e 'PS1=rt$ ' "$IMG_APP" sh || rc=$?
+  sed 's/^/      | /; s/\x1b\[6n//g' "$WORK/e-jobs.log"
+  expect_eq "interactive shell: job control, then exit 5" "$rc" 5
+  finish
+}
