@@ -4,18 +4,23 @@
 //! process state, so every rule here is unit-tested. Parsing stops at the first
 //! non-option, as getopt does with a leading `+`, so `reaper sh -c 'x'` never mistakes
 //! `-c` for one of reaper's own options.
+//!
+//! Every option is one row of `OPTIONS`: its names, its value, its help text and what it
+//! sets. Parsing, `--help` and (through `--help`) the man-page test all read that table,
+//! so adding an option is adding a row and its test. Every environment variable reaper
+//! reads is read here too.
 
 use std::ffi::{OsStr, OsString};
-use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-use crate::signals;
+use crate::error::Error;
+use crate::signo;
 
 /// What reaper was asked to do.
 #[derive(Debug, PartialEq)]
 pub enum Request {
-    Run(Config),
+    Run(Box<Config>),
     Help,
     Version,
 }
@@ -39,21 +44,13 @@ pub struct Config {
     pub grace_period: Duration,
     pub warn_on_reap: bool,
     pub log_level: log::LevelFilter,
+    /// `REAPER_LOG`, an env_logger filter that overrides `log_level`.
+    pub log_spec: Option<String>,
     /// Problems with the tini and dumb-init variables: logged once logging is up.
     pub warnings: Vec<String>,
 }
 
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
-
-/// A bad command line: one line naming the bad word. reaper exits 2 on it.
-#[derive(Debug, PartialEq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (see 'reaper --help')", self.0)
-    }
-}
 
 /// The exit codes `--remap-exit` turns into 0.
 #[derive(Debug, Default, PartialEq, Clone, Copy)]
@@ -71,11 +68,11 @@ impl ExitCodeSet {
 
 /// `--rewrite` as a table: what each signal is forwarded as (0 = dropped).
 #[derive(Debug, PartialEq, Clone, Copy)]
-pub struct Rewrites([u8; signals::MAX as usize + 1]);
+pub struct Rewrites([u8; signo::MAX as usize + 1]);
 
 impl Default for Rewrites {
     fn default() -> Self {
-        let mut table = [0; signals::MAX as usize + 1];
+        let mut table = [0; signo::MAX as usize + 1];
         for (sig, slot) in table.iter_mut().enumerate() {
             *slot = sig as u8;
         }
@@ -103,13 +100,115 @@ impl Rewrites {
     }
 }
 
+/// One option: its names, the name of its value (if it takes one), its help text (lines
+/// after the first are continuation lines) and what it does to the configuration.
+struct Opt {
+    short: Option<u8>,
+    long: Option<&'static str>,
+    takes: Takes,
+    help: &'static str,
+}
+
+enum Takes {
+    /// A flag.
+    Nothing(fn(&mut Builder)),
+    /// A value, shown under this name in `--help`.
+    Value(&'static str, fn(&mut Builder, &str) -> Result<(), Error>),
+}
+
+/// Every option, in the order `--help` lists them.
+const OPTIONS: &[Opt] = &[
+    Opt {
+        short: Some(b'c'),
+        long: Some("single-child"),
+        takes: Takes::Nothing(|b| b.single_child = true),
+        help: "forward signals to the main child only, not its group",
+    },
+    Opt {
+        short: Some(b'g'),
+        long: None,
+        takes: Takes::Nothing(|_| {}),
+        help: "forward signals to the child's process group (default)",
+    },
+    Opt {
+        short: Some(b's'),
+        long: Some("subreaper"),
+        takes: Takes::Nothing(|_| {}),
+        help: "accepted for tini; reaper is a subreaper whenever it\nis not PID 1",
+    },
+    Opt {
+        short: Some(b'p'),
+        long: Some("pdeath-signal"),
+        takes: Takes::Value("SIG", |b, v| {
+            parse_pdeath_signal(v).map(|sig| b.pdeath_signal = Some(sig))
+        }),
+        help: "have SIG sent to reaper when its parent dies (and so\nforwarded)",
+    },
+    Opt {
+        short: Some(b'e'),
+        long: Some("remap-exit"),
+        takes: Takes::Value("CODE", |b, v| {
+            parse_exit_code(v).map(|code| b.remap_exit.insert(code))
+        }),
+        help: "report the main child's exit status CODE as 0\n(repeatable)",
+    },
+    Opt {
+        short: Some(b'r'),
+        long: Some("rewrite"),
+        takes: Takes::Value("FROM:TO", |b, v| {
+            parse_rewrite(v).map(|(from, to)| b.rewrite.set(from, to))
+        }),
+        help: "forward signal FROM as TO; TO=0 drops it (repeatable)",
+    },
+    Opt {
+        short: Some(b't'),
+        long: Some("grace-period"),
+        takes: Takes::Value("DURATION", |b, v| {
+            let grace = parse_duration(v).ok_or_else(|| {
+                Error::usage(format!("invalid duration '{v}' for --grace-period"))
+            })?;
+            b.grace_period = Some(grace);
+            Ok(())
+        }),
+        help: "time between SIGTERM and SIGKILL for what is left when\nthe main child exits (default 5s; 0 kills at once)",
+    },
+    Opt {
+        short: Some(b'w'),
+        long: Some("warn-on-reap"),
+        takes: Takes::Nothing(|b| b.warn_on_reap = true),
+        help: "warn for every reaped process but the main child",
+    },
+    Opt {
+        short: Some(b'P'),
+        long: Some("pause"),
+        takes: Takes::Nothing(|b| b.pause = true),
+        help: "run no command: reap until SIGTERM or SIGINT, exit 0",
+    },
+    Opt {
+        short: Some(b'v'),
+        long: Some("verbose"),
+        takes: Takes::Nothing(|b| b.verbose = b.verbose.saturating_add(1)),
+        help: "more output on stderr (repeat: info, debug, trace)",
+    },
+    Opt {
+        short: Some(b'h'),
+        long: Some("help"),
+        takes: Takes::Nothing(|b| b.done = Some(Request::Help)),
+        help: "print this help",
+    },
+    Opt {
+        short: Some(b'V'),
+        long: Some("version"),
+        takes: Takes::Nothing(|b| b.done = Some(Request::Version)),
+        help: "print the version",
+    },
+];
+
 /// Turns argv (without argv[0]) and the environment into a request.
-pub fn parse(
-    args: &[OsString],
-    env: impl Fn(&str) -> Option<OsString>,
-) -> Result<Request, UsageError> {
+pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Result<Request, Error> {
     let mut b = Builder::default();
-    apply_environment(&mut b, &env)?;
+    // An empty variable is an unset one: compose files write `VAR=` for "not set".
+    apply_environment(&mut b, &|k: &str| env(k).filter(|v| !v.is_empty()))?;
 
     let mut rest = args.iter();
     let mut command = Vec::new();
@@ -125,31 +224,31 @@ pub fn parse(
             let (opt, long) = OPTIONS
                 .iter()
                 .find_map(|o| o.long.filter(|l| l.as_bytes() == name).map(|l| (o, l)))
-                .ok_or_else(|| UsageError(format!("unknown option '{}'", arg.to_string_lossy())))?;
-            let value = match (opt.takes_value, inline) {
-                (true, Some(v)) => Some(v),
-                (true, None) => Some(next_value(&mut rest, &format!("--{long}"))?),
-                (false, Some(_)) => {
-                    return Err(UsageError(format!("option '--{long}' takes no value")));
+                .ok_or_else(|| {
+                    Error::usage(format!("unknown option '{}'", arg.to_string_lossy()))
+                })?;
+            let value = match (&opt.takes, inline) {
+                (Takes::Value(..), Some(v)) => Some(v),
+                (Takes::Value(..), None) => Some(next_value(&mut rest, &format!("--{long}"))?),
+                (Takes::Nothing(_), Some(_)) => {
+                    return Err(Error::usage(format!("option '--{long}' takes no value")));
                 }
-                (false, None) => None,
+                (Takes::Nothing(_), None) => None,
             };
-            if let Some(request) = b.option(opt.short, value)? {
-                return Ok(request);
-            }
+            b.apply(opt, value)?;
         } else if bytes.len() > 1 && bytes[0] == b'-' {
             // A cluster of short options, getopt style: `-vvv`, `-cv`, `-t5`, `-t 5`.
             let mut i = 1;
-            while i < bytes.len() {
+            while i < bytes.len() && b.done.is_none() {
                 let c = bytes[i];
-                let opt = OPTIONS.iter().find(|o| o.short == c).ok_or_else(|| {
-                    UsageError(format!(
+                let opt = OPTIONS.iter().find(|o| o.short == Some(c)).ok_or_else(|| {
+                    Error::usage(format!(
                         "unknown option '-{}'",
                         String::from_utf8_lossy(&[c])
                     ))
                 })?;
                 i += 1;
-                let value = if !opt.takes_value {
+                let value = if matches!(opt.takes, Takes::Nothing(_)) {
                     None
                 } else if i < bytes.len() {
                     let v = OsStr::from_bytes(&bytes[i..]);
@@ -158,57 +257,28 @@ pub fn parse(
                 } else {
                     Some(next_value(&mut rest, &format!("-{}", c as char))?)
                 };
-                if let Some(request) = b.option(c, value)? {
-                    return Ok(request);
-                }
+                b.apply(opt, value)?;
             }
         } else {
             command.push(arg.clone());
             break;
         }
+        if let Some(request) = b.done.take() {
+            return Ok(request);
+        }
     }
     command.extend(rest.cloned());
-    b.finish(command).map(Request::Run)
+    b.finish(command).map(|c| Request::Run(Box::new(c)))
 }
 
 fn next_value<'a>(
     rest: &mut std::slice::Iter<'a, OsString>,
     option: &str,
-) -> Result<&'a OsStr, UsageError> {
+) -> Result<&'a OsStr, Error> {
     rest.next()
         .map(OsString::as_os_str)
-        .ok_or_else(|| UsageError(format!("option '{option}' needs a value")))
+        .ok_or_else(|| Error::usage(format!("option '{option}' needs a value")))
 }
-
-struct OptionSpec {
-    short: u8,
-    long: Option<&'static str>,
-    takes_value: bool,
-}
-
-const fn opt(short: u8, long: Option<&'static str>, takes_value: bool) -> OptionSpec {
-    OptionSpec {
-        short,
-        long,
-        takes_value,
-    }
-}
-
-/// Every option. `-g` is tini's and has no long form.
-const OPTIONS: &[OptionSpec] = &[
-    opt(b'c', Some("single-child"), false),
-    opt(b'g', None, false),
-    opt(b's', Some("subreaper"), false),
-    opt(b'p', Some("pdeath-signal"), true),
-    opt(b'e', Some("remap-exit"), true),
-    opt(b'r', Some("rewrite"), true),
-    opt(b't', Some("grace-period"), true),
-    opt(b'w', Some("warn-on-reap"), false),
-    opt(b'P', Some("pause"), false),
-    opt(b'v', Some("verbose"), false),
-    opt(b'h', Some("help"), false),
-    opt(b'V', Some("version"), false),
-];
 
 #[derive(Default)]
 struct Builder {
@@ -221,72 +291,33 @@ struct Builder {
     warn_on_reap: bool,
     verbose: u8,
     env_level: Option<log::LevelFilter>,
+    log_spec: Option<String>,
     warnings: Vec<String>,
+    /// Set by an option that ends parsing (`--help`, `--version`).
+    done: Option<Request>,
 }
 
 impl Builder {
-    /// Applies one option; `Some` when it ends parsing (`--help`, `--version`).
-    fn option(&mut self, short: u8, value: Option<&OsStr>) -> Result<Option<Request>, UsageError> {
-        let value = value.map(OsStr::to_string_lossy);
-        let value = value.as_deref().unwrap_or("");
-        match short {
-            b'c' => self.single_child = true,
-            b'g' | b's' => {}
-            b'p' => {
-                let sig = signals::parse(value).filter(|&s| s != 0).ok_or_else(|| {
-                    UsageError(format!("unknown signal '{value}' for --pdeath-signal"))
-                })?;
-                // It must be one reaper forwards, or SIGKILL (which tini users pass, to
-                // have reaper die with its parent). SIGCHLD would be swallowed, SIGSTOP
-                // would stop reaper, and the faults, never blocked, would kill it.
-                if !signals::is_forwarded(sig) && sig != libc::SIGKILL {
-                    return Err(UsageError(format!(
-                        "signal '{value}' cannot be the parent-death signal: reaper never forwards it"
-                    )));
-                }
-                self.pdeath_signal = Some(sig);
+    fn apply(&mut self, opt: &Opt, value: Option<&OsStr>) -> Result<(), Error> {
+        match opt.takes {
+            Takes::Nothing(set) => {
+                set(self);
+                Ok(())
             }
-            b'e' => {
-                let code = Some(value)
-                    .filter(|v| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit()))
-                    .and_then(|v| v.parse::<u8>().ok())
-                    .ok_or_else(|| {
-                        UsageError(format!(
-                            "invalid exit code '{value}' for --remap-exit (0 to 255)"
-                        ))
-                    })?;
-                self.remap_exit.insert(code);
-            }
-            b'r' => {
-                let (from, to) = parse_rewrite(value)?;
-                self.rewrite.set(from, to);
-            }
-            b't' => {
-                let grace = parse_duration(value).ok_or_else(|| {
-                    UsageError(format!("invalid duration '{value}' for --grace-period"))
-                })?;
-                self.grace_period = Some(grace);
-            }
-            b'w' => self.warn_on_reap = true,
-            b'P' => self.pause = true,
-            b'v' => self.verbose = self.verbose.saturating_add(1),
-            b'h' => return Ok(Some(Request::Help)),
-            b'V' => return Ok(Some(Request::Version)),
-            _ => return Err(UsageError(format!("unknown option '-{}'", short as char))),
+            Takes::Value(_, set) => set(self, &value.unwrap_or_default().to_string_lossy()),
         }
-        Ok(None)
     }
 
-    fn finish(self, command: Vec<OsString>) -> Result<Config, UsageError> {
+    fn finish(self, command: Vec<OsString>) -> Result<Config, Error> {
         let mode = match (self.pause, command.is_empty()) {
             (true, true) => Mode::Pause,
             (true, false) => {
-                return Err(UsageError(format!(
+                return Err(Error::usage(format!(
                     "--pause takes no command, but got '{}'",
                     command[0].to_string_lossy()
                 )));
             }
-            (false, true) => return Err(UsageError("no command given".into())),
+            (false, true) => return Err(Error::usage("no command given")),
             (false, false) => Mode::Command(command),
         };
         // Each -v is a step up from the default, warnings, or from the level the tini and
@@ -305,9 +336,36 @@ impl Builder {
             grace_period: self.grace_period.unwrap_or(DEFAULT_GRACE_PERIOD),
             warn_on_reap: self.warn_on_reap,
             log_level,
+            log_spec: self.log_spec,
             warnings: self.warnings,
         })
     }
+}
+
+/// A signal for `--pdeath-signal`: one reaper forwards, or SIGKILL (which tini users pass,
+/// to have reaper die with its parent). SIGCHLD would be swallowed, SIGSTOP would stop
+/// reaper, and the faults, never blocked, would kill it.
+fn parse_pdeath_signal(value: &str) -> Result<i32, Error> {
+    let sig = signo::parse(value)
+        .filter(|&s| s != 0)
+        .ok_or_else(|| Error::usage(format!("unknown signal '{value}' for --pdeath-signal")))?;
+    if !signo::is_forwarded(sig) && sig != libc::SIGKILL {
+        return Err(Error::usage(format!(
+            "signal '{value}' cannot be the parent-death signal: reaper never forwards it"
+        )));
+    }
+    Ok(sig)
+}
+
+fn parse_exit_code(value: &str) -> Result<u8, Error> {
+    Some(value)
+        .filter(|v| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit()))
+        .and_then(|v| v.parse::<u8>().ok())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "invalid exit code '{value}' for --remap-exit (0 to 255)"
+            ))
+        })
 }
 
 /// 0 = errors only, 1 = warnings (the default), 2 = info, 3 = debug, 4 and more = trace:
@@ -327,23 +385,25 @@ fn level_from_count(n: u8) -> log::LevelFilter {
 fn apply_environment(
     b: &mut Builder,
     env: &impl Fn(&str) -> Option<OsString>,
-) -> Result<(), UsageError> {
+) -> Result<(), Error> {
     if let Some(v) = env("REAPER_GRACE_PERIOD") {
         let v = v.to_string_lossy();
-        let grace = parse_duration(&v)
-            .ok_or_else(|| UsageError(format!("invalid duration '{v}' in REAPER_GRACE_PERIOD")))?;
+        let grace = parse_duration(&v).ok_or_else(|| {
+            Error::usage(format!("invalid duration '{v}' in REAPER_GRACE_PERIOD"))
+        })?;
         b.grace_period = Some(grace);
     }
+    b.log_spec = env("REAPER_LOG").map(|s| s.to_string_lossy().into_owned());
     if env("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
         b.single_child = true;
     }
     if let Some(v) = env("TINI_VERBOSITY") {
         match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
             Some(n) => b.env_level = Some(level_from_count(n)),
-            None => b.warnings.push(format!(
+            None => b.warnings.push(crate::error::one_line(&format!(
                 "ignoring TINI_VERBOSITY='{}': not a number from 0 to 255",
                 v.to_string_lossy()
-            )),
+            ))),
         }
     }
     if env("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
@@ -353,38 +413,62 @@ fn apply_environment(
 }
 
 /// `FROM:TO`, each a signal name or number; `TO` may be 0 to drop `FROM`.
-fn parse_rewrite(value: &str) -> Result<(i32, i32), UsageError> {
+fn parse_rewrite(value: &str) -> Result<(i32, i32), Error> {
     let bad = || {
-        UsageError(format!(
+        Error::usage(format!(
             "invalid rewrite '{value}' (expected FROM:TO, e.g. TERM:INT)"
         ))
     };
     let (from, to) = value.split_once(':').ok_or_else(bad)?;
-    let from = signals::parse(from).ok_or_else(bad)?;
-    let to = signals::parse(to).ok_or_else(bad)?;
-    if !signals::is_forwarded(from) {
-        return Err(UsageError(format!(
+    let from = signo::parse(from).ok_or_else(bad)?;
+    let to = signo::parse(to).ok_or_else(bad)?;
+    if !signo::is_forwarded(from) {
+        return Err(Error::usage(format!(
             "signal '{}' in rewrite '{value}' is never forwarded, so it cannot be rewritten",
-            signals::name(from)
+            signo::name(from)
         )));
     }
     Ok((from, to))
 }
 
-/// Seconds as a plain number (`5`, `0.5`) or with a unit (`500ms`, `5s`, `2m`, `1h`).
+/// Seconds as a plain number (`5`, `0.5`), or numbers each with a unit, as Go's
+/// `time.ParseDuration` (and so Docker and Kubernetes users) write them: `500ms`, `5s`,
+/// `2m`, `1h`, `1m30s`, `1h2m3.5s`; units `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`.
 /// No sign, no exponent; `None` when malformed or beyond what a `Duration` holds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let nanos_per_unit: u128 = match unit {
-        "ms" => 1_000_000,
-        "" | "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        _ => return None,
-    };
+    let is_number = |c: char| c.is_ascii_digit() || c == '.';
+    let mut total: u128 = 0;
+    let mut rest = s;
+    if !s.is_empty() && s.chars().all(is_number) {
+        total = nanos(s, 1_000_000_000)?;
+        rest = "";
+    } else if s.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_end = rest.find(|c| !is_number(c)).unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_end);
+        let unit_end = after.find(is_number).unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_end);
+        let per_unit: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(nanos(number, per_unit)?)?;
+        rest = after;
+    }
+    let secs = u64::try_from(total / 1_000_000_000).ok()?;
+    Some(Duration::new(secs, (total % 1_000_000_000) as u32))
+}
+
+/// A decimal number (`5`, `0.5`, `.5`, `5.`) of units of `per_unit` nanoseconds, in
+/// nanoseconds; fractions below a nanosecond are dropped.
+fn nanos(number: &str, per_unit: u128) -> Option<u128> {
     let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && frac.is_empty() {
         return None;
@@ -396,21 +480,20 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     {
         return None;
     }
-    // Work in nanoseconds of the unit, with at most 9 fraction digits kept (below 1 ns).
     let whole: u128 = if whole.is_empty() {
         0
     } else {
         whole.parse().ok()?
     };
     let mut frac_nanos: u128 = 0;
-    let mut scale = nanos_per_unit;
-    for digit in frac.bytes().take(18) {
+    let mut scale = per_unit.checked_mul(1_000_000_000_000_000_000)?;
+    for digit in frac.bytes().take(36) {
         scale /= 10;
         frac_nanos += u128::from(digit - b'0') * scale;
     }
-    let total = whole.checked_mul(nanos_per_unit)?.checked_add(frac_nanos)?;
-    let secs = u64::try_from(total / 1_000_000_000).ok()?;
-    Some(Duration::new(secs, (total % 1_000_000_000) as u32))
+    whole
+        .checked_mul(per_unit)?
+        .checked_add(frac_nanos / 1_000_000_000_000_000_000)
 }
 
 pub fn version() -> String {
@@ -421,7 +504,7 @@ pub fn version() -> String {
     )
 }
 
-pub const HELP: &str = "\
+const HELP_HEAD: &str = "\
 reaper: PID 1 for containers. Runs COMMAND in its own process group, forwards
 signals to it, reaps every orphan and zombie, and exits with COMMAND's status.
 
@@ -429,25 +512,11 @@ Usage: reaper [OPTIONS] [--] COMMAND [ARG]...
        reaper -P|--pause [OPTIONS]
 
 Options:
-  -c, --single-child           forward signals to the main child only, not its group
-  -g                           forward signals to the child's process group (default)
-  -s, --subreaper              accepted for tini; reaper is a subreaper whenever it
-                               is not PID 1
-  -p, --pdeath-signal SIG      have SIG sent to reaper when its parent dies (and so
-                               forwarded)
-  -e, --remap-exit CODE        report the main child's exit status CODE as 0
-                               (repeatable)
-  -r, --rewrite FROM:TO        forward signal FROM as TO; TO=0 drops it (repeatable)
-  -t, --grace-period DURATION  time between SIGTERM and SIGKILL for what is left when
-                               the main child exits (default 5s; 0 kills at once)
-  -w, --warn-on-reap           warn for every reaped process but the main child
-  -P, --pause                  run no command: reap until SIGTERM or SIGINT, exit 0
-  -v, --verbose                more output on stderr (repeat: info, debug, trace)
-  -h, --help                   print this help
-  -V, --version                print the version
+";
 
+const HELP_TAIL: &str = "
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
-A DURATION is seconds (5, 0.5) or has a unit (500ms, 5s, 2m, 1h).
+A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
 
 Environment:
   REAPER_GRACE_PERIOD=DURATION  as --grace-period (the option wins)
@@ -462,6 +531,28 @@ COMMAND is not found, 126 when it cannot be run; 2 on a usage error; 1 when
 reaper cannot start COMMAND; 0 when --pause ends.
 ";
 
+/// The `--help` text: the options block comes from `OPTIONS`.
+pub fn help() -> String {
+    let mut text = String::from(HELP_HEAD);
+    for o in OPTIONS {
+        let mut term = match (o.short, o.long) {
+            (Some(s), Some(l)) => format!("-{}, --{l}", s as char),
+            (Some(s), None) => format!("-{}", s as char),
+            (None, Some(l)) => format!("    --{l}"),
+            (None, None) => String::new(),
+        };
+        if let Takes::Value(name, _) = o.takes {
+            term = format!("{term} {name}");
+        }
+        let mut lines = o.help.lines();
+        text += &format!("  {term:<28} {}\n", lines.next().unwrap_or(""));
+        for line in lines {
+            text += &format!("{:31}{line}\n", "");
+        }
+    }
+    text + HELP_TAIL
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,7 +561,7 @@ mod tests {
         args.iter().map(OsString::from).collect()
     }
 
-    fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Request, UsageError> {
+    fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Request, Error> {
         let env: Vec<(String, OsString)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
@@ -482,14 +573,17 @@ mod tests {
 
     fn config(args: &[&str]) -> Config {
         match parse_with(args, &[]) {
-            Ok(Request::Run(c)) => c,
+            Ok(Request::Run(c)) => *c,
             other => panic!("{args:?} gave {other:?}"),
         }
     }
 
     fn usage_error(args: &[&str]) -> String {
         match parse_with(args, &[]) {
-            Err(UsageError(msg)) => msg,
+            Err(e) => {
+                assert_eq!(e.status(), 2, "{e}");
+                e.to_string()
+            }
             other => panic!("{args:?} should be a usage error, gave {other:?}"),
         }
     }
@@ -611,12 +705,6 @@ mod tests {
     }
 
     #[test]
-    fn the_message_carries_a_hint() {
-        let e = UsageError("no command given".into());
-        assert_eq!(e.to_string(), "no command given (see 'reaper --help')");
-    }
-
-    #[test]
     fn non_utf8_arguments_pass_through() {
         use std::os::unix::ffi::OsStringExt;
         let weird = OsString::from_vec(vec![0xff, b'a', 0xfe]);
@@ -651,6 +739,17 @@ mod tests {
             d("18446744073709551615"),
             Some(Duration::from_secs(u64::MAX))
         );
+        // Go's compound form, as Docker and Kubernetes users write it.
+        assert_eq!(d("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(d("1h2m"), Some(Duration::from_secs(3720)));
+        assert_eq!(d("1h2m3.5s"), Some(Duration::from_millis(3_723_500)));
+        assert_eq!(d("2s500ms"), Some(Duration::from_millis(2500)));
+        assert_eq!(d("1.5s250ms"), Some(Duration::from_millis(1750)));
+        assert_eq!(d("300us"), Some(Duration::from_micros(300)));
+        assert_eq!(d("300µs"), Some(Duration::from_micros(300)));
+        assert_eq!(d("7ns"), Some(Duration::from_nanos(7)));
+        assert_eq!(d("0s"), Some(Duration::ZERO));
+        assert_eq!(d(".5m"), Some(Duration::from_secs(30)));
         for bad in [
             "",
             ".",
@@ -668,6 +767,16 @@ mod tests {
             "18446744073709551616",
             "99999999999999999999999999999999999999999",
             "1,5",
+            "1m30",
+            "1m 30s",
+            "m30s",
+            "1h-2m",
+            "-1m30s",
+            "1.5.5s",
+            "5sec",
+            "1d",
+            "5S",
+            "99999999999999999999h",
         ] {
             assert_eq!(d(bad), None, "{bad:?}");
         }
@@ -676,7 +785,7 @@ mod tests {
     #[test]
     fn environment() {
         let run = |env: &[(&str, &str)], args: &[&str]| match parse_with(args, env) {
-            Ok(Request::Run(c)) => c,
+            Ok(Request::Run(c)) => *c,
             other => panic!("{other:?}"),
         };
         let c = run(&[("REAPER_GRACE_PERIOD", "250ms")], &["x"]);
@@ -684,6 +793,12 @@ mod tests {
         let c = run(&[("REAPER_GRACE_PERIOD", "250ms")], &["-t", "1", "x"]);
         assert_eq!(c.grace_period, Duration::from_secs(1));
         assert_eq!(run(&[], &["x"]).grace_period, DEFAULT_GRACE_PERIOD);
+        assert_eq!(run(&[], &["x"]).log_spec, None);
+        assert_eq!(run(&[("REAPER_LOG", "")], &["x"]).log_spec, None);
+        assert_eq!(
+            run(&[("REAPER_LOG", "debug")], &["x"]).log_spec.as_deref(),
+            Some("debug")
+        );
         assert!(run(&[("DUMB_INIT_SETSID", "0")], &["x"]).single_child);
         assert!(!run(&[("DUMB_INIT_SETSID", "1")], &["x"]).single_child);
         assert_eq!(run(&[], &["x"]).log_level, log::LevelFilter::Warn);
@@ -722,8 +837,21 @@ mod tests {
             &["x"],
         );
         assert!(!c.single_child && c.warnings.is_empty());
+        // Empty is unset, for every variable.
+        assert_eq!(
+            run(&[("REAPER_GRACE_PERIOD", "")], &["x"]).grace_period,
+            DEFAULT_GRACE_PERIOD
+        );
+        let c = run(&[("TINI_VERBOSITY", ""), ("DUMB_INIT_DEBUG", "")], &["x"]);
+        assert!(c.warnings.is_empty() && c.log_level == log::LevelFilter::Warn);
+        assert_eq!(
+            run(&[("REAPER_GRACE_PERIOD", "1m30s")], &["x"]).grace_period,
+            Duration::from_secs(90)
+        );
         match parse_with(&["x"], &[("REAPER_GRACE_PERIOD", "abc")]) {
-            Err(UsageError(msg)) => assert!(msg.contains("'abc'") && msg.contains("REAPER_GRACE")),
+            Err(e) => {
+                assert!(e.to_string().contains("'abc'") && e.to_string().contains("REAPER_GRACE"))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -746,7 +874,7 @@ mod tests {
     }
 
     /// Random words, many of them options with odd values: parsing never panics, and an
-    /// error is one line.
+    /// error is one line with the usage status.
     #[test]
     fn random_command_lines_parse_or_fail_cleanly() {
         use std::os::unix::ffi::OsStringExt;
@@ -789,6 +917,10 @@ mod tests {
             b"=",
             b"-=",
             b"--=",
+            b"-t5\nreaper: fake line",
+            b"--rewrite=TERM\n:INT",
+            b"-e\t1",
+            b"1m30s",
         ];
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..50_000 {
@@ -811,18 +943,41 @@ mod tests {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => assert!(!e.to_string().contains('\n'), "{args:?}: {e}"),
+                Err(e) => {
+                    assert!(!e.to_string().contains('\n'), "{args:?}: {e}");
+                    assert_eq!(e.status(), 2, "{args:?}: {e}");
+                }
             }
         }
     }
 
     #[test]
-    fn help_lists_every_option() {
-        for o in OPTIONS {
-            assert!(HELP.contains(&format!("-{},", o.short as char)) || o.short == b'g');
-            if let Some(long) = o.long {
-                assert!(HELP.contains(&format!("--{long}")), "--{long} missing");
+    fn help_lists_every_option_once() {
+        let help = help();
+        let block: Vec<&str> = help
+            .lines()
+            .skip_while(|l| *l != "Options:")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        let terms: Vec<&str> = block
+            .iter()
+            .filter(|l| !l.starts_with(&" ".repeat(31)))
+            .map(|l| l[2..30].trim_end())
+            .collect();
+        assert_eq!(terms.len(), OPTIONS.len(), "{help}");
+        for (o, term) in OPTIONS.iter().zip(&terms) {
+            if let Some(c) = o.short {
+                assert!(term.starts_with(&format!("-{}", c as char)), "{term}");
             }
+            if let Some(l) = o.long {
+                assert!(term.contains(&format!("--{l}")), "{term}");
+            }
+        }
+        // Every option's text starts in the same column.
+        for line in block {
+            assert_eq!(line.as_bytes().get(30), Some(&b' '), "{line:?}");
+            assert_ne!(line.as_bytes().get(31), Some(&b' '), "{line:?}");
         }
     }
 }

@@ -50,7 +50,10 @@ pub fn init(level: LevelFilter, spec: Option<&str>) {
     // Fails only if a logger is set already, which cannot happen: this runs once.
     let _ = builder.try_init();
     if let Some(spec) = bad_spec {
-        log::warn!("ignoring REAPER_LOG='{spec}': not an env_logger filter (e.g. 'debug')");
+        log::warn!(
+            "ignoring REAPER_LOG='{}': not an env_logger filter (e.g. 'debug')",
+            crate::error::one_line(spec)
+        );
     }
 }
 

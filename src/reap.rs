@@ -3,8 +3,12 @@
 //! Standard signals do not queue: a thousand children that exit at once may leave a single
 //! SIGCHLD pending. So every SIGCHLD drains `waitpid(-1, WNOHANG)` until nothing is left
 //! to collect. This module only reaps; it signals nobody.
+//!
+//! `waitpid` is called raw: nix's wrapper turns the status of a child killed by a
+//! real-time signal into EINVAL after the kernel has reaped it, and the main child's
+//! status must never be lost.
 
-use std::io;
+use nix::errno::Errno;
 
 /// What is left after a drain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +21,7 @@ pub enum Children {
 
 /// Reaps every child that has exited, calling `on_exit(pid, status)` for each, and says
 /// whether any child is left. Allocates nothing: it runs once per SIGCHLD.
+#[allow(unsafe_code)]
 pub fn drain(mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
     loop {
         let mut status = 0;
@@ -29,12 +34,12 @@ pub fn drain(mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
         if pid == 0 {
             return Children::Running;
         }
-        match io::Error::last_os_error().raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::ECHILD) => return Children::None,
-            _ => {
+        match Errno::last() {
+            Errno::EINTR => continue,
+            Errno::ECHILD => return Children::None,
+            e => {
                 // Only EINVAL is documented besides these, and the arguments are constant.
-                log::error!("failed to reap children: {}", io::Error::last_os_error());
+                log::error!("failed to reap children: {}", crate::error::describe(e));
                 return Children::None;
             }
         }
@@ -83,14 +88,15 @@ mod tests {
 
     #[test]
     fn drain_reports_each_child_and_then_none() {
-        // SAFETY: the child only calls _exit.
-        let pids: Vec<_> = (0..3)
-            .map(|i| unsafe {
-                let pid = libc::fork();
-                if pid == 0 {
-                    libc::_exit(40 + i);
-                }
-                pid
+        // Reaped by `drain`, not by std: `wait` would race it.
+        #[allow(clippy::zombie_processes)]
+        let pids: Vec<libc::pid_t> = (40..43)
+            .map(|code| {
+                let child = std::process::Command::new("sh")
+                    .args(["-c", &format!("exit {code}")])
+                    .spawn()
+                    .expect("spawn sh");
+                child.id() as libc::pid_t
             })
             .collect();
         let mut seen = Vec::new();

@@ -2,43 +2,61 @@
 //! standard descriptors, and the working directory.
 //!
 //! Nothing here touches the application: whatever reaper changes in itself either happens
-//! after the child is forked (the working directory) or does not survive exec
+//! after the child is started (the working directory) or does not survive exec
 //! (close-on-exec descriptors).
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd};
 
-use crate::os_error::OsError;
+use nix::unistd::{Pid, getpid, getppid};
 
-/// Registers reaper as the child subreaper when it is not PID 1, so that orphans below it
-/// are reparented to it rather than to whatever init is above. Being nested under another
-/// init (`docker run --init` with reaper as ENTRYPOINT, a shared pod PID namespace) is
-/// normal, so it is only a debug line.
-pub fn become_subreaper() {
-    // SAFETY: prctl with integer arguments only.
-    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    if r == 0 {
-        log::debug!("not PID 1: registered as child subreaper");
-    } else {
-        log::warn!(
-            "not PID 1 and failed to become a child subreaper: {}; orphans will not be reaped",
-            OsError::last()
-        );
+use crate::error::describe;
+use crate::signals;
+
+/// Where reaper stands: PID 1 of its namespace, or a process below some other init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Pid1,
+    /// Not PID 1: reaper's own pid.
+    Subreaper(libc::pid_t),
+}
+
+/// Makes reaper the init of whatever it starts: the child subreaper when it is not PID 1,
+/// so that orphans below it are reparented to it rather than to whatever init is above,
+/// and the parent-death signal when one is asked for. Being nested under another init
+/// (`docker run --init` with reaper as ENTRYPOINT, a shared pod PID namespace) is normal,
+/// so it is only a debug line.
+pub fn become_init(pdeath_signal: Option<i32>) -> Place {
+    let parent_at_start = getppid();
+    let place = match getpid() {
+        pid if pid == Pid::from_raw(1) => Place::Pid1,
+        pid => Place::Subreaper(pid.as_raw()),
+    };
+    if place != Place::Pid1 {
+        match nix::sys::prctl::set_child_subreaper(true) {
+            Ok(()) => log::debug!("not PID 1: registered as child subreaper"),
+            Err(e) => log::warn!(
+                "not PID 1 and failed to become a child subreaper: {}; orphans will not be reaped",
+                describe(e)
+            ),
+        }
     }
+    if let Some(sig) = pdeath_signal {
+        set_pdeath_signal(sig, parent_at_start);
+    }
+    place
 }
 
 /// Asks the kernel to send `sig` to reaper when its parent dies.
-pub fn set_pdeath_signal(sig: i32, parent_at_start: libc::pid_t) {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } != 0 {
-        log::warn!("failed to set the parent-death signal: {}", OsError::last());
+fn set_pdeath_signal(sig: i32, parent_at_start: Pid) {
+    if let Err(e) = signals::set_parent_death_signal(sig) {
+        log::warn!("failed to set the parent-death signal: {}", describe(e));
         return;
     }
     // If the parent died before the request, the kernel will never send it: do it now,
     // as the kernel would have (raise would make it look like reaper's own doing, which
     // is never forwarded). As PID 1 the parent is outside the namespace, 0 either way.
-    // SAFETY: getppid has no preconditions.
-    if unsafe { libc::getppid() } != parent_at_start {
-        crate::signals::queue_to_self(sig);
+    if getppid() != parent_at_start {
+        signals::queue_to_self(sig);
     }
 }
 
@@ -46,18 +64,19 @@ pub fn set_pdeath_signal(sig: i32, parent_at_start: libc::pid_t) {
 /// closed. reaper's own log lines then go nowhere instead of into a descriptor it opens
 /// later, and the application still finds the descriptor closed, as reaper got it.
 pub fn guard_closed_stdio() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only queries the descriptor table.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1 {
-            continue;
+    // open takes the lowest free descriptor: while that is one of 0 to 2, it fills a gap.
+    // std opens with O_CLOEXEC.
+    while let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        if null.as_raw_fd() > 2 {
+            // Not a gap: the standard descriptors are all open; dropping it closes it.
+            break;
         }
-        // open takes the lowest free descriptor: `fd` itself, as the lower ones are open.
-        // SAFETY: a valid C string and flags.
-        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-        if null > fd {
-            // SAFETY: we own `null` and nobody else knows of it.
-            drop(unsafe { OwnedFd::from_raw_fd(null) });
-        }
+        // A gap filled: it stays open for good.
+        let _ = null.into_raw_fd();
     }
 }
 
@@ -65,6 +84,6 @@ pub fn guard_closed_stdio() {
 /// does not keep a mount busy (as catatonit does). Called once the child has its own.
 pub fn leave_working_directory() {
     if let Err(e) = nix::unistd::chdir("/") {
-        log::debug!("failed to change to /: {}", OsError(e));
+        log::debug!("failed to change to /: {}", describe(e));
     }
 }

@@ -12,12 +12,14 @@
 //! "nothing left" is `kill(-1, 0)` finding no one, and the wait polls for it.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::os_error::OsError;
+use crate::error::{Error, describe};
 use crate::reap::{self, Children};
-use crate::signals::{self, SigSet};
+use crate::setup::Place;
+use crate::signals;
+use crate::signo::{self, SigSet};
 
 /// How long reaper waits for SIGKILLed processes to be reaped before it gives up on them
 /// (a process in uninterruptible sleep dies only when its I/O ends).
@@ -28,7 +30,7 @@ const POLL: Duration = Duration::from_millis(10);
 
 /// Which processes the teardown reaches.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope {
+enum Scope {
     /// reaper is PID 1: every process in the namespace.
     Namespace,
     /// reaper is a subreaper: its descendants only. When `/proc` cannot list them, the
@@ -39,19 +41,26 @@ pub enum Scope {
     },
 }
 
-impl Scope {
-    fn own_pid(self) -> libc::pid_t {
-        match self {
-            Scope::Namespace => 1,
-            Scope::Descendants { own_pid, .. } => own_pid,
-        }
-    }
-}
-
-/// Ends every process in `scope`, reaping as it goes; `on_exit` sees each reaped process.
-pub fn teardown(scope: Scope, grace: Duration, on_exit: impl FnMut(libc::pid_t, i32)) {
+/// Ends every process that reaper, standing at `place`, is responsible for, reaping as it
+/// goes; `on_exit` sees each reaped process. `app_group` is the main child's process group.
+/// The members of `spare`, a group that was already forwarded a signal asking it to end,
+/// get no SIGTERM of the teardown's: they are in their own shutdown, which a second
+/// SIGTERM would cut short (many apps treat it as "quit now"). They get the grace period,
+/// and SIGKILL after it like everything else.
+pub fn teardown(
+    place: Place,
+    app_group: Option<libc::pid_t>,
+    spare: Option<libc::pid_t>,
+    grace: Duration,
+    on_exit: impl FnMut(libc::pid_t, i32),
+) {
+    let scope = match place {
+        Place::Pid1 => Scope::Namespace,
+        Place::Subreaper(own_pid) => Scope::Descendants { own_pid, app_group },
+    };
     Teardown {
         scope,
+        spare,
         on_exit,
         warned_about_proc: false,
     }
@@ -71,6 +80,7 @@ enum Left {
 
 struct Teardown<F> {
     scope: Scope,
+    spare: Option<libc::pid_t>,
     on_exit: F,
     warned_about_proc: bool,
 }
@@ -82,8 +92,13 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             return;
         }
         if !grace.is_zero() {
-            let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT]);
-            log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}");
+            let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], self.spare);
+            match self.spare {
+                Some(g) => log::info!(
+                    "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
+                ),
+                None => log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}"),
+            }
             if self.wait_for_none(Instant::now().checked_add(grace)) {
                 log::info!("teardown: everything exited within the grace period");
                 return;
@@ -91,7 +106,7 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
         }
         let deadline = Instant::now() + KILL_WAIT;
         loop {
-            let reached = self.signal(&[libc::SIGKILL]);
+            let reached = self.signal(&[libc::SIGKILL], None);
             log::info!("teardown: sent SIGKILL to {reached}");
             // Under `kill(-1)` one round reaches all: the kernel lets no process fork once
             // it has a SIGKILL pending. In /proc, a child forked just before its parent was
@@ -153,26 +168,48 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             // a SIGPIPE of reaper's own logging: the line would raise the next one.
             if let Some(sig) = signals::wait(SigSet::handled(), remaining)
                 && sig.signo != libc::SIGCHLD
-                && !sig.is_self_inflicted(self.scope.own_pid())
+                && !sig.is_self_inflicted()
             {
-                log::debug!("teardown: ignoring {}", signals::name(sig.signo));
+                log::debug!("teardown: ignoring {}", signo::name(sig.signo));
             }
         }
     }
 
-    fn signal(&mut self, sigs: &[i32]) -> Reached {
+    /// Sends `sigs` to every process in scope but the members of group `spare`.
+    fn signal(&mut self, sigs: &[i32], spare: Option<libc::pid_t>) -> Reached {
         match self.scope {
+            Scope::Namespace if spare.is_some() => match processes(1) {
+                Ok(procs) => {
+                    // One by one: `kill(-1)` cannot leave a group out. A fork loop may
+                    // outrun this round, but not the SIGKILL round, which is `kill(-1)`.
+                    let mut n = 0;
+                    for p in procs
+                        .iter()
+                        .filter(|p| p.pid != 1 && !p.zombie && Some(p.pgid) != spare)
+                    {
+                        n += 1;
+                        for &sig in sigs {
+                            let _ = signals::send(p.pid, sig);
+                        }
+                    }
+                    Reached::Processes(n)
+                }
+                Err(e) => {
+                    log::debug!("teardown: cannot list processes in /proc ({e}): signalling all");
+                    self.signal(sigs, None)
+                }
+            },
             Scope::Namespace => {
                 for &sig in sigs {
                     if let Err(e) = signals::send(-1, sig) {
-                        log::debug!("kill(-1, {}): {e}", signals::name(sig));
+                        log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
                     }
                 }
                 Reached::Everything
             }
             Scope::Descendants { own_pid, app_group } => match processes(own_pid) {
                 Ok(procs) => {
-                    let t = targets(own_pid, &procs);
+                    let t = targets(own_pid, &procs, spare);
                     for &sig in sigs {
                         // ESRCH: gone since the walk, which is what we want anyway.
                         let groups = t.groups.iter().map(|&g| -g);
@@ -265,7 +302,7 @@ struct Targets {
     groups: Vec<libc::pid_t>,
     /// Descendants in a group shared with some other process: signalled one by one.
     pids: Vec<libc::pid_t>,
-    /// How many descendants there are.
+    /// How many descendants are signalled.
     count: usize,
 }
 
@@ -290,7 +327,8 @@ fn tree(root: libc::pid_t, procs: &[Proc]) -> Vec<libc::pid_t> {
     below
 }
 
-fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
+/// What to signal below `root`, leaving out the members of group `spare`.
+fn targets(root: libc::pid_t, procs: &[Proc], spare: Option<libc::pid_t>) -> Targets {
     let below = tree(root, procs);
     let is_below = |pid| below.binary_search(&pid).is_ok();
     // Groups that hold any other process (reaper's own included) are never signalled whole.
@@ -300,15 +338,15 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
         .map(|p| p.pgid)
         .collect();
     if !procs.iter().any(|p| p.pid == root) {
-        // SAFETY: getpgrp has no preconditions.
-        shared.push(unsafe { libc::getpgrp() });
+        shared.push(nix::unistd::getpgrp().as_raw());
     }
     shared.sort_unstable();
-    let mut t = Targets {
-        count: below.len(),
-        ..Targets::default()
-    };
-    for p in procs.iter().filter(|p| is_below(p.pid)) {
+    let mut t = Targets::default();
+    for p in procs
+        .iter()
+        .filter(|p| is_below(p.pid) && Some(p.pgid) != spare)
+    {
+        t.count += 1;
         if shared.binary_search(&p.pgid).is_ok() {
             t.pids.push(p.pid);
         } else if !t.groups.contains(&p.pgid) {
@@ -320,16 +358,15 @@ fn targets(root: libc::pid_t, procs: &[Proc]) -> Targets {
 
 /// Every process in `/proc`, after checking that it is the /proc of reaper's own PID
 /// namespace (`root` is reaper's pid).
-fn processes(root: libc::pid_t) -> Result<Vec<Proc>, String> {
-    let os = |e: io::Error| OsError::from(e).to_string();
+fn processes(root: libc::pid_t) -> Result<Vec<Proc>, Error> {
     // A /proc of another PID namespace (mounted for the host, say) names other processes by
     // our pids; walking it would signal strangers.
-    let me = fs::read_link("/proc/self").map_err(os)?;
+    let me = fs::read_link("/proc/self")?;
     if me.as_os_str().to_str() != Some(root.to_string().as_str()) {
-        return Err("it belongs to another PID namespace".into());
+        return Err(Error::other("it belongs to another PID namespace"));
     }
     let mut procs = Vec::new();
-    for entry in fs::read_dir("/proc").map_err(os)? {
+    for entry in fs::read_dir("/proc")? {
         let Ok(entry) = entry else { continue };
         let Some(pid) = entry
             .file_name()
@@ -434,7 +471,7 @@ mod tests {
             proc(40, 21, 1),
             proc(50, 1, 50),
         ];
-        let t = targets(10, &procs);
+        let t = targets(10, &procs, None);
         assert_eq!(t.groups, [20, 30]);
         assert_eq!(
             t.pids,
@@ -445,11 +482,14 @@ mod tests {
         // A group that an outsider also belongs to is never signalled whole.
         let mut with_outsider = procs.to_vec();
         with_outsider.push(proc(60, 1, 30));
-        let t = targets(10, &with_outsider);
+        let t = targets(10, &with_outsider, None);
         assert_eq!(t.groups, [20]);
         assert_eq!(t.pids, [30, 31, 40]);
+        // A group already asked to end is left out, and only it.
+        let t = targets(10, &procs, Some(30));
+        assert_eq!((t.groups, t.pids, t.count), (vec![20], vec![40], 3));
         // Nothing below: nothing to signal.
-        assert_eq!(targets(50, &procs), Targets::default());
+        assert_eq!(targets(50, &procs, None), Targets::default());
     }
 
     #[test]
@@ -467,13 +507,12 @@ mod tests {
             line.push(byte[0] as char);
         }
         let grandchild: libc::pid_t = line.trim().parse().expect("pid");
-        // SAFETY: getpid has no preconditions.
-        let me = unsafe { libc::getpid() };
+        let me = nix::unistd::getpid().as_raw();
         let procs = processes(me);
         let _ = signals::send(grandchild, libc::SIGKILL);
         let _ = child.wait();
         let procs = procs.expect("/proc is readable in tests");
-        let t = targets(me, &procs);
+        let t = targets(me, &procs, None);
         // Both are in the test runner's own group, which reaper would never signal whole.
         assert!(t.groups.is_empty(), "{t:?}");
         assert!(t.pids.contains(&(child.id() as libc::pid_t)), "{t:?}");

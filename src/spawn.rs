@@ -12,46 +12,18 @@
 //! forwards its first signal the application has been exec'd.
 //!
 //! One disposition is not passed through as it is: SIGCHLD, if reaper inherited it
-//! ignored (see `signals::take_back_sigchld`). The child ignores it again before exec.
+//! ignored (see `signals::take_over`). The child ignores it again before exec.
+#![allow(unsafe_code)]
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::errno::Errno;
+use nix::unistd::Pid;
 
-use crate::os_error::OsError;
-use crate::signals::SigSet;
-
-/// Why the application could not be started.
-#[derive(Debug)]
-pub enum Error {
-    /// reaper could not create the child: exit 1.
-    Setup { step: &'static str, errno: Errno },
-    /// The command could not be executed: exit 127 when not found, 126 otherwise. The
-    /// child, `pid`, has already exited with that code and is left for the loop to reap.
-    Exec {
-        program: String,
-        errno: Errno,
-        pid: libc::pid_t,
-    },
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Setup { step, errno } => write!(f, "failed to {step}: {}", OsError(*errno)),
-            Error::Exec { program, errno, .. } => {
-                write!(f, "cannot run '{program}': {}", OsError(*errno))
-            }
-        }
-    }
-}
-
-/// The exit code for a failed exec, as shells and Docker report it.
-fn exec_failure_code(errno: i32) -> i32 {
-    if errno == libc::ENOENT { 127 } else { 126 }
-}
+use crate::error::{Error, exec_status};
+use crate::signals::Inherited;
 
 /// Where the command is looked up when `PATH` is unset: Docker's default `PATH`.
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -68,16 +40,17 @@ struct ChildSetup {
     /// The paths to try, in order, each a NUL-terminated string.
     candidates: Vec<*const libc::c_char>,
     argv: Vec<*const libc::c_char>,
-    mask: SigSet,
+    inherited: Inherited,
     take_terminal: bool,
-    ignore_sigchld: bool,
     /// The errno of the last failed exec; 0 while none failed.
     errno: AtomicI32,
 }
 
-/// Starts `argv` with `mask` as its signal mask. Returns the child's pid, which is also
-/// its process group id.
-pub fn spawn(argv: &[OsString], mask: SigSet, ignore_sigchld: bool) -> Result<libc::pid_t, Error> {
+/// Starts `argv` with the signal state reaper inherited. Returns the child's pid, which is
+/// also its process group id. `Err` only when there is no child at all; a command that
+/// could not be executed has a child all the same, which has exited 126 or 127 and is
+/// reaped like any other: that error is logged here.
+pub fn spawn(argv: &[OsString], inherited: Inherited) -> Result<libc::pid_t, Error> {
     let program = argv
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -97,9 +70,8 @@ pub fn spawn(argv: &[OsString], mask: SigSet, ignore_sigchld: bool) -> Result<li
             .map(|a| a.as_ptr())
             .chain(Some(std::ptr::null()))
             .collect(),
-        mask,
+        inherited,
         take_terminal: owns_terminal_foreground(),
-        ignore_sigchld,
         errno: AtomicI32::new(0),
     };
     let stack = ChildStack::map()?;
@@ -120,28 +92,18 @@ pub fn spawn(argv: &[OsString], mask: SigSet, ignore_sigchld: bool) -> Result<li
         )
     };
     if pid < 0 {
-        return Err(Error::Setup {
-            step: "fork",
-            errno: Errno::last(),
-        });
+        return Err(Error::failed("fork", Errno::last()));
     }
     // The child puts itself in its own group; doing it here too, as shells do, makes the
     // group exist when spawn returns even where CLONE_VFORK is emulated by a plain fork
     // (qemu-user), so that a signal forwarded at once cannot miss it. Natively the child
     // has exec'd or exited by now, and this fails harmlessly (EACCES, ESRCH).
-    // SAFETY: setpgid has no memory-safety preconditions.
-    unsafe { libc::setpgid(pid, pid) };
+    let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
     match setup.errno.load(Ordering::Acquire) {
-        0 => {
-            log::info!("started '{program}' as pid {pid}");
-            Ok(pid)
-        }
-        errno => Err(Error::Exec {
-            program,
-            errno: Errno::from_raw(errno),
-            pid,
-        }),
+        0 => log::info!("started '{program}' as pid {pid}"),
+        errno => log::error!("{}", Error::cannot_run(program, Errno::from_raw(errno))),
     }
+    Ok(pid)
 }
 
 /// The child's stack, a mapping of its own. An array in this function's frame would not
@@ -157,8 +119,12 @@ struct ChildStack {
 
 impl ChildStack {
     fn map() -> Result<ChildStack, Error> {
-        // SAFETY: sysconf has no preconditions.
-        let guard = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE);
+        let guard = page
+            .ok()
+            .flatten()
+            .and_then(|p| usize::try_from(p).ok())
+            .unwrap_or(4096);
         // SAFETY: a fresh anonymous mapping; no existing memory is affected.
         let base = unsafe {
             libc::mmap(
@@ -171,10 +137,7 @@ impl ChildStack {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(Error::Setup {
-                step: "map the child's stack",
-                errno: Errno::last(),
-            });
+            return Err(Error::failed("map the child's stack", Errno::last()));
         }
         // SAFETY: the first page of the mapping just made. Should it fail, the stack only
         // lacks its guard.
@@ -202,10 +165,7 @@ fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>,
         .map(|w| CString::new(w.as_bytes()))
         .collect::<Result<_, _>>()
         // Unreachable from a real argv or environment, whose words are C strings already.
-        .map_err(|_| Error::Setup {
-            step: "pass a word with a NUL byte",
-            errno: Errno::EINVAL,
-        })
+        .map_err(|_| Error::failed("pass a word with a NUL byte", Errno::EINVAL))
 }
 
 /// The paths exec tries for `program`, as execvp searches: the name itself when it holds
@@ -226,8 +186,9 @@ fn candidates(program: &[u8], path: Option<&OsStr>) -> Vec<Vec<u8>> {
 /// Whether the application should become the terminal's foreground group: reaper's stdin
 /// is a terminal and reaper's group is in its foreground.
 fn owns_terminal_foreground() -> bool {
-    // SAFETY: plain queries on fd 0, which may or may not be open.
-    unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
+    let stdin = std::io::stdin();
+    nix::unistd::isatty(&stdin).unwrap_or(false)
+        && nix::unistd::tcgetpgrp(&stdin).is_ok_and(|g| g == nix::unistd::getpgrp())
 }
 
 /// The child: set up, exec, or record why not and exit with 127 or 126.
@@ -241,13 +202,10 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             // Every signal is still blocked here, SIGTTOU included, so this cannot stop us.
             libc::tcsetpgrp(0, libc::getpid());
         }
-        if setup.ignore_sigchld {
-            crate::signals::set_disposition(libc::SIGCHLD, libc::SIG_IGN);
-        }
-        crate::signals::set_mask(setup.mask);
+        setup.inherited.restore();
         let errno = exec_first(&setup.candidates, setup.argv.as_ptr());
         setup.errno.store(errno, Ordering::Release);
-        libc::_exit(exec_failure_code(errno))
+        libc::_exit(i32::from(exec_status(Errno::from_raw(errno))))
     }
 }
 
@@ -281,28 +239,6 @@ unsafe fn exec_first(candidates: &[*const libc::c_char], argv: *const *const lib
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exec_errors_map_to_shell_codes() {
-        assert_eq!(exec_failure_code(libc::ENOENT), 127);
-        assert_eq!(exec_failure_code(libc::EACCES), 126);
-        assert_eq!(exec_failure_code(libc::ENOEXEC), 126);
-        assert_eq!(exec_failure_code(libc::ENOTDIR), 126);
-        let e = Error::Exec {
-            program: "foo".into(),
-            errno: Errno::ENOENT,
-            pid: 7,
-        };
-        assert_eq!(e.to_string(), "cannot run 'foo': No such file or directory");
-        let e = Error::Setup {
-            step: "fork",
-            errno: Errno::EAGAIN,
-        };
-        assert_eq!(
-            e.to_string(),
-            "failed to fork: Resource temporarily unavailable"
-        );
-    }
 
     #[test]
     fn path_search_candidates() {

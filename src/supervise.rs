@@ -1,4 +1,5 @@
-//! The loop: sleep until a signal is pending, then reap or forward it.
+//! The loop: sleep until a signal is pending, then reap or forward it, until the main
+//! child exits (or, with no main child, until SIGTERM or SIGINT).
 //!
 //! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
 //! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
@@ -9,9 +10,11 @@
 //! pending for ever: zombies would pile up and the main child's exit would go unseen. So
 //! after every `REAP_EVERY` other signals the loop reaps as if SIGCHLD had come.
 
-use crate::cli::{ExitCodeSet, Rewrites};
+use crate::cli::{Config, ExitCodeSet, Rewrites};
+use crate::error::describe;
 use crate::reap;
-use crate::signals::{self, SigSet};
+use crate::signals;
+use crate::signo::{self, SigSet};
 
 /// How many signals in a row may be handled before reaping regardless of SIGCHLD.
 const REAP_EVERY: u32 = 16;
@@ -30,83 +33,109 @@ impl ReapPacer {
     }
 }
 
-/// Where forwarded signals go and what is done with the main child's status.
-pub struct Supervisor {
-    pub child: libc::pid_t,
-    pub single_child: bool,
-    pub rewrite: Rewrites,
-    pub remap_exit: ExitCodeSet,
-    pub warn_on_reap: bool,
-    pub own_pid: libc::pid_t,
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// The final exit status: the main child's, or 0 when `--pause` ends.
+    pub status: u8,
+    /// The process group that was forwarded a signal asking it to end, if any: its
+    /// members are in their own shutdown, which a second SIGTERM would cut short.
+    pub asked_to_end: Option<libc::pid_t>,
 }
 
-impl Supervisor {
-    /// Runs until the main child exits; returns its final exit status.
-    pub fn run(&self) -> u8 {
-        let target = if self.single_child {
-            self.child
-        } else {
-            -self.child
+/// Runs the loop until the main child exits. With no main child (`--pause`) it runs until
+/// SIGTERM or SIGINT.
+pub fn supervise(config: &Config, main_child: Option<libc::pid_t>) -> Ended {
+    let target = main_child.map(|child| if config.single_child { child } else { -child });
+    let mut asked_to_end = None;
+    let mut pacer = ReapPacer(0);
+    loop {
+        let Some(sig) = signals::wait(SigSet::handled(), None) else {
+            continue;
         };
-        let mut pacer = ReapPacer(0);
-        loop {
-            let Some(sig) = signals::wait(SigSet::handled(), None) else {
-                continue;
-            };
-            if sig.signo == libc::SIGCHLD {
-                // Reaped below.
-            } else if sig.is_self_inflicted(self.own_pid) {
-                // Dropped without a word: a log line about a SIGPIPE from a broken stderr
-                // would raise the next one, forever.
-            } else {
-                forward(target, sig.signo, &self.rewrite);
+        match (sig.signo, target) {
+            (libc::SIGCHLD, _) => {} // Reaped below.
+            (libc::SIGXCPU, _) if sig.is_self_inflicted() => {
+                log::warn!("reaper's own CPU time limit is exceeded (SIGXCPU): not forwarded");
             }
-            if pacer.due(sig.signo) {
-                let mut main_status = None;
-                reap::drain(|pid, status| {
-                    if pid == self.child {
-                        main_status = Some(status);
-                    } else {
-                        report_orphan(pid, status, self.warn_on_reap);
-                    }
-                });
-                if let Some(status) = main_status {
-                    return self.final_status(status);
+            // Dropped without a word: a log line about a SIGPIPE from a broken stderr
+            // would raise the next one, forever.
+            _ if sig.is_self_inflicted() => {}
+            (signo, Some(target)) => {
+                if forward(target, signo, &config.rewrite).is_some_and(signo::asks_to_end)
+                    && target < 0
+                {
+                    asked_to_end = Some(-target);
                 }
             }
+            (libc::SIGTERM | libc::SIGINT, None) => {
+                log::info!("{} received: ending", signo::name(sig.signo));
+                return Ended {
+                    status: 0,
+                    asked_to_end,
+                };
+            }
+            (signo, None) => log::debug!(
+                "ignoring {}: there is no child to forward it to",
+                signo::name(signo)
+            ),
         }
-    }
-
-    fn final_status(&self, status: i32) -> u8 {
-        let code = reap::exit_code(status);
-        if self.remap_exit.contains(code) {
-            log::info!("main child exited with status {code}, remapped to 0");
-            0
-        } else {
-            log::info!("main child exited with status {code}");
-            code
+        if pacer.due(sig.signo) {
+            let mut main_status = None;
+            reap::drain(|pid, status| {
+                if Some(pid) == main_child {
+                    main_status = Some(status);
+                } else {
+                    report_orphan(pid, status, config.warn_on_reap);
+                }
+            });
+            if let Some(status) = main_status {
+                return Ended {
+                    status: final_status(status, &config.remap_exit),
+                    asked_to_end,
+                };
+            }
         }
     }
 }
 
-fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) {
+fn final_status(status: i32, remap_exit: &ExitCodeSet) -> u8 {
+    let code = reap::exit_code(status);
+    if remap_exit.contains(code) {
+        log::info!("main child exited with status {code}, remapped to 0");
+        0
+    } else {
+        log::info!("main child exited with status {code}");
+        code
+    }
+}
+
+/// Forwards `sig` to `target` as `--rewrite` says, and returns the signal sent. One that
+/// asks the application to end is followed by SIGCONT: a stopped process keeps it pending
+/// until it is continued, and would hold up the end until the runtime's SIGKILL.
+fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) -> Option<i32> {
     let Some(to) = rewrite.apply(sig) else {
-        log::debug!("dropping {} (rewritten to 0)", signals::name(sig));
-        return;
+        log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
+        return None;
     };
     match signals::send(target, to) {
         Ok(()) => log::debug!(
             "forwarded {} as {} to {}",
-            signals::name(sig),
-            signals::name(to),
+            signo::name(sig),
+            signo::name(to),
             Target(target)
         ),
         Err(e) => log::debug!(
-            "failed to forward {} to {}: {e}",
-            signals::name(to),
-            Target(target)
+            "failed to forward {} to {}: {}",
+            signo::name(to),
+            Target(target),
+            describe(e)
         ),
     }
+    if signo::asks_to_end(to) {
+        let _ = signals::send(target, libc::SIGCONT);
+    }
+    Some(to)
 }
 
 struct Target(libc::pid_t);
@@ -133,33 +162,6 @@ pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
             "reaped process {pid} (exit status {})",
             reap::exit_code(status)
         );
-    }
-}
-
-/// `--pause`: reap whatever is reparented to reaper until SIGTERM or SIGINT; the status
-/// is then 0.
-pub fn pause(warn_on_reap: bool, own_pid: libc::pid_t) -> u8 {
-    let mut pacer = ReapPacer(0);
-    loop {
-        let Some(sig) = signals::wait(SigSet::handled(), None) else {
-            continue;
-        };
-        if pacer.due(sig.signo) {
-            reap::drain(|pid, status| report_orphan(pid, status, warn_on_reap));
-        }
-        match sig.signo {
-            libc::SIGCHLD => {}
-            // Without a word, as in the loop: see `Supervisor::run`.
-            _ if sig.is_self_inflicted(own_pid) => {}
-            libc::SIGTERM | libc::SIGINT => {
-                log::info!("{} received: ending", signals::name(sig.signo));
-                return 0;
-            }
-            other => log::debug!(
-                "ignoring {}: there is no child to forward it to",
-                signals::name(other)
-            ),
-        }
     }
 }
 

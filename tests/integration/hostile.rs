@@ -128,6 +128,15 @@ const VALUES: &[&str] = &[
     ":15",
     "USR1:RTMAX",
     "TERM:99",
+    "1m30s",
+    "1h2m3.5s",
+    "1m30",
+    // Control characters: every message must stay one line, whatever it echoes.
+    "5\nreaper: exiting with status 0",
+    "TERM\n",
+    "\t",
+    "1m\r",
+    "\x1b[2J",
 ];
 
 fn random_word(rng: &mut Rng) -> OsString {
@@ -156,10 +165,20 @@ fn random_word(rng: &mut Rng) -> OsString {
 /// Whether a usage error names one of the words it was given: some quoted fragment of
 /// the message is in an argument (or is `-c` for a `c` inside a cluster of short options).
 fn names_a_word(message: &str, args: &[OsString]) -> bool {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    // Words are echoed with control characters escaped (`\n`, `\x1b`, ...).
+    let escaped = |a: &OsString| -> String {
+        a.to_string_lossy()
+            .chars()
+            .map(|c| match c {
+                '\n' => "\\n".to_string(),
+                '\r' => "\\r".to_string(),
+                '\t' => "\\t".to_string(),
+                c if c.is_control() => format!("\\x{:02x}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect()
+    };
+    let args: Vec<String> = args.iter().map(escaped).collect();
     message.split('\'').skip(1).step_by(2).any(|quoted| {
         args.iter().any(|a| {
             a.contains(quoted)
@@ -244,10 +263,10 @@ fn bad_environment_values() {
     for bad in [
         "abc",
         "-1",
-        "",
         "1e3",
         "5 s",
         "1.2.3",
+        "1m30",
         "99999999999999999999999",
     ] {
         let out = reaper(As::Pid1)
@@ -262,7 +281,7 @@ fn bad_environment_values() {
             )
         );
     }
-    for bad in ["-1", "abc", "256", "", "1.5"] {
+    for bad in ["-1", "abc", "256", "1.5"] {
         let out = reaper(As::Pid1)
             .env("TINI_VERBOSITY", bad)
             .args(sh("exit 4"))
@@ -288,6 +307,28 @@ fn bad_environment_values() {
         );
         assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     }
+    // Empty is unset, for every variable (compose files write `VAR=` for "not set"): no
+    // error, no warning, the defaults.
+    for k in [
+        "REAPER_GRACE_PERIOD",
+        "REAPER_LOG",
+        "TINI_VERBOSITY",
+        "DUMB_INIT_DEBUG",
+        "DUMB_INIT_SETSID",
+    ] {
+        let out = reaper(As::Pid1).env(k, "").args(sh("exit 4")).run();
+        assert_eq!((out.code, out.stderr.as_str()), (4, ""), "{k}=: {out:?}");
+    }
+    // A newline in a value is echoed escaped: the message stays one line.
+    let out = reaper(As::Pid1)
+        .env("REAPER_GRACE_PERIOD", "5\nreaper: exiting with status 0")
+        .args(sh("exit 0"))
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "reaper: invalid duration '5\\nreaper: exiting with status 0' in REAPER_GRACE_PERIOD (see 'reaper --help')\n"
+    );
     let non_utf8 = std::ffi::OsStr::from_bytes(b"\xff\xfe");
     for (k, v) in [
         ("REAPER_LOG", non_utf8),
@@ -861,5 +902,85 @@ fn an_app_that_kills_its_own_process_group() {
             assert_eq!(out.code, code, "{mode:?} {opts:?} {sig}: {out:?}");
             assert!(out.elapsed < Duration::from_secs(5), "{out:?}");
         }
+    }
+}
+
+/// reaper's own CPU time limit: the kernel sends reaper SIGXCPU (SI_KERNEL) once reaper has
+/// used it up. That is reaper's trouble, not the app's: it is logged and not forwarded. A
+/// SIGXCPU that someone sends with `kill` is still forwarded.
+#[test]
+fn sigxcpu_for_reapers_own_cpu_limit_is_not_forwarded() {
+    let tk = testkit_str();
+    for mode in BOTH {
+        let sandbox = Sandbox::new("xcpu");
+        let log = sandbox.file("signals");
+        // The app logs every signal it gets, in the order it takes them. The flood that
+        // uses up reaper's CPU time is dropped by reaper (`-r WINCH:0`), so the app never
+        // sees it.
+        let mut run = reaper(mode)
+            .args(["-r", "WINCH:0"])
+            .args([tk.as_str(), "catch", &log, "15"])
+            .timeout(Duration::from_secs(120))
+            .start();
+        run.wait_for_file(&sandbox.path("signals"), "main ready");
+        let limit = libc::rlimit {
+            rlim_cur: 1,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: prlimit on reaper's pid with a live struct and no old-limit pointer.
+        let r = unsafe {
+            libc::prlimit(
+                run.reaper_pid,
+                libc::RLIMIT_CPU,
+                &limit,
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(r, 0, "prlimit");
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let flooder = flood(
+            run.reaper_pid,
+            &[libc::SIGWINCH],
+            false,
+            stop.clone(),
+            sent.clone(),
+        );
+        let pid = run.reaper_pid;
+        // The kernel raises the soft limit by a second each time it sends SIGXCPU, so a
+        // soft limit of 2 says that it has sent one.
+        run.poll("the kernel to send reaper SIGXCPU", || {
+            let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+            let line = limits.lines().find(|l| l.starts_with("Max cpu time"))?;
+            let soft: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+            (soft >= 2).then_some(())
+        });
+        stop.store(true, Ordering::Relaxed);
+        let _ = flooder.join();
+        // A marker the app takes after any standard signal pending before it (real-time
+        // signals come last): had reaper forwarded its own SIGXCPU, 24 would come first.
+        run.signal(libc::SIGRTMIN() + 5);
+        run.wait_for_file(
+            &sandbox.path("signals"),
+            &format!("main {}", libc::SIGRTMIN() + 5),
+        );
+        run.signal(libc::SIGXCPU);
+        run.wait_for_file(&sandbox.path("signals"), "main 24");
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        let main: Vec<String> = sandbox
+            .read("signals")
+            .lines()
+            .filter(|l| l.starts_with("main"))
+            .map(String::from)
+            .collect();
+        let marker = format!("main {}", libc::SIGRTMIN() + 5);
+        assert_eq!(
+            main,
+            ["main ready", &marker, "main 24", "main 15"],
+            "{mode:?}: {out:?}"
+        );
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(out.stderr.contains("CPU time limit"), "{mode:?}: {out:?}");
     }
 }

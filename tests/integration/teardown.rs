@@ -230,3 +230,54 @@ fn as_pid1_a_process_reaper_may_not_signal_does_not_hold_it_up() {
     );
     assert!(!out.stderr.contains("still left"), "{out:?}");
 }
+
+/// An app that counts the SIGTERMs it gets (a line each in `terms`) and treats the first as
+/// "shut down gracefully" (a second of clean-up, then `cleanup`) and a second as "quit now"
+/// (exit 1 at once, no clean-up), as controller-runtime and Node's `process.once` do.
+const COUNTS_SIGTERMS: &str = r#"terms=0
+trap 'terms=$((terms+1)); echo term >> terms' TERM
+touch up
+while [ "$terms" -eq 0 ]; do sleep 0.02; done
+i=0
+while [ "$i" -lt 50 ]; do
+  [ "$terms" -ge 2 ] && exit 1
+  sleep 0.02
+  i=$((i+1))
+done
+echo done > cleanup
+exit 0
+"#;
+
+/// `docker stop` on an app that ends gracefully on its first SIGTERM: it gets exactly one,
+/// whether reaper forwards to its group or to the main child alone, and whether a wrapper
+/// shell (`sh -c 'app; ...'`, which dies of the SIGTERM at once) stands in front of it.
+#[test]
+fn an_app_asked_to_end_gets_no_second_sigterm_from_the_teardown() {
+    for mode in BOTH {
+        for single_child in [false, true] {
+            for wrapped in [false, true] {
+                let what = format!("{mode:?} single_child={single_child} wrapped={wrapped}");
+                let sandbox = Sandbox::new("one-sigterm");
+                let app = sandbox.write("app.sh", COUNTS_SIGTERMS);
+                let command = if wrapped {
+                    format!("sh {app}; echo the wrapper went on")
+                } else {
+                    format!("exec sh {app}")
+                };
+                let mut run = reaper(mode)
+                    .args(["-v", "-t", "10"])
+                    .args(single_child.then_some("-c"))
+                    .current_dir(&sandbox.dir)
+                    .args(sh(&command))
+                    .start();
+                run.wait_for_file(&sandbox.path("up"), "");
+                run.signal(libc::SIGTERM);
+                let out = run.wait();
+                assert_eq!(sandbox.read("terms"), "term\n", "{what}: {out:?}");
+                assert_eq!(sandbox.read("cleanup"), "done\n", "{what}: {out:?}");
+                let want = if wrapped { 143 } else { 0 };
+                assert_eq!(out.code, want, "{what}: {out:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! reaper's one error type: a message and the exit status it maps to.
+//!
+//! Before the child runs, an `Error` ends reaper: `main` prints the message once and exits
+//! with the status. After, there is no bailing out (the application must be reaped and
+//! its status passed on): an error is logged and reaper keeps going.
+
+use std::fmt;
+
+use nix::errno::Errno;
+
+/// Something that went wrong, with the exit status it maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    status: u8,
+    message: String,
+}
+
+impl Error {
+    /// A bad command line or environment variable: exit 2, with a hint to `--help`.
+    pub fn usage(what: impl fmt::Display) -> Error {
+        Error {
+            status: 2,
+            message: one_line(&format!("{what} (see 'reaper --help')")),
+        }
+    }
+
+    /// A step of reaper's own set-up failed: exit 1.
+    pub fn failed(step: impl fmt::Display, errno: Errno) -> Error {
+        Error {
+            status: 1,
+            message: format!("failed to {step}: {}", describe(errno)),
+        }
+    }
+
+    /// The command could not be executed: 127 when it was not found, 126 otherwise, the
+    /// codes shells and Docker use.
+    pub fn cannot_run(program: impl fmt::Display, errno: Errno) -> Error {
+        Error {
+            status: exec_status(errno),
+            message: one_line(&format!("cannot run '{program}': {}", describe(errno))),
+        }
+    }
+
+    /// Anything else reaper cannot do, said in its own words: exit 1.
+    pub fn other(message: impl Into<String>) -> Error {
+        Error {
+            status: 1,
+            message: message.into(),
+        }
+    }
+
+    /// The exit status this error maps to.
+    pub fn status(&self) -> u8 {
+        self.status
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::other(describe(Errno::from_raw(
+            e.raw_os_error().unwrap_or(libc::EIO),
+        )))
+    }
+}
+
+/// `text` with every control character escaped (`\n`, `\t`, `\x1b`, ...), so that a
+/// message that echoes a user's word is one line and cannot pass for a log line of its own.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The exit status of a failed exec: 127 when not found, 126 for anything else.
+/// Allocates nothing: the child uses it between clone and exec.
+pub const fn exec_status(errno: Errno) -> u8 {
+    if matches!(errno, Errno::ENOENT) {
+        127
+    } else {
+        126
+    }
+}
+
+/// The C library's text for an errno, as shells print it ("No such file or directory").
+/// std's text is the C library's too, with " (os error N)" after it; nix's own table
+/// words some differently ("Try again" for EAGAIN).
+pub fn describe(errno: Errno) -> String {
+    let mut text = std::io::Error::from_raw_os_error(errno as i32).to_string();
+    let suffix = format!(" (os error {})", errno as i32);
+    if text.ends_with(&suffix) {
+        text.truncate(text.len() - suffix.len());
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_text_is_the_c_librarys() {
+        assert_eq!(describe(Errno::ENOENT), "No such file or directory");
+        assert_eq!(describe(Errno::EACCES), "Permission denied");
+        assert_eq!(describe(Errno::EAGAIN), "Resource temporarily unavailable");
+        let io = std::io::Error::from_raw_os_error(libc::EPERM);
+        assert_eq!(Error::from(io).to_string(), "Operation not permitted");
+    }
+
+    #[test]
+    fn words_are_echoed_on_one_line() {
+        let e = Error::usage("invalid duration '5\nreaper: exiting with status 0'");
+        assert_eq!(
+            e.to_string(),
+            "invalid duration '5\\nreaper: exiting with status 0' (see 'reaper --help')"
+        );
+        assert_eq!(one_line("a\tb\r\x1b[2J\u{85}é"), "a\\tb\\r\\x1b[2J\\x85é");
+        let e = Error::cannot_run("x\ny", Errno::ENOENT);
+        assert_eq!(
+            e.to_string(),
+            "cannot run 'x\\ny': No such file or directory"
+        );
+    }
+
+    #[test]
+    fn each_kind_carries_its_status_and_message() {
+        let e = Error::usage("no command given");
+        assert_eq!(e.to_string(), "no command given (see 'reaper --help')");
+        assert_eq!(e.status(), 2);
+        let e = Error::failed("fork", Errno::EAGAIN);
+        assert_eq!(
+            e.to_string(),
+            "failed to fork: Resource temporarily unavailable"
+        );
+        assert_eq!(e.status(), 1);
+        let e = Error::cannot_run("foo", Errno::ENOENT);
+        assert_eq!(e.to_string(), "cannot run 'foo': No such file or directory");
+        assert_eq!(e.status(), 127);
+        assert_eq!(Error::cannot_run("x", Errno::EACCES).status(), 126);
+        assert_eq!(Error::cannot_run("x", Errno::ENOEXEC).status(), 126);
+        assert_eq!(Error::cannot_run("x", Errno::ENOTDIR).status(), 126);
+    }
+}
