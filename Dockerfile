@@ -1,7 +1,7 @@
 # reaper's image: nothing but the static /reaper, to copy into your own image.
 #
-#   cargo build --release --target x86_64-unknown-linux-musl
-#   docker build -t reaper .
+#   release/build amd64             # or: release/build amd64 arm64
+#   docker build -t reaper .        # docker buildx build --platform linux/arm64 ... for arm64
 #
 # then, in your image's Dockerfile:
 #
@@ -10,10 +10,13 @@
 #   CMD ["your-app", "--its-flags"]
 #
 # The binary is built before `docker build`, outside any container, so the build pulls
-# no base image and needs no network: it works on an air-gapped machine. .dockerignore
-# keeps the build context to that one file (target/ holds hundreds of megabytes).
+# no base image and needs no network: it works on an air-gapped machine. It is the one
+# release/build made for the platform being built (TARGETARCH, set by BuildKit; amd64 when
+# the builder sets none). .dockerignore keeps the build context to those binaries (target/
+# holds hundreds of megabytes).
 FROM scratch
-COPY target/x86_64-unknown-linux-musl/release/reaper /reaper
+ARG TARGETARCH=amd64
+COPY target/release-assets/reaper-${TARGETARCH} /reaper
 # `docker run reaper` prints the version; `docker run reaper app` runs app under reaper.
 ENTRYPOINT ["/reaper"]
 CMD ["--version"]

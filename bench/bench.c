@@ -1,7 +1,7 @@
 /*
  * reaper's benchmark: reaper against tini-static, dumb-init and catatonit, side by side,
- * in one interleaved run. Built and started by bench/run; what each figure means is in the
- * README's "Performance" section.
+ * in one interleaved run. Built and started by bench/run; what each figure means is in
+ * doc/performance.md.
  *
  * One binary, two roles:
  *   bench [OPTIONS]          the driver (root): starts each init in a PID namespace of its
@@ -1461,7 +1461,7 @@ int main(int argc, char **argv) {
     figure("CPU during a backlog", "ms", LOWER, get_backlog_cpu_ms, 1, 0, 10, 90, 0);
     figure("backlog: CPU per reaped process", "us", LOWER, get_backlog_cpu_per, 1e-3, 0, 10, 90, 0);
 
-    /* A markdown table of the medians, for the README. */
+    /* A markdown table of the medians, for doc/performance.md and the README. */
     printf("\nSummary: medians (p99 where it says so); in brackets, peer / reaper\n\n| figure | better |");
     for (int j = 0; j < n_active; j++)
         printf(" %s |", inits[active[j]].name);

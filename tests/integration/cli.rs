@@ -179,18 +179,20 @@ fn default_output_is_silent() {
 }
 
 #[test]
-fn the_readme_shows_the_help_as_it_is() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
+fn the_options_reference_shows_the_help_as_it_is() {
+    let reference =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/doc/options.md")).unwrap();
+    let start = reference
         .find("```text\nreaper: PID 1 for containers")
-        .expect("help block in README")
+        .expect("help block in doc/options.md")
         + 8;
-    let len = readme[start..].find("```").expect("end of the help block");
+    let len = reference[start..]
+        .find("```")
+        .expect("end of the help block");
     let out = reaper(As::Pid1).arg("--help").run();
     assert_eq!(
-        readme[start..start + len],
+        reference[start..start + len],
         out.stdout,
-        "README.md's options block differs from --help"
+        "doc/options.md's options block differs from --help"
     );
 }
