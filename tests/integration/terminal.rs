@@ -249,8 +249,14 @@ impl Drop for Shell {
     }
 }
 
+/// The reaper under test as a shell command word: with `REAPER_TEST_LAUNCHER` (qemu-user
+/// for a binary of another architecture) in front of it.
 fn reaper_path() -> String {
-    crate::harness::reaper_bin().to_string_lossy().into_owned()
+    let bin = crate::harness::reaper_bin().to_string_lossy().into_owned();
+    match crate::harness::launcher() {
+        Some(launcher) => format!("{} {bin}", launcher.to_string_lossy()),
+        None => bin,
+    }
 }
 
 /// Waits up to `HANG` for `path` to exist.
