@@ -3,7 +3,7 @@
 //! (`LISTEN_PID`, `LISTEN_FDS`) names the app, not reaper.
 
 use std::ffi::CString;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-use crate::harness::{BOTH, Sandbox, reaper, sh, testkit_str};
+use crate::harness::{BOTH, Running, Sandbox, reaper, sh, testkit_str};
 
 /// How long the app runs in the EOF test, and how soon the reader must see EOF: far less.
 const APP_RUNS: &str = "30";
@@ -28,54 +28,84 @@ fn fifo_as_fd3(fifo: &str) -> [String; 4] {
     ]
 }
 
+/// A FIFO in `sandbox`, and its read end, non-blocking: opening it waits for no writer,
+/// and reads never block.
+fn fifo_and_reader(sandbox: &Sandbox) -> (String, File) {
+    let c_fifo = CString::new(sandbox.path("fifo").as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
+    let reader = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(sandbox.path("fifo"))
+        .expect("open the FIFO");
+    (sandbox.file("fifo"), reader)
+}
+
+/// Reads the FIFO until it has held `line` and then reached EOF; returns the time from
+/// the line to EOF, and fails if EOF takes longer than `EOF_WITHIN`. Until a writer has
+/// come, a read says 0 too, so EOF counts only after the line.
+fn eof_after_line(running: &mut Running, reader: &mut File, line: &str, what: &str) -> Duration {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    let mut seen: Option<Instant> = None;
+    running.poll("the line, then EOF", || {
+        match reader.read(&mut buf) {
+            Ok(0) if seen.is_some() => return seen.map(|t| t.elapsed()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("read the FIFO: {e}"),
+        }
+        if seen.is_none() && got == line.as_bytes() {
+            seen = Some(Instant::now());
+        }
+        if seen.is_some_and(|t| t.elapsed() > EOF_WITHIN) {
+            panic!("no EOF {EOF_WITHIN:?} after {what}: someone else still holds the FIFO open");
+        }
+        None
+    })
+}
+
 #[test]
 fn the_reader_sees_eof_when_the_app_closes_an_inherited_pipe() {
     for mode in BOTH {
         let sandbox = Sandbox::new("eof");
-        let fifo = sandbox.file("fifo");
-        let c_fifo = CString::new(sandbox.path("fifo").as_os_str().as_bytes()).unwrap();
-        // SAFETY: a valid C string.
-        assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
-        // Non-blocking, so that opening it waits for no writer and reads never block.
-        let mut reader = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&fifo)
-            .expect("open the FIFO");
+        let (fifo, mut reader) = fifo_and_reader(&sandbox);
         let mut running = reaper(mode)
             .wrap(fifo_as_fd3(&fifo))
             .args(sh(&format!(
                 "echo started >&3; exec 3>&-; exec sleep {APP_RUNS}"
             )))
             .start();
-
-        // The app has fd 3 at start: its line arrives. Until a writer has come, a read
-        // says 0 too, so EOF counts only after the line.
-        let mut got = Vec::new();
-        let mut buf = [0u8; 64];
-        let mut started: Option<Instant> = None;
-        let eof_after = running.poll("the app's line, then EOF", || {
-            match reader.read(&mut buf) {
-                Ok(0) if started.is_some() => return started.map(|t| t.elapsed()),
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) => panic!("read the FIFO: {e}"),
-            }
-            if started.is_none() && got == b"started\n" {
-                started = Some(Instant::now());
-            }
-            if started.is_some_and(|t| t.elapsed() > EOF_WITHIN) {
-                panic!(
-                    "{mode:?}: no EOF {EOF_WITHIN:?} after the app closed its fd 3 \
-                     (it runs {APP_RUNS} s): someone else still holds the FIFO open"
-                );
-            }
-            None
-        });
+        // The app has fd 3 at start: its line arrives.
+        let what = format!("the app closed its fd 3 (it runs {APP_RUNS} s) ({mode:?})");
+        let eof_after = eof_after_line(&mut running, &mut reader, "started\n", &what);
         eprintln!("{mode:?}: EOF {eof_after:?} after the app's line");
         running.signal(libc::SIGTERM);
         let out = running.wait();
         assert_eq!(out.code, 143, "{mode:?}: {out:?}");
+    }
+}
+
+#[test]
+fn pause_mode_holds_no_inherited_pipe_either() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("eof-pause");
+        let (fifo, mut reader) = fifo_and_reader(&sandbox);
+        let mut running = reaper(mode)
+            .wrap([
+                "sh",
+                "-c",
+                r#"exec 3>"$0"; echo wrapped >&3; exec "$@""#,
+                &fifo,
+            ])
+            .arg("--pause")
+            .start();
+        let what = format!("reaper --pause started ({mode:?})");
+        eof_after_line(&mut running, &mut reader, "wrapped\n", &what);
+        running.signal(libc::SIGTERM);
+        let out = running.wait();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
     }
 }
 
