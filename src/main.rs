@@ -6,6 +6,7 @@
 //! 2. read the command line and environment                        (cli)
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
 //! 4. start the command in its own process group                   (spawn)
+//!    then close reaper's copies of inherited descriptors              (setup)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
 //!    until the main child exits                                    (supervise, reap)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
@@ -63,6 +64,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
+    setup::close_inherited_descriptors(terminal.as_ref().map(terminal::Terminal::raw_fd));
     setup::leave_working_directory();
     let job_control = terminal.as_ref().filter(|_| place != setup::Place::Pid1);
     let ended = supervise::supervise(&config, main_child, job_control);

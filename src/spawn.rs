@@ -14,6 +14,14 @@
 //! One disposition is not passed through as it is: SIGCHLD, if reaper inherited it
 //! ignored (see `signals::take_over`). The child ignores it again before exec.
 //!
+//! One variable is not passed through as it is: a `LISTEN_PID` naming reaper (socket
+//! activation: systemd, `systemd-socket-activate`, podman) names the child instead, which
+//! writes its own pid into a buffer prepared for it, so that the application, as
+//! sd_listen_fds(3) requires, takes the sockets as its own. Any other value passes
+//! unchanged. reaper's copies of the sockets, and of every other descriptor it inherited,
+//! are closed once the child has them (`setup::close_inherited_descriptors`, with the raw
+//! calls here).
+//!
 //! Why not `std::process::Command` (`process_group(0)` and a `pre_exec` restoring the mask,
 //! the dispositions and the terminal)? A variant built that way was measured against this
 //! one (December 2026, x86_64, 2 cores, `bench/run --measure startup`, five interleaved
@@ -48,13 +56,21 @@ unsafe extern "C" {
     static environ: *const *const libc::c_char;
 }
 
-/// Everything the child reads, prepared before it exists; it writes only `errno`.
+/// `LISTEN_PID=`, then room for the digits of any pid and the NUL.
+const LISTEN_PID: &[u8] = b"LISTEN_PID=";
+type ListenPidBuffer = [libc::c_char; 32];
+
+/// Everything the child reads, prepared before it exists; it writes only `errno`
+/// (and the digits of its pid after `LISTEN_PID=`).
 struct ChildSetup {
     /// The paths to try, in order, each a NUL-terminated string.
     candidates: Vec<*const libc::c_char>,
     argv: Vec<*const libc::c_char>,
     /// The application's environment, NULL-terminated: reaper's own, entry for entry.
     envp: Vec<*const libc::c_char>,
+    /// The `LISTEN_PID=` entry of `envp` the child completes with its pid, when reaper's
+    /// environment named reaper; else null.
+    listen_pid: *mut libc::c_char,
     inherited: Inherited,
     /// The terminal whose foreground the app's group gets.
     terminal: Option<libc::c_int>,
@@ -83,6 +99,9 @@ pub fn spawn(
     );
     let c_paths = c_strings(paths.iter().map(|p| OsStr::from_bytes(p)))?;
 
+    let mut listen_pid_buffer: ListenPidBuffer = [0; 32];
+    let mut envp = environment();
+    let listen_pid = point_listen_pid_at_child(&mut envp, &mut listen_pid_buffer);
     let setup = ChildSetup {
         candidates: c_paths.iter().map(|p| p.as_ptr()).collect(),
         argv: c_args
@@ -91,7 +110,8 @@ pub fn spawn(
             .chain(Some(std::ptr::null()))
             .collect(),
         inherited,
-        envp: environment(),
+        envp,
+        listen_pid,
         terminal: terminal.map(Terminal::raw_fd),
         errno: AtomicI32::new(0),
     };
@@ -207,6 +227,57 @@ fn environment() -> Vec<*const libc::c_char> {
     envp
 }
 
+/// Points every `LISTEN_PID` entry of `envp` that names reaper at `buffer`, which holds
+/// `LISTEN_PID=` for the child to complete, and returns the pointer (null when none does).
+fn point_listen_pid_at_child(
+    envp: &mut [*const libc::c_char],
+    buffer: &mut ListenPidBuffer,
+) -> *mut libc::c_char {
+    let own = nix::unistd::getpid().as_raw().to_string();
+    let names_reaper = |entry: *const libc::c_char| {
+        // SAFETY: every entry but the NULL terminator is a C string of `environ`.
+        let entry = unsafe { std::ffi::CStr::from_ptr(entry) }.to_bytes();
+        entry.strip_prefix(LISTEN_PID) == Some(own.as_bytes())
+    };
+    let mut pointer: *mut libc::c_char = std::ptr::null_mut();
+    for entry in envp.iter_mut().filter(|e| !e.is_null()) {
+        if names_reaper(*entry) {
+            if pointer.is_null() {
+                for (to, &from) in buffer.iter_mut().zip(LISTEN_PID) {
+                    *to = from as libc::c_char;
+                }
+                pointer = buffer.as_mut_ptr();
+            }
+            *entry = pointer;
+        }
+    }
+    pointer
+}
+
+/// Writes the caller's pid after the `LISTEN_PID=` in `buffer`, NUL-terminated: between
+/// clone and exec, so no allocation and no formatting machinery.
+///
+/// # Safety
+/// `buffer` points at a `ListenPidBuffer` that starts with `LISTEN_PID=`.
+unsafe fn complete_listen_pid(buffer: *mut libc::c_char) {
+    let mut digits = [0u8; 20];
+    let mut pid = u64::try_from(unsafe { libc::getpid() }).unwrap_or(0);
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (pid % 10) as u8;
+        pid /= 10;
+        if pid == 0 || start == 0 {
+            break;
+        }
+    }
+    let tail = &digits[start..];
+    for (i, &d) in tail.iter().chain(&[0]).enumerate() {
+        // SAFETY: 11 bytes of prefix, at most 20 digits and the NUL fit in 32.
+        unsafe { *buffer.add(LISTEN_PID.len() + i) = d as libc::c_char };
+    }
+}
+
 /// The paths exec tries for `program`, as execvp searches: the name itself when it holds
 /// a '/', else each `PATH` directory in turn (an empty entry is the working directory).
 fn candidates(program: &[u8], path: Option<&OsStr>) -> Vec<Vec<u8>> {
@@ -234,6 +305,9 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             libc::tcsetpgrp(tty, libc::getpid());
         }
         setup.inherited.restore();
+        if !setup.listen_pid.is_null() {
+            complete_listen_pid(setup.listen_pid);
+        }
         let errno = exec_first(&setup.candidates, setup.argv.as_ptr(), setup.envp.as_ptr());
         setup.errno.store(errno, Ordering::Release);
         libc::_exit(i32::from(exec_status(Errno::from_raw(errno))))
@@ -271,6 +345,23 @@ unsafe fn exec_first(
     }
 }
 
+/// Closes the descriptors `first` to `last`, both included (`close_range(2)`); there is no
+/// safe wrapper.
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    // SAFETY: a raw syscall on no memory. reaper holds no descriptor in this range as an
+    // owned object (a `File`, an `OwnedFd`) that would close it again: the caller keeps
+    // its own out.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    Errno::result(r).map(drop)
+}
+
+/// Closes one descriptor that reaper inherited and holds as no owned object, ignoring
+/// errors (one that is not open is what was asked for).
+pub fn close_fd(fd: libc::c_int) {
+    // SAFETY: as for `close_range`: nothing in reaper owns this descriptor.
+    unsafe { libc::close(fd) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +383,28 @@ mod tests {
         assert_eq!(c("sh", None)[0], "/usr/local/sbin/sh");
         assert_eq!(c("sh", None).len(), 6);
         assert_eq!(c("", Some("/a")), [""]);
+    }
+
+    #[test]
+    fn listen_pid_naming_reaper_is_completed_with_the_callers_pid() {
+        let own = CString::new(format!("LISTEN_PID={}", std::process::id())).unwrap();
+        let other = CString::new("LISTEN_PID=999999999").unwrap();
+        let fds = CString::new("LISTEN_FDS=2").unwrap();
+        let mut envp = vec![other.as_ptr(), own.as_ptr(), fds.as_ptr(), std::ptr::null()];
+        let mut buffer: ListenPidBuffer = [0x55; 32];
+        let pointer = point_listen_pid_at_child(&mut envp, &mut buffer);
+        assert!(!pointer.is_null());
+        assert_eq!(envp[0], other.as_ptr());
+        assert_eq!(envp[1], pointer.cast_const());
+        assert_eq!(envp[2], fds.as_ptr());
+        // SAFETY: the buffer just prepared, which starts with LISTEN_PID=.
+        unsafe { complete_listen_pid(pointer) };
+        // SAFETY: complete_listen_pid NUL-terminated it.
+        let entry = unsafe { std::ffi::CStr::from_ptr(pointer) };
+        assert_eq!(entry, own.as_c_str());
+
+        let mut envp = vec![other.as_ptr(), fds.as_ptr(), std::ptr::null()];
+        assert!(point_listen_pid_at_child(&mut envp, &mut buffer).is_null());
+        assert_eq!(envp, [other.as_ptr(), fds.as_ptr(), std::ptr::null()]);
     }
 }

@@ -14,6 +14,7 @@ pkg_for nsenter util-linux
 pkg_for setsid util-linux
 pkg_for musl-gcc musl-tools
 pkg_for ps procps
+pkg_for systemd-socket-activate systemd
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@ mod harness;
 mod sys;
 
 mod cli;
+mod descriptors;
 mod exit_status;
 mod hostile;
 mod isolation;

@@ -14,6 +14,11 @@
 //!   testkit inspect [--to FILE]  prints its own signal state, descriptors, process group,
 //!                                terminal group, args and environment (as hex)
 //!   testkit pgrp                 prints "pid pgid" for itself
+//!   testkit listen               socket activation as sd_listen_fds(3) has it: only when
+//!                                LISTEN_PID is its own pid and LISTEN_FDS at least 1,
+//!                                accepts one connection on fd 3 and answers "pid P
+//!                                LISTEN_PID=... LISTEN_FDS=... LISTEN_FDNAMES=...",
+//!                                exits 0; else says why on stderr and exits 1
 //!   testkit ignoring SIGNO CMD...  runs CMD (exec) with signal SIGNO ignored
 //!   testkit fork-loop FILE       ignores SIGTERM, SIGINT and SIGHUP, creates FILE, then
 //!                                forks and exits, over and over: a process whose pid
@@ -59,6 +64,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "inspect" => inspect(rest),
         "fork-loop" => fork_loop(rest),
         "ignoring" => ignoring(rest),
+        "listen" => listen(),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
@@ -367,4 +373,41 @@ fn inspect(args: &[OsString]) -> i32 {
             0
         }
     }
+}
+
+fn listen() -> i32 {
+    use std::os::fd::FromRawFd;
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let (listen_pid, fds, names) = (var("LISTEN_PID"), var("LISTEN_FDS"), var("LISTEN_FDNAMES"));
+    if listen_pid != pid.to_string() {
+        eprintln!("testkit listen: LISTEN_PID={listen_pid:?} is not mine ({pid}): no sockets");
+        return 1;
+    }
+    if fds.parse::<i32>().map_or(true, |n| n < 1) {
+        eprintln!("testkit listen: LISTEN_FDS={fds:?}: no sockets");
+        return 1;
+    }
+    // SAFETY: accept4 with no address wanted.
+    let conn = unsafe {
+        libc::accept4(
+            3,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_CLOEXEC,
+        )
+    };
+    if conn < 0 {
+        eprintln!(
+            "testkit listen: accept on fd 3: {}",
+            std::io::Error::last_os_error()
+        );
+        return 1;
+    }
+    // SAFETY: a descriptor accept4 just made, owned by nothing else.
+    let mut conn = unsafe { fs::File::from_raw_fd(conn) };
+    let answer =
+        format!("pid {pid} LISTEN_PID={listen_pid} LISTEN_FDS={fds} LISTEN_FDNAMES={names}\n");
+    conn.write_all(answer.as_bytes()).map(|()| 0).unwrap_or(1)
 }
