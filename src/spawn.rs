@@ -29,14 +29,15 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use crate::error::{Error, exec_status};
+use crate::error::{Error, describe, exec_status};
 use crate::signals::Inherited;
 use crate::terminal::Terminal;
+use crate::user::Identity;
 
 /// Where the command is looked up when `PATH` is unset: Docker's default `PATH`.
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -60,6 +61,75 @@ struct ChildSetup {
     terminal: Option<libc::c_int>,
     /// The errno of the last failed exec; 0 while none failed.
     errno: AtomicI32,
+    /// `--user`: whom the child becomes before exec; `None`: it stays who reaper is.
+    switch: Option<Switch>,
+    /// `--workdir`, changed to after the switch.
+    workdir: Option<CString>,
+    /// Which step failed (a `Step`), with `errno`; `Step::Exec` while none but exec did.
+    step: AtomicU8,
+}
+
+/// The ids of an `Identity`, as the child's raw calls take them.
+struct Switch {
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    groups: Vec<libc::gid_t>,
+}
+
+/// The child's steps that can fail, in order; reported back through `ChildSetup::step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Step {
+    Exec = 0,
+    SetGroups,
+    SetGid,
+    SetUid,
+    /// The real, effective and saved ids, or the number of groups, are not the new ones.
+    CheckIds,
+    /// setuid(0) succeeded after the switch: root could be regained.
+    RegainRoot,
+    Workdir,
+}
+
+impl Step {
+    fn from_u8(n: u8) -> Step {
+        [
+            Step::SetGroups,
+            Step::SetGid,
+            Step::SetUid,
+            Step::CheckIds,
+            Step::RegainRoot,
+            Step::Workdir,
+        ]
+        .into_iter()
+        .find(|s| *s as u8 == n)
+        .unwrap_or(Step::Exec)
+    }
+}
+
+/// The exit status of a child that never got to exec because the user switch or the
+/// working directory failed: "reaper cannot start COMMAND", as gosu and su-exec exit 1.
+const SETUP_FAILED: i32 = 1;
+
+/// The raw system calls of the switch: the C library's wrappers of the id calls
+/// broadcast the change to every thread of the process (glibc's SIGSETXID, musl's
+/// `__synccall`), which a child running in reaper's memory must not do. The 32-bit
+/// architectures keep 16-bit ids under the plain numbers.
+#[cfg(any(target_arch = "x86", target_arch = "arm"))]
+mod nr {
+    pub use libc::{
+        SYS_getgroups32 as GETGROUPS, SYS_getresgid32 as GETRESGID, SYS_getresuid32 as GETRESUID,
+        SYS_setgroups32 as SETGROUPS, SYS_setresgid32 as SETRESGID, SYS_setresuid32 as SETRESUID,
+        SYS_setuid32 as SETUID,
+    };
+}
+#[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+mod nr {
+    pub use libc::{
+        SYS_getgroups as GETGROUPS, SYS_getresgid as GETRESGID, SYS_getresuid as GETRESUID,
+        SYS_setgroups as SETGROUPS, SYS_setresgid as SETRESGID, SYS_setresuid as SETRESUID,
+        SYS_setuid as SETUID,
+    };
 }
 
 /// Starts `argv` with the signal state reaper inherited. Returns the child's pid, which is
@@ -70,6 +140,8 @@ pub fn spawn(
     argv: &[OsString],
     inherited: Inherited,
     terminal: Option<&Terminal>,
+    user: Option<&Identity>,
+    workdir: Option<&OsStr>,
 ) -> Result<libc::pid_t, Error> {
     let program = argv
         .first()
@@ -82,6 +154,7 @@ pub fn spawn(
         path.as_deref(),
     );
     let c_paths = c_strings(paths.iter().map(|p| OsStr::from_bytes(p)))?;
+    let c_workdir = c_strings(workdir.into_iter())?.pop();
 
     let setup = ChildSetup {
         candidates: c_paths.iter().map(|p| p.as_ptr()).collect(),
@@ -91,9 +164,16 @@ pub fn spawn(
             .chain(Some(std::ptr::null()))
             .collect(),
         inherited,
-        envp: environment(),
+        envp: with_home(environment(), user.and_then(|u| u.home.as_deref())),
         terminal: terminal.map(Terminal::raw_fd),
         errno: AtomicI32::new(0),
+        switch: user.map(|u| Switch {
+            uid: u.uid,
+            gid: u.gid,
+            groups: u.groups.clone(),
+        }),
+        workdir: c_workdir,
+        step: AtomicU8::new(Step::Exec as u8),
     };
     let stack = ChildStack::map()?;
 
@@ -120,9 +200,11 @@ pub fn spawn(
     // (qemu-user), so that a signal forwarded at once cannot miss it. Natively the child
     // has exec'd or exited by now, and this fails harmlessly (EACCES, ESRCH).
     let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
-    match setup.errno.load(Ordering::Acquire) {
-        0 => log::info!("started '{program}' as pid {pid}"),
-        errno => log::error!("{}", Error::cannot_run(program, Errno::from_raw(errno))),
+    let errno = Errno::from_raw(setup.errno.load(Ordering::Acquire));
+    match Step::from_u8(setup.step.load(Ordering::Acquire)) {
+        Step::Exec if errno as i32 == 0 => log::info!("started '{program}' as pid {pid}"),
+        Step::Exec => log::error!("{}", Error::cannot_run(program, errno)),
+        step => log::error!("{}", setup_failure(&program, step, errno, user, workdir)),
     }
     Ok(pid)
 }
@@ -181,6 +263,58 @@ impl Drop for ChildStack {
     }
 }
 
+/// The line for a child that failed before exec: the program, the user, the step and why.
+fn setup_failure(
+    program: &str,
+    step: Step,
+    errno: Errno,
+    user: Option<&Identity>,
+    workdir: Option<&OsStr>,
+) -> String {
+    let who = user.map_or(String::new(), |u| {
+        format!(" as user '{}' (uid {}, gid {})", u.spec, u.uid, u.gid)
+    });
+    let why = match step {
+        Step::SetGroups => format!(
+            "failed to set the supplementary groups: {}",
+            describe(errno)
+        ),
+        Step::SetGid => format!("failed to set the gid: {}", describe(errno)),
+        Step::SetUid => format!("failed to set the uid: {}", describe(errno)),
+        Step::CheckIds => "the ids after the switch are not all the new ones".to_string(),
+        Step::RegainRoot => "setuid(0) still succeeds after the switch".to_string(),
+        Step::Workdir | Step::Exec => format!(
+            "cannot change to directory '{}': {}",
+            workdir.unwrap_or_default().to_string_lossy(),
+            describe(errno)
+        ),
+    };
+    crate::error::one_line(&format!("cannot run '{program}'{who}: {why}"))
+}
+
+/// `envp` with `home` (`HOME=...`) added when it has no `HOME`, or an empty one: what
+/// gosu and su-exec give a user that has a passwd entry.
+fn with_home(
+    mut envp: Vec<*const libc::c_char>,
+    home: Option<&std::ffi::CStr>,
+) -> Vec<*const libc::c_char> {
+    let Some(home) = home else {
+        return envp;
+    };
+    // SAFETY: every entry but the last is a valid C string (see `environment`).
+    let entry = |p: &*const libc::c_char| unsafe { std::ffi::CStr::from_ptr(*p) }.to_bytes();
+    let set = envp.iter().filter(|p| !p.is_null()).any(|p| {
+        entry(p)
+            .strip_prefix(b"HOME=")
+            .is_some_and(|v| !v.is_empty())
+    });
+    if !set {
+        envp.retain(|p| p.is_null() || entry(p) != b"HOME=");
+        envp.insert(envp.len() - 1, home.as_ptr());
+    }
+    envp
+}
+
 fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, Error> {
     words
         .map(|w| CString::new(w.as_bytes()))
@@ -233,11 +367,63 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             // Every signal is still blocked here, SIGTTOU included, so this cannot stop us.
             libc::tcsetpgrp(tty, libc::getpid());
         }
+        if let Err((step, errno)) = switch_and_chdir(setup) {
+            setup.errno.store(errno, Ordering::Release);
+            setup.step.store(step as u8, Ordering::Release);
+            libc::_exit(SETUP_FAILED);
+        }
         setup.inherited.restore();
         let errno = exec_first(&setup.candidates, setup.argv.as_ptr(), setup.envp.as_ptr());
         setup.errno.store(errno, Ordering::Release);
         libc::_exit(i32::from(exec_status(Errno::from_raw(errno))))
     }
+}
+
+/// The user switch (groups, gid, uid, in that order, then checked) and the working
+/// directory, as the child does them: the step that failed and its errno, if one did.
+///
+/// # Safety
+/// Between clone and exec: raw system calls only, on `setup`, prepared before the clone.
+unsafe fn switch_and_chdir(setup: &ChildSetup) -> Result<(), (Step, i32)> {
+    let fail = |step| Err((step, Errno::last_raw()));
+    if let Some(s) = &setup.switch {
+        let (uid, gid) = (s.uid, s.gid);
+        // SAFETY: raw calls on ids and on `s.groups`, which outlives the child.
+        unsafe {
+            if libc::syscall(nr::SETGROUPS, s.groups.len(), s.groups.as_ptr()) != 0 {
+                return fail(Step::SetGroups);
+            }
+            if libc::syscall(nr::SETRESGID, gid, gid, gid) != 0 {
+                return fail(Step::SetGid);
+            }
+            if libc::syscall(nr::SETRESUID, uid, uid, uid) != 0 {
+                return fail(Step::SetUid);
+            }
+            let mut ids: [libc::uid_t; 6] = [!0; 6];
+            let [ru, eu, su, rg, eg, sg] = &mut ids;
+            let got_u = libc::syscall(nr::GETRESUID, ru as *mut _, eu as *mut _, su as *mut _);
+            let got_g = libc::syscall(nr::GETRESGID, rg as *mut _, eg as *mut _, sg as *mut _);
+            let count = libc::syscall(nr::GETGROUPS, 0, std::ptr::null_mut::<libc::gid_t>());
+            if got_u != 0
+                || got_g != 0
+                || ids != [uid, uid, uid, gid, gid, gid]
+                || usize::try_from(count).ok() != Some(s.groups.len())
+            {
+                return Err((Step::CheckIds, 0));
+            }
+            // The kernel lets a process go back to root only while one of its uids is 0.
+            if uid != 0 && libc::syscall(nr::SETUID, 0) == 0 {
+                return Err((Step::RegainRoot, 0));
+            }
+        }
+    }
+    if let Some(dir) = &setup.workdir {
+        // SAFETY: a C string prepared before the clone.
+        if unsafe { libc::chdir(dir.as_ptr()) } != 0 {
+            return fail(Step::Workdir);
+        }
+    }
+    Ok(())
 }
 
 /// Tries each candidate as execvp does, and returns the errno to report if none runs:
