@@ -15,3 +15,4 @@ mod reaping;
 mod signals;
 mod teardown;
 mod terminal;
+mod user;
