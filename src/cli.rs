@@ -549,11 +549,11 @@ A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
 Environment:
   REAPER_GRACE_PERIOD=DURATION  as --grace-period (the option wins)
   REAPER_LOG=SPEC               log filter in env_logger syntax (e.g. debug)
+  REAPER_USER=USER[:GROUP]      as --user (the option wins)
+  REAPER_WORKDIR=DIR            as --workdir (the option wins)
   TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
   DUMB_INIT_DEBUG=1             as -vv
   DUMB_INIT_SETSID=0            as --single-child
-  REAPER_USER=USER[:GROUP]      as --user (the option wins)
-  REAPER_WORKDIR=DIR            as --workdir (the option wins)
   TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
 
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
