@@ -23,15 +23,15 @@ EOF
   }
   vol=$(cname user-vol)
   docker volume create --label "$LABEL" "$vol" >/dev/null
-  # HOME is set by Docker (/root, for a container that starts as root): reaper keeps it;
-  # -e HOME= (empty, so unset) lets reaper give the user's own.
-  cid=$(drun -d -e HOME= -v "$vol:/data" "$img" sh -c \
+  # Docker always sets HOME (/root, for a container that starts as root, even given
+  # -e HOME=), and reaper keeps a HOME that is set: images say ENV HOME=... (doc/options.md).
+  cid=$(drun -d -v "$vol:/data" "$img" sh -c \
     'id -u > who; id -g >> who; id -G >> who; pwd >> who; echo "$HOME" >> who;
      touch /data/root-only 2>/dev/null && echo "wrote as root" >> who; exec sleep 1000')
   poll 20 has_proc "$cid" 'sleep 1000' || notok "the app did not start"
   out=$(docker exec "$cid" cat /data/app/who | tr '\n' ' ')
   say "the app's uid, gid, groups, working directory and HOME: $out"
-  expect_eq "the app's ids, groups, directory and HOME" "$out" "1000 1000 1000 50 /data/app /home/app "
+  expect_eq "the app's ids, groups, directory and HOME" "$out" "1000 1000 1000 50 /data/app /root "
   expect_eq "owner of the file it wrote in the volume" "$(docker exec "$cid" stat -c %u:%g /data/app/who)" "1000:1000"
   pid=$(docker exec "$cid" pidof sleep)
   expect_eq "the app's Uid line" "$(docker exec "$cid" grep ^Uid: "/proc/$pid/status" | tr -s '\t ' ' ')" "Uid: 1000 1000 1000 1000"
