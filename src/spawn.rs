@@ -11,6 +11,13 @@
 //! into reaper's memory), it works even when no descriptor is free, and by the time reaper
 //! forwards its first signal the application has been exec'd.
 //!
+//! With `--user`, the child, and only it, switches before exec: supplementary groups, gid,
+//! uid, with raw system calls (credentials belong to each task, so reaper's stay as they
+//! were; CLONE_VM shares memory, not credentials), then checks the result and that root
+//! cannot be had back; then `--workdir` (no CLONE_FS: reaper's own directory is not
+//! moved). A failed step is written into reaper's memory beside the exec errno, and the
+//! child exits 1 without running anything.
+//!
 //! One disposition is not passed through as it is: SIGCHLD, if reaper inherited it
 //! ignored (see `signals::take_over`). The child ignores it again before exec.
 //!
@@ -180,7 +187,7 @@ pub fn spawn(
     // SAFETY: with CLONE_VFORK this thread is suspended until the child has exec'd or
     // exited, so the child has the stack and `setup` to itself and both outlive it.
     // `child_main` makes only async-signal-safe calls on memory prepared above, and never
-    // returns. Of reaper's memory it writes `setup.errno` and, through the C library's
+    // returns. Of reaper's memory it writes `setup.errno`, `setup.step` and, through the C library's
     // wrappers of calls that fail, this thread's errno (shared: the child has no TLS of its
     // own), which reaper reads only after a failing call of its own. reaper has no signal
     // handlers, so none can run in the child on reaper's memory.
