@@ -41,15 +41,17 @@ fn is_root() -> bool {
 
 /// `reaper` with the test's own /etc/passwd and /etc/group mounted over the real ones.
 fn with_accounts(mode: As, sandbox: &Sandbox, passwd: &str) -> Run {
+    with_accounts_through(mode, sandbox, passwd, "")
+}
+
+/// The same, reaper started through `exec` (a command that execs the rest, or nothing).
+fn with_accounts_through(mode: As, sandbox: &Sandbox, passwd: &str, exec: &str) -> Run {
     let passwd = sandbox.write("passwd", passwd);
     let group = sandbox.write("group", GROUP);
-    reaper(mode).wrap([
-        "sh",
-        "-c",
-        "mount --bind \"$0\" /etc/passwd && mount --bind \"$1\" /etc/group && shift && exec \"$@\"",
-        &passwd,
-        &group,
-    ])
+    let script = format!(
+        "mount --bind \"$0\" /etc/passwd && mount --bind \"$1\" /etc/group && shift && exec {exec} \"$@\""
+    );
+    reaper(mode).wrap(["sh", "-c", &script, &passwd, &group])
 }
 
 /// The value of a `key: value` line of testkit inspect's output, whitespace squeezed.
@@ -250,17 +252,8 @@ fn a_refused_switch_fails_closed() {
     for mode in BOTH {
         let sandbox = Sandbox::new("user-refused");
         std::fs::set_permissions(&sandbox.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let passwd = sandbox.write("passwd", PASSWD);
-        let group = sandbox.write("group", GROUP);
-        let out = reaper(mode)
-            .wrap([
-                "sh",
-                "-c",
-                "mount --bind \"$0\" /etc/passwd && mount --bind \"$1\" /etc/group && shift && \
-                 exec setpriv --reuid 4330 --regid 4330 --clear-groups \"$@\"",
-                &passwd,
-                &group,
-            ])
+        let setpriv = "setpriv --reuid 4330 --regid 4330 --clear-groups";
+        let out = with_accounts_through(mode, &sandbox, PASSWD, setpriv)
             .current_dir(&sandbox.dir)
             .args(["--user", "app"])
             .args(sh("touch started"))
