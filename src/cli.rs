@@ -48,6 +48,10 @@ pub struct Config {
     pub log_spec: Option<String>,
     /// Problems with the tini and dumb-init variables: logged once logging is up.
     pub warnings: Vec<String>,
+    /// `--user USER[:GROUP]`, as given: looked up (`user::lookup`) just before the start.
+    pub user: Option<String>,
+    /// `--workdir DIR`: where the child goes, as that user, before exec.
+    pub workdir: Option<OsString>,
 }
 
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -191,6 +195,24 @@ const OPTIONS: &[Opt] = &[
         help: "more output on stderr (repeat: info, debug, trace)",
     },
     Opt {
+        short: Some(b'u'),
+        long: Some("user"),
+        takes: Takes::Value("USER[:GROUP]", |b, v| {
+            b.user = Some(v.to_string());
+            Ok(())
+        }),
+        help: "run COMMAND (only) as USER: name or uid, GROUP name or\ngid; groups, gid, then uid switched, and checked",
+    },
+    Opt {
+        short: None,
+        long: Some("workdir"),
+        takes: Takes::Value("DIR", |b, v| {
+            b.workdir = Some(v.into());
+            Ok(())
+        }),
+        help: "run COMMAND in DIR (changed to after --user)",
+    },
+    Opt {
         short: Some(b'h'),
         long: Some("help"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Help)),
@@ -293,6 +315,8 @@ struct Builder {
     env_level: Option<log::LevelFilter>,
     log_spec: Option<String>,
     warnings: Vec<String>,
+    user: Option<String>,
+    workdir: Option<OsString>,
     /// Set by an option that ends parsing (`--help`, `--version`).
     done: Option<Request>,
 }
@@ -338,6 +362,8 @@ impl Builder {
             log_level,
             log_spec: self.log_spec,
             warnings: self.warnings,
+            user: self.user,
+            workdir: self.workdir,
         })
     }
 }
@@ -393,6 +419,8 @@ fn apply_environment(
         })?;
         b.grace_period = Some(grace);
     }
+    b.user = env("REAPER_USER").map(|v| v.to_string_lossy().into_owned());
+    b.workdir = env("REAPER_WORKDIR");
     b.log_spec = env("REAPER_LOG").map(|s| s.to_string_lossy().into_owned());
     if env("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
         b.single_child = true;
@@ -521,14 +549,17 @@ A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
 Environment:
   REAPER_GRACE_PERIOD=DURATION  as --grace-period (the option wins)
   REAPER_LOG=SPEC               log filter in env_logger syntax (e.g. debug)
+  REAPER_USER=USER[:GROUP]      as --user (the option wins)
+  REAPER_WORKDIR=DIR            as --workdir (the option wins)
   TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
   DUMB_INIT_DEBUG=1             as -vv
   DUMB_INIT_SETSID=0            as --single-child
   TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
 
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
-COMMAND is not found, 126 when it cannot be run; 2 on a usage error; 1 when
-reaper cannot start COMMAND; 0 when --pause ends.
+COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
+or malformed --user included); 1 when reaper cannot start COMMAND (the user
+switch or --workdir failed included); 0 when --pause ends.
 ";
 
 /// The `--help` text: the options block comes from `OPTIONS`.
@@ -854,6 +885,33 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn user_and_workdir_from_options_and_environment() {
+        let run = |env: &[(&str, &str)], args: &[&str]| match parse_with(args, env) {
+            Ok(Request::Run(c)) => *c,
+            other => panic!("{other:?}"),
+        };
+        let c = run(&[], &["--user", "app:staff", "--workdir=/srv", "x"]);
+        assert_eq!(c.user.as_deref(), Some("app:staff"));
+        assert_eq!(c.workdir, Some(OsString::from("/srv")));
+        assert_eq!(run(&[], &["-u1000", "x"]).user.as_deref(), Some("1000"));
+        assert_eq!(run(&[], &["-u", "app", "x"]).user.as_deref(), Some("app"));
+        let c = run(&[], &["x"]);
+        assert_eq!((c.user, c.workdir), (None, None));
+        let env = [("REAPER_USER", "app"), ("REAPER_WORKDIR", "/data")];
+        let c = run(&env, &["x"]);
+        assert_eq!(c.user.as_deref(), Some("app"));
+        assert_eq!(c.workdir, Some(OsString::from("/data")));
+        let c = run(&env, &["--user=root", "--workdir", "/", "x"]);
+        assert_eq!(c.user.as_deref(), Some("root"), "the option wins");
+        assert_eq!(c.workdir, Some(OsString::from("/")));
+        let c = run(&[("REAPER_USER", ""), ("REAPER_WORKDIR", "")], &["x"]);
+        assert_eq!((c.user, c.workdir), (None, None), "empty is unset");
+        assert!(usage_error(&["--user"]).contains("'--user'"));
+        assert!(usage_error(&["--workdir"]).contains("'--workdir'"));
+        assert!(usage_error(&["-W", "/", "x"]).contains("'-W'"));
     }
 
     #[test]

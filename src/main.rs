@@ -33,6 +33,7 @@ mod signo;
 mod spawn;
 mod supervise;
 mod terminal;
+mod user;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -54,9 +55,17 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
 
     let (main_child, terminal) = match &config.mode {
         Mode::Command(argv) => {
+            let user = config.user.as_deref().map(user::lookup).transpose()?;
             let terminal = terminal::Terminal::if_in_foreground();
+            let workdir = config.workdir.as_deref();
             (
-                Some(spawn::spawn(argv, inherited, terminal.as_ref())?),
+                Some(spawn::spawn(
+                    argv,
+                    inherited,
+                    terminal.as_ref(),
+                    user.as_ref(),
+                    workdir,
+                )?),
                 terminal,
             )
         }

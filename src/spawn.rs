@@ -11,6 +11,13 @@
 //! into reaper's memory), it works even when no descriptor is free, and by the time reaper
 //! forwards its first signal the application has been exec'd.
 //!
+//! With `--user`, the child, and only it, switches before exec: supplementary groups, gid,
+//! uid, with raw system calls (credentials belong to each task, so reaper's stay as they
+//! were; CLONE_VM shares memory, not credentials), then checks the result and that root
+//! cannot be had back; then `--workdir` (no CLONE_FS: reaper's own directory is not
+//! moved). A failed step is written into reaper's memory beside the exec errno, and the
+//! child exits 1 without running anything.
+//!
 //! One disposition is not passed through as it is: SIGCHLD, if reaper inherited it
 //! ignored (see `signals::take_over`). The child ignores it again before exec.
 //!
@@ -37,14 +44,15 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use crate::error::{Error, exec_status};
+use crate::error::{Error, describe, exec_status};
 use crate::signals::Inherited;
 use crate::terminal::Terminal;
+use crate::user::Identity;
 
 /// Where the command is looked up when `PATH` is unset: Docker's default `PATH`.
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -76,6 +84,75 @@ struct ChildSetup {
     terminal: Option<libc::c_int>,
     /// The errno of the last failed exec; 0 while none failed.
     errno: AtomicI32,
+    /// `--user`: whom the child becomes before exec; `None`: it stays who reaper is.
+    switch: Option<Switch>,
+    /// `--workdir`, changed to after the switch.
+    workdir: Option<CString>,
+    /// Which step failed (a `Step`), with `errno`; `Step::Exec` while none but exec did.
+    step: AtomicU8,
+}
+
+/// The ids of an `Identity`, as the child's raw calls take them.
+struct Switch {
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    groups: Vec<libc::gid_t>,
+}
+
+/// The child's steps that can fail, in order; reported back through `ChildSetup::step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Step {
+    Exec = 0,
+    SetGroups,
+    SetGid,
+    SetUid,
+    /// The real, effective and saved ids, or the number of groups, are not the new ones.
+    CheckIds,
+    /// setuid(0) succeeded after the switch: root could be regained.
+    RegainRoot,
+    Workdir,
+}
+
+impl Step {
+    fn from_u8(n: u8) -> Step {
+        [
+            Step::SetGroups,
+            Step::SetGid,
+            Step::SetUid,
+            Step::CheckIds,
+            Step::RegainRoot,
+            Step::Workdir,
+        ]
+        .into_iter()
+        .find(|s| *s as u8 == n)
+        .unwrap_or(Step::Exec)
+    }
+}
+
+/// The exit status of a child that never got to exec because the user switch or the
+/// working directory failed: "reaper cannot start COMMAND", as gosu and su-exec exit 1.
+const SETUP_FAILED: i32 = 1;
+
+/// The raw system calls of the switch: the C library's wrappers of the id calls
+/// broadcast the change to every thread of the process (glibc's SIGSETXID, musl's
+/// `__synccall`), which a child running in reaper's memory must not do. The 32-bit
+/// architectures keep 16-bit ids under the plain numbers.
+#[cfg(any(target_arch = "x86", target_arch = "arm"))]
+mod nr {
+    pub use libc::{
+        SYS_getgroups32 as GETGROUPS, SYS_getresgid32 as GETRESGID, SYS_getresuid32 as GETRESUID,
+        SYS_setgroups32 as SETGROUPS, SYS_setresgid32 as SETRESGID, SYS_setresuid32 as SETRESUID,
+        SYS_setuid32 as SETUID,
+    };
+}
+#[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+mod nr {
+    pub use libc::{
+        SYS_getgroups as GETGROUPS, SYS_getresgid as GETRESGID, SYS_getresuid as GETRESUID,
+        SYS_setgroups as SETGROUPS, SYS_setresgid as SETRESGID, SYS_setresuid as SETRESUID,
+        SYS_setuid as SETUID,
+    };
 }
 
 /// Starts `argv` with the signal state reaper inherited. Returns the child's pid, which is
@@ -86,6 +163,8 @@ pub fn spawn(
     argv: &[OsString],
     inherited: Inherited,
     terminal: Option<&Terminal>,
+    user: Option<&Identity>,
+    workdir: Option<&OsStr>,
 ) -> Result<libc::pid_t, Error> {
     let program = argv
         .first()
@@ -98,9 +177,10 @@ pub fn spawn(
         path.as_deref(),
     );
     let c_paths = c_strings(paths.iter().map(|p| OsStr::from_bytes(p)))?;
+    let c_workdir = c_strings(workdir.into_iter())?.pop();
 
     let mut listen_pid_buffer: ListenPidBuffer = [0; 32];
-    let mut envp = environment();
+    let mut envp = with_home(environment(), user.and_then(|u| u.home.as_deref()));
     let listen_pid = point_listen_pid_at_child(&mut envp, &mut listen_pid_buffer);
     let setup = ChildSetup {
         candidates: c_paths.iter().map(|p| p.as_ptr()).collect(),
@@ -114,13 +194,20 @@ pub fn spawn(
         listen_pid,
         terminal: terminal.map(Terminal::raw_fd),
         errno: AtomicI32::new(0),
+        switch: user.map(|u| Switch {
+            uid: u.uid,
+            gid: u.gid,
+            groups: u.groups.clone(),
+        }),
+        workdir: c_workdir,
+        step: AtomicU8::new(Step::Exec as u8),
     };
     let stack = ChildStack::map()?;
 
     // SAFETY: with CLONE_VFORK this thread is suspended until the child has exec'd or
     // exited, so the child has the stack and `setup` to itself and both outlive it.
     // `child_main` makes only async-signal-safe calls on memory prepared above, and never
-    // returns. Of reaper's memory it writes `setup.errno` and, through the C library's
+    // returns. Of reaper's memory it writes `setup.errno`, `setup.step` and, through the C library's
     // wrappers of calls that fail, this thread's errno (shared: the child has no TLS of its
     // own), which reaper reads only after a failing call of its own. reaper has no signal
     // handlers, so none can run in the child on reaper's memory.
@@ -140,9 +227,11 @@ pub fn spawn(
     // (qemu-user), so that a signal forwarded at once cannot miss it. Natively the child
     // has exec'd or exited by now, and this fails harmlessly (EACCES, ESRCH).
     let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
-    match setup.errno.load(Ordering::Acquire) {
-        0 => log::info!("started '{program}' as pid {pid}"),
-        errno => log::error!("{}", Error::cannot_run(program, Errno::from_raw(errno))),
+    let errno = Errno::from_raw(setup.errno.load(Ordering::Acquire));
+    match Step::from_u8(setup.step.load(Ordering::Acquire)) {
+        Step::Exec if errno as i32 == 0 => log::info!("started '{program}' as pid {pid}"),
+        Step::Exec => log::error!("{}", Error::cannot_run(program, errno)),
+        step => log::error!("{}", setup_failure(&program, step, errno, user, workdir)),
     }
     Ok(pid)
 }
@@ -199,6 +288,58 @@ impl Drop for ChildStack {
         // nothing runs on this stack any more.
         unsafe { libc::munmap(self.base, self.guard + CHILD_STACK) };
     }
+}
+
+/// The line for a child that failed before exec: the program, the user, the step and why.
+fn setup_failure(
+    program: &str,
+    step: Step,
+    errno: Errno,
+    user: Option<&Identity>,
+    workdir: Option<&OsStr>,
+) -> String {
+    let who = user.map_or(String::new(), |u| {
+        format!(" as user '{}' (uid {}, gid {})", u.spec, u.uid, u.gid)
+    });
+    let why = match step {
+        Step::SetGroups => format!(
+            "failed to set the supplementary groups: {}",
+            describe(errno)
+        ),
+        Step::SetGid => format!("failed to set the gid: {}", describe(errno)),
+        Step::SetUid => format!("failed to set the uid: {}", describe(errno)),
+        Step::CheckIds => "the ids after the switch are not all the new ones".to_string(),
+        Step::RegainRoot => "setuid(0) still succeeds after the switch".to_string(),
+        Step::Workdir | Step::Exec => format!(
+            "cannot change to directory '{}': {}",
+            workdir.unwrap_or_default().to_string_lossy(),
+            describe(errno)
+        ),
+    };
+    crate::error::one_line(&format!("cannot run '{program}'{who}: {why}"))
+}
+
+/// `envp` with `home` (`HOME=...`) added when it has no `HOME`, or an empty one: what
+/// gosu and su-exec give a user that has a passwd entry.
+fn with_home(
+    mut envp: Vec<*const libc::c_char>,
+    home: Option<&std::ffi::CStr>,
+) -> Vec<*const libc::c_char> {
+    let Some(home) = home else {
+        return envp;
+    };
+    // SAFETY: every entry but the last is a valid C string (see `environment`).
+    let entry = |p: &*const libc::c_char| unsafe { std::ffi::CStr::from_ptr(*p) }.to_bytes();
+    let set = envp.iter().filter(|p| !p.is_null()).any(|p| {
+        entry(p)
+            .strip_prefix(b"HOME=")
+            .is_some_and(|v| !v.is_empty())
+    });
+    if !set {
+        envp.retain(|p| p.is_null() || entry(p) != b"HOME=");
+        envp.insert(envp.len() - 1, home.as_ptr());
+    }
+    envp
 }
 
 fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, Error> {
@@ -304,6 +445,11 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             // Every signal is still blocked here, SIGTTOU included, so this cannot stop us.
             libc::tcsetpgrp(tty, libc::getpid());
         }
+        if let Err((step, errno)) = switch_and_chdir(setup) {
+            setup.errno.store(errno, Ordering::Release);
+            setup.step.store(step as u8, Ordering::Release);
+            libc::_exit(SETUP_FAILED);
+        }
         setup.inherited.restore();
         if !setup.listen_pid.is_null() {
             complete_listen_pid(setup.listen_pid);
@@ -312,6 +458,53 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         setup.errno.store(errno, Ordering::Release);
         libc::_exit(i32::from(exec_status(Errno::from_raw(errno))))
     }
+}
+
+/// The user switch (groups, gid, uid, in that order, then checked) and the working
+/// directory, as the child does them: the step that failed and its errno, if one did.
+///
+/// # Safety
+/// Between clone and exec: raw system calls only, on `setup`, prepared before the clone.
+unsafe fn switch_and_chdir(setup: &ChildSetup) -> Result<(), (Step, i32)> {
+    let fail = |step| Err((step, Errno::last_raw()));
+    if let Some(s) = &setup.switch {
+        let (uid, gid) = (s.uid, s.gid);
+        // SAFETY: raw calls on ids and on `s.groups`, which outlives the child.
+        unsafe {
+            if libc::syscall(nr::SETGROUPS, s.groups.len(), s.groups.as_ptr()) != 0 {
+                return fail(Step::SetGroups);
+            }
+            if libc::syscall(nr::SETRESGID, gid, gid, gid) != 0 {
+                return fail(Step::SetGid);
+            }
+            if libc::syscall(nr::SETRESUID, uid, uid, uid) != 0 {
+                return fail(Step::SetUid);
+            }
+            let mut ids: [libc::uid_t; 6] = [!0; 6];
+            let [ru, eu, su, rg, eg, sg] = &mut ids;
+            let got_u = libc::syscall(nr::GETRESUID, ru as *mut _, eu as *mut _, su as *mut _);
+            let got_g = libc::syscall(nr::GETRESGID, rg as *mut _, eg as *mut _, sg as *mut _);
+            let count = libc::syscall(nr::GETGROUPS, 0, std::ptr::null_mut::<libc::gid_t>());
+            if got_u != 0
+                || got_g != 0
+                || ids != [uid, uid, uid, gid, gid, gid]
+                || usize::try_from(count).ok() != Some(s.groups.len())
+            {
+                return Err((Step::CheckIds, 0));
+            }
+            // The kernel lets a process go back to root only while one of its uids is 0.
+            if uid != 0 && libc::syscall(nr::SETUID, 0) == 0 {
+                return Err((Step::RegainRoot, 0));
+            }
+        }
+    }
+    if let Some(dir) = &setup.workdir {
+        // SAFETY: a C string prepared before the clone.
+        if unsafe { libc::chdir(dir.as_ptr()) } != 0 {
+            return fail(Step::Workdir);
+        }
+    }
+    Ok(())
 }
 
 /// Tries each candidate as execvp does, and returns the errno to report if none runs:

@@ -12,6 +12,7 @@ pkg_for() { # command package
 pkg_for unshare util-linux
 pkg_for nsenter util-linux
 pkg_for setsid util-linux
+pkg_for setpriv util-linux
 pkg_for musl-gcc musl-tools
 pkg_for ps procps
 pkg_for systemd-socket-activate systemd

@@ -16,3 +16,4 @@ mod reaping;
 mod signals;
 mod teardown;
 mod terminal;
+mod user;

@@ -28,9 +28,15 @@ fn help_block<'a>(help: &'a str, title: &str) -> Vec<&'a str> {
 }
 
 /// The first column of a --help entry: `  -p, --pdeath-signal SIG      have SIG…` gives
-/// `-p, --pdeath-signal SIG`. Continuation lines (indented further) give `None`.
+/// `-p, --pdeath-signal SIG`, and a long-only one, `      --workdir DIR  …` (indented to
+/// line up with the long names), `--workdir DIR`. Continuation lines (indented further)
+/// give `None`.
 fn help_term(line: &str) -> Option<String> {
     let rest = line.strip_prefix("  ")?;
+    let rest = rest
+        .strip_prefix("    ")
+        .filter(|r| r.starts_with("--"))
+        .unwrap_or(rest);
     if rest.starts_with(' ') {
         return None;
     }
@@ -185,6 +191,24 @@ fn the_man_page_names_the_crates_version() {
         title.contains(&wanted),
         "doc/reaper.1's title line should name {wanted}: {title}"
     );
+}
+
+#[test]
+fn help_terms_of_short_long_and_long_only_options() {
+    let term = |l: &str| help_term(l);
+    assert_eq!(
+        term("  -u, --user USER[:GROUP]      run COMMAND").as_deref(),
+        Some("-u, --user USER[:GROUP]")
+    );
+    assert_eq!(
+        term("      --workdir DIR            run COMMAND in DIR").as_deref(),
+        Some("--workdir DIR")
+    );
+    assert_eq!(
+        term("  -g                           forward").as_deref(),
+        Some("-g")
+    );
+    assert_eq!(term("                               is not PID 1"), None);
 }
 
 #[test]

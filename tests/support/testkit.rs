@@ -12,7 +12,8 @@
 //!   testkit zombies [SECS]       counts zombies in /proc; with SECS, waits up to SECS for
 //!                                none to be left; exits 0 when none are left
 //!   testkit inspect [--to FILE]  prints its own signal state, descriptors, process group,
-//!                                terminal group, args and environment (as hex)
+//!                                terminal group, ids and groups, args and environment
+//!                                (as hex), and last whether setuid(0) works for it
 //!   testkit pgrp                 prints "pid pgid" for itself
 //!   testkit listen               socket activation as sd_listen_fds(3) has it: only when
 //!                                LISTEN_PID is its own pid and LISTEN_FDS at least 1,
@@ -318,9 +319,11 @@ fn inspect(args: &[OsString]) -> i32 {
     let mut out = String::new();
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     for line in status.lines() {
-        if ["SigBlk:", "SigIgn:", "SigCgt:", "PPid:"]
-            .iter()
-            .any(|k| line.starts_with(k))
+        if [
+            "SigBlk:", "SigIgn:", "SigCgt:", "PPid:", "Uid:", "Gid:", "Groups:",
+        ]
+        .iter()
+        .any(|k| line.starts_with(k))
         {
             let _ = writeln!(out, "{line}");
         }
@@ -363,6 +366,10 @@ fn inspect(args: &[OsString]) -> i32 {
         kv.extend(v.as_bytes());
         let _ = writeln!(out, "env: {}", hex(&kv));
     }
+    // Last, as it may change who we are: whether root can be had back.
+    // SAFETY: setuid has no memory-safety preconditions.
+    let regained = unsafe { libc::setuid(0) } == 0;
+    let _ = writeln!(out, "regain-root: {}", if regained { "yes" } else { "no" });
     match args.first().and_then(|a| a.to_str()) {
         Some("--to") => {
             let file: String = arg(args, 1, "FILE");

@@ -1,0 +1,51 @@
+# title: --user: started as root, the app runs as the user that owns its volume; docker stop still gives 143
+# runtime: Docker
+# limit: 180
+
+run_case() {
+  need_docker
+  local ctx=$WORK/user-ctx img=reaper-test/user:$RUN vol cid out pid ms t0
+  mkdir -p "$ctx"
+  printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n' >"$ctx/passwd"
+  printf 'root:x:0:\napp:x:1000:\nstaff:x:50:app\nother:x:60:root\n' >"$ctx/group"
+  # The usual image: root at the start, a volume owned by the application's user.
+  cat >"$ctx/Dockerfile" <<EOF
+FROM $IMG_APP
+COPY passwd group /etc/
+RUN ["/bin/sh", "-c", "mkdir -p /data/app && chown 1000:1000 /data/app && chmod 700 /data/app"]
+VOLUME /data
+ENTRYPOINT ["/reaper", "--user", "app", "--workdir", "/data/app", "--"]
+EOF
+  docker build --label "$LABEL" -q -t "$img" "$ctx" >/dev/null 2>"$WORK/user-build.log" || {
+    sed 's/^/      | /' "$WORK/user-build.log"
+    notok "cannot build the image"
+    finish
+  }
+  vol=$(cname user-vol)
+  docker volume create --label "$LABEL" "$vol" >/dev/null
+  # Docker always sets HOME (/root, for a container that starts as root, even given
+  # -e HOME=), and reaper keeps a HOME that is set: images say ENV HOME=... (doc/options.md).
+  cid=$(drun -d -v "$vol:/data" "$img" sh -c \
+    'id -u > who; id -g >> who; id -G >> who; pwd >> who; echo "$HOME" >> who;
+     touch /data/root-only 2>/dev/null && echo "wrote as root" >> who; exec sleep 1000')
+  poll 20 has_proc "$cid" 'sleep 1000' || notok "the app did not start"
+  out=$(docker exec "$cid" cat /data/app/who | tr '\n' ' ')
+  say "the app's uid, gid, groups, working directory and HOME: $out"
+  expect_eq "the app's ids, groups, directory and HOME" "$out" "1000 1000 1000 50 /data/app /root "
+  expect_eq "owner of the file it wrote in the volume" "$(docker exec "$cid" stat -c %u:%g /data/app/who)" "1000:1000"
+  pid=$(docker exec "$cid" pidof sleep)
+  expect_eq "the app's Uid line" "$(docker exec "$cid" grep ^Uid: "/proc/$pid/status" | tr -s '\t ' ' ')" "Uid: 1000 1000 1000 1000"
+  expect_eq "reaper (PID 1) stays root" "$(docker exec "$cid" grep ^Uid: /proc/1/status | tr -s '\t ' ' ')" "Uid: 0 0 0 0"
+  t0=$(now_ms)
+  docker stop "$cid" >/dev/null
+  ms=$(($(now_ms) - t0))
+  expect_faster "docker stop (no SIGKILL from docker)" "$ms" 9000
+  expect_eq "exit status after docker stop" "$(docker wait "$cid")" 143
+  # A user the image does not have: one line, status 2, the app never runs.
+  local rc=0
+  out=$(drun --rm --entrypoint /reaper "$img" --user nobody -- sh -c 'echo app ran' 2>&1) || rc=$?
+  say "--user nobody: $out (status $rc)"
+  expect_eq "status for an unknown user" "$rc" 2
+  expect_eq "output for an unknown user" "$out" "reaper: --user 'nobody': no user 'nobody' in /etc/passwd (see 'reaper --help')"
+  finish
+}

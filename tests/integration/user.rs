@@ -1,0 +1,327 @@
+//! `--user` and `--workdir`: the application runs as another user, reaper stays root.
+//!
+//! Each run has /etc/passwd and /etc/group of its own, written by the test and
+//! bind-mounted inside the run's mount namespace (the harness's `unshare` makes one), so
+//! the machine's own account files are never touched. Needs real root: mapped root in a
+//! user namespace cannot switch to an unmapped uid.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::harness::{As, BOTH, Outcome, Run, Sandbox, reaper, sh, testkit_str};
+
+const PASSWD: &str = "\
+root:x:0:0:root:/root:/bin/sh
+app:x:4321:4322:The app,,,:/home/app:/bin/sh
+other:x:4330:4330::/home/other:/bin/sh
+broken:x:4340
+huge:x:4294967296:4340::/:/bin/sh
+";
+
+const GROUP: &str = "\
+root:x:0:
+app:x:4322:
+staff:x:4400:other,app
+audio:x:4401:app
+video:x:4402:appx,nobody
+";
+
+/// Fails under CI=true (where every test must run); elsewhere says loudly that it skips.
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "cannot run under CI: switching users needs real root"
+        );
+        eprintln!("SKIPPED (not under CI=true): switching users needs real root");
+    }
+    root
+}
+
+/// `reaper` with the test's own /etc/passwd and /etc/group mounted over the real ones.
+fn with_accounts(mode: As, sandbox: &Sandbox, passwd: &str) -> Run {
+    with_accounts_through(mode, sandbox, passwd, "")
+}
+
+/// The same, reaper started through `exec` (a command that execs the rest, or nothing).
+fn with_accounts_through(mode: As, sandbox: &Sandbox, passwd: &str, exec: &str) -> Run {
+    let passwd = sandbox.write("passwd", passwd);
+    let group = sandbox.write("group", GROUP);
+    let script = format!(
+        "mount --bind \"$0\" /etc/passwd && mount --bind \"$1\" /etc/group && shift && exec {exec} \"$@\""
+    );
+    reaper(mode).wrap(["sh", "-c", &script, &passwd, &group])
+}
+
+/// The value of a `key: value` line of testkit inspect's output, whitespace squeezed.
+fn field(out: &Outcome, key: &str) -> String {
+    let prefix = format!("{key}:");
+    let line = out.stdout.lines().find_map(|l| l.strip_prefix(&prefix));
+    let line = line.unwrap_or_else(|| panic!("no {key} in {out:?}"));
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The supplementary groups, sorted (the kernel keeps them sorted anyway).
+fn groups(out: &Outcome) -> Vec<u32> {
+    let mut g: Vec<u32> = field(out, "Groups")
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    g.sort();
+    g
+}
+
+fn env_has(out: &Outcome, entry: &str) -> bool {
+    let hex: String = entry.bytes().map(|b| format!("{b:02x}")).collect();
+    out.stdout.lines().any(|l| l == format!("env: {hex}"))
+}
+
+fn has_home(out: &Outcome) -> bool {
+    let hex: String = b"HOME=".iter().map(|b| format!("{b:02x}")).collect();
+    out.stdout
+        .lines()
+        .any(|l| l.starts_with(&format!("env: {hex}")))
+}
+
+#[test]
+fn a_name_switches_groups_gid_and_uid_for_good() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-name");
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .args(["--user", "app", &testkit_str(), "inspect"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321", "{out:?}");
+        assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322", "{out:?}");
+        assert_eq!(
+            groups(&out),
+            [4322, 4400, 4401],
+            "exactly as /etc/group lists app"
+        );
+        assert_eq!(field(&out, "regain-root"), "no", "{out:?}");
+        assert!(env_has(&out, "HOME=/home/app"), "{out:?}");
+        assert!(!out.stdout.contains("env: 555345523d"), "USER left alone");
+        assert_eq!(out.stderr, "", "{mode:?}");
+    }
+}
+
+#[test]
+fn reaper_itself_stays_root() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-reaper-root");
+        // The app reports reaper's ids (its parent's, PPid) once it runs as app.
+        let script = "grep -E '^(Uid|Gid):' /proc/$PPID/status; id -u";
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .args(["--user", "app"])
+            .args(sh(script))
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        let lines: Vec<String> = out
+            .stdout
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(lines, ["Uid: 0 0 0 0", "Gid: 0 0 0 0", "4321"], "{out:?}");
+    }
+}
+
+#[test]
+fn numeric_ids_with_and_without_an_entry() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-numeric");
+        let inspect = |spec: &str| {
+            with_accounts(mode, &sandbox, PASSWD)
+                .args(["--user", spec, &testkit_str(), "inspect"])
+                .run()
+        };
+        // A uid with an entry is that entry: its gid, groups and home.
+        let out = inspect("4321");
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321");
+        assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322");
+        assert_eq!(groups(&out), [4322, 4400, 4401]);
+        assert!(env_has(&out, "HOME=/home/app"), "{out:?}");
+        // One without needs none: the root group, as Docker's --user 1000, and no HOME.
+        let out = inspect("5000");
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(field(&out, "Uid"), "5000 5000 5000 5000");
+        assert_eq!(field(&out, "Gid"), "0 0 0 0");
+        assert_eq!(groups(&out), [0]);
+        assert_eq!(field(&out, "regain-root"), "no", "{out:?}");
+        assert!(!has_home(&out), "{out:?}");
+        let out = inspect("5000:5001");
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(field(&out, "Gid"), "5001 5001 5001 5001");
+        assert_eq!(groups(&out), [5001]);
+    }
+}
+
+#[test]
+fn user_and_group_and_the_environment_forms() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-group");
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .args(["--user", "app:staff", &testkit_str(), "inspect"])
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321");
+        assert_eq!(field(&out, "Gid"), "4400 4400 4400 4400");
+        assert_eq!(groups(&out), [4400, 4401], "{out:?}");
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .args(["--user", "other:4402", &testkit_str(), "inspect"])
+            .run();
+        assert_eq!(field(&out, "Gid"), "4402 4402 4402 4402", "{out:?}");
+        assert_eq!(groups(&out), [4400, 4402], "{out:?}");
+        // REAPER_USER and REAPER_WORKDIR; HOME set already is left as it is.
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .env("REAPER_USER", "app")
+            .env("REAPER_WORKDIR", "/")
+            .env("HOME", "/custom")
+            .args([&testkit_str(), "inspect"])
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321");
+        assert_eq!(field(&out, "cwd"), "/");
+        assert!(env_has(&out, "HOME=/custom"), "{out:?}");
+        assert!(!env_has(&out, "HOME=/home/app"), "{out:?}");
+        // The option wins over the variable.
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .env("REAPER_USER", "app")
+            .args(["--user", "other", &testkit_str(), "inspect"])
+            .run();
+        assert_eq!(field(&out, "Uid"), "4330 4330 4330 4330", "{out:?}");
+    }
+}
+
+/// Each bad `--user` is one line naming it and its reason, status 2, and no app.
+#[test]
+fn a_bad_user_is_one_line_and_no_application() {
+    if !is_root() {
+        return;
+    }
+    let long = "a".repeat(300);
+    let cases: &[(&str, &str)] = &[
+        ("nobody-here", "no user 'nobody-here' in /etc/passwd"),
+        ("app:nogroup", "no group 'nogroup' in /etc/group"),
+        ("broken", "malformed /etc/passwd line 4"),
+        ("huge", "malformed /etc/passwd line 5 (bad uid)"),
+        (&long, "user name longer than 255 bytes"),
+        ("4294967296", "uid '4294967296' is not an id"),
+        ("4294967295", "uid '4294967295' is not an id"),
+        ("app:99999999999", "gid '99999999999' is not an id"),
+    ];
+    for mode in BOTH {
+        for (spec, reason) in cases {
+            let sandbox = Sandbox::new("user-bad");
+            let out = with_accounts(mode, &sandbox, PASSWD)
+                .current_dir(&sandbox.dir)
+                .args(["--user", spec])
+                .args(sh("touch started"))
+                .run();
+            assert_eq!(out.code, 2, "{spec}: {out:?}");
+            assert_eq!(out.stderr.lines().count(), 1, "{spec}: {out:?}");
+            assert!(out.stderr.starts_with("reaper: "), "{out:?}");
+            assert!(out.stderr.contains(&format!("'{spec}'")), "{out:?}");
+            assert!(out.stderr.contains(reason), "{spec}: {out:?}");
+            assert!(!sandbox.path("started").exists(), "{spec}: the app ran");
+        }
+    }
+}
+
+/// A step of the switch that the kernel refuses (here: reaper is not root, so it may not
+/// set groups) is reported with the user and the reason, status 1, and no app.
+#[test]
+fn a_refused_switch_fails_closed() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-refused");
+        std::fs::set_permissions(&sandbox.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let setpriv = "setpriv --reuid 4330 --regid 4330 --clear-groups";
+        let out = with_accounts_through(mode, &sandbox, PASSWD, setpriv)
+            .current_dir(&sandbox.dir)
+            .args(["--user", "app"])
+            .args(sh("touch started"))
+            .run();
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        assert!(
+            out.stderr.contains("as user 'app' (uid 4321, gid 4322)")
+                && out
+                    .stderr
+                    .contains("failed to set the supplementary groups: Operation not permitted"),
+            "{out:?}"
+        );
+        assert!(!sandbox.path("started").exists(), "the app ran");
+    }
+}
+
+#[test]
+fn workdir_is_entered_as_the_user() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-workdir");
+        std::fs::set_permissions(&sandbox.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let open = sandbox.path("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let closed = sandbox.path("closed");
+        std::fs::create_dir(&closed).unwrap();
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let file = sandbox.write("file", "");
+        let run = |args: &[&str]| {
+            with_accounts(mode, &sandbox, PASSWD)
+                .args(args)
+                .args(sh("pwd; id -u"))
+                .run()
+        };
+        let out = run(&["--user", "app", "--workdir", open.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(out.stdout, format!("{}\n4321\n", open.display()));
+        // root may enter the closed directory; the user may not.
+        let out = run(&["--workdir", closed.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(out.stdout, format!("{}\n0\n", closed.display()));
+        let cases = [
+            (closed.to_str().unwrap(), "Permission denied"),
+            (&file, "Not a directory"),
+            ("/nonexistent/dir", "No such file or directory"),
+        ];
+        for (dir, reason) in cases {
+            let out = run(&["--user", "app", "--workdir", dir]);
+            assert_eq!(out.code, 1, "{dir}: {out:?}");
+            assert_eq!(out.stdout, "", "{dir}: the app ran: {out:?}");
+            assert_eq!(out.stderr.lines().count(), 1, "{dir}: {out:?}");
+            assert!(
+                out.stderr.contains(&format!(
+                    "as user 'app' (uid 4321, gid 4322): cannot change to directory '{dir}': {reason}"
+                )),
+                "{dir}: {out:?}"
+            );
+        }
+        let out = run(&["--workdir", "/nonexistent/dir"]);
+        assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{out:?}");
+        assert!(
+            out.stderr
+                .contains("cannot run 'sh': cannot change to directory '/nonexistent/dir'"),
+            "{out:?}"
+        );
+    }
+}
