@@ -13,5 +13,6 @@ mod isolation;
 mod manpage;
 mod reaping;
 mod signals;
+mod stopped;
 mod teardown;
 mod terminal;
