@@ -7,9 +7,9 @@
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
 //! 4. start the command in its own process group                   (spawn)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
-//!    until the main child exits                                    (supervise, reap)
+//!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
-//! 7. exit with the main child's status
+//! 7. exit with the main child's status (--wait-all: see supervise)
 //!
 //! Errors are `error::Error`, which carries the exit status; this is the one place that
 //! prints a fatal one. `unsafe` is denied everywhere but in the few modules that must make
@@ -46,6 +46,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         Request::Run(config) => *config,
         Request::Help => return Ok(print_stdout(&cli::help())),
         Request::Version => return Ok(print_stdout(&cli::version())),
+        Request::License => return Ok(print_stdout(&cli::license())),
     };
     logging::init(config.log_level, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
@@ -65,7 +66,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // the application's status.
     setup::leave_working_directory();
     let job_control = terminal.as_ref().filter(|_| place != setup::Place::Pid1);
-    let ended = supervise::supervise(&config, main_child, job_control);
+    let mut ended = supervise::supervise(&config, place, main_child, job_control);
     if let Some(terminal) = &terminal {
         terminal.give_back();
     }
@@ -74,7 +75,10 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         main_child,
         ended.asked_to_end,
         config.grace_period,
-        |pid, status| supervise::report_orphan(pid, status, config.warn_on_reap),
+        |pid, status| {
+            supervise::report_orphan(pid, status, config.warn_on_reap);
+            ended.note_exit(status);
+        },
     );
     log::info!("exiting with status {}", ended.status);
     Ok(ended.status)

@@ -16,3 +16,4 @@ mod signals;
 mod stopped;
 mod teardown;
 mod terminal;
+mod wait_all;

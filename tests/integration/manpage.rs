@@ -28,9 +28,14 @@ fn help_block<'a>(help: &'a str, title: &str) -> Vec<&'a str> {
 }
 
 /// The first column of a --help entry: `  -p, --pdeath-signal SIG      have SIG…` gives
-/// `-p, --pdeath-signal SIG`. Continuation lines (indented further) give `None`.
+/// `-p, --pdeath-signal SIG`; a long option without a short one is indented by four more
+/// (`      --wait-all`). Continuation lines (indented further) give `None`.
 fn help_term(line: &str) -> Option<String> {
     let rest = line.strip_prefix("  ")?;
+    let rest = rest
+        .strip_prefix("    ")
+        .filter(|r| r.starts_with("--"))
+        .unwrap_or(rest);
     if rest.starts_with(' ') {
         return None;
     }
