@@ -272,6 +272,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn with_wait_all_the_last_exit_counts_once_the_main_child_ended_well() {
+        let exited = |code: i32| code << 8;
+        let mut ended = Ended {
+            status: 0,
+            asked_to_end: Spare::Nobody,
+            later_exits_count: None,
+        };
+        ended.note_exit(exited(7));
+        assert_eq!(
+            ended.status, 0,
+            "without --wait-all, only the main child counts"
+        );
+        let mut remap = ExitCodeSet::default();
+        remap.insert(143);
+        ended.later_exits_count = Some(remap);
+        ended.note_exit(exited(7));
+        assert_eq!(ended.status, 7);
+        ended.note_exit(libc::SIGKILL);
+        assert_eq!(ended.status, 137);
+        ended.note_exit(libc::SIGTERM);
+        assert_eq!(ended.status, 0, "143 is remapped");
+    }
+
+    #[test]
     fn reaping_is_due_on_sigchld_and_after_a_run_of_other_signals() {
         let mut pacer = ReapPacer(0);
         assert!(pacer.due(libc::SIGCHLD));
