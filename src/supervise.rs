@@ -5,7 +5,9 @@
 //!
 //! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
 //! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
-//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled.
+//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled (nor
+//! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal
+//! then takes a walk of `/proc` to find reaper's descendants).
 //!
 //! The kernel hands out the lowest-numbered pending signal first, so a steady flood of
 //! signals numbered below SIGCHLD (17: SIGHUP, SIGUSR1, SIGTERM, ...) would keep SIGCHLD
