@@ -23,6 +23,7 @@ pub enum Request {
     Run(Box<Config>),
     Help,
     Version,
+    License,
 }
 
 #[derive(Debug, PartialEq)]
@@ -43,6 +44,8 @@ pub struct Config {
     pub rewrite: Rewrites,
     pub grace_period: Duration,
     pub warn_on_reap: bool,
+    /// When the main child exits, go on until no process is left (`--wait-all`).
+    pub wait_all: bool,
     pub log_level: log::LevelFilter,
     /// `REAPER_LOG`, an env_logger filter that overrides `log_level`.
     pub log_spec: Option<String>,
@@ -183,6 +186,12 @@ const OPTIONS: &[Opt] = &[
         help: "warn for every reaped process but the main child",
     },
     Opt {
+        short: None,
+        long: Some("wait-all"),
+        takes: Takes::Nothing(|b| b.wait_all = true),
+        help: "when the main child exits, go on reaping and forwarding\n(to every process left) until none is left",
+    },
+    Opt {
         short: Some(b'P'),
         long: Some("pause"),
         takes: Takes::Nothing(|b| b.pause = true),
@@ -223,6 +232,18 @@ const OPTIONS: &[Opt] = &[
         long: Some("version"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Version)),
         help: "print the version",
+    },
+    Opt {
+        short: Some(b'l'),
+        long: Some("license"),
+        takes: Takes::Nothing(|b| b.done = Some(Request::License)),
+        help: "print the licence (tini's -l)",
+    },
+    Opt {
+        short: Some(b'L'),
+        long: None,
+        takes: Takes::Nothing(|b| b.done = Some(Request::License)),
+        help: "print the licence (catatonit's -L)",
     },
 ];
 
@@ -311,6 +332,7 @@ struct Builder {
     rewrite: Rewrites,
     grace_period: Option<Duration>,
     warn_on_reap: bool,
+    wait_all: bool,
     verbose: u8,
     env_level: Option<log::LevelFilter>,
     log_spec: Option<String>,
@@ -359,6 +381,7 @@ impl Builder {
             rewrite: self.rewrite,
             grace_period: self.grace_period.unwrap_or(DEFAULT_GRACE_PERIOD),
             warn_on_reap: self.warn_on_reap,
+            wait_all: self.wait_all,
             log_level,
             log_spec: self.log_spec,
             warnings: self.warnings,
@@ -421,6 +444,14 @@ fn apply_environment(
     }
     b.user = env("REAPER_USER").map(|v| v.to_string_lossy().into_owned());
     b.workdir = env("REAPER_WORKDIR");
+    if let Some(v) = env("REAPER_WAIT_ALL") {
+        b.wait_all = parse_switch(&v).ok_or_else(|| {
+            Error::usage(format!(
+                "invalid value '{}' in REAPER_WAIT_ALL (1, true, yes, on or 0, false, no, off)",
+                v.to_string_lossy()
+            ))
+        })?;
+    }
     b.log_spec = env("REAPER_LOG").map(|s| s.to_string_lossy().into_owned());
     if env("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
         b.single_child = true;
@@ -437,7 +468,27 @@ fn apply_environment(
     if env("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
         b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
     }
+    // catatonit turns debug output on for any value.
+    if env("CATATONIT_DEBUG").is_some() {
+        b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
+    }
+    // catatonit refuses to start with it ("reserved for future use"); it means nothing yet.
+    if env("CATATONIT_LOG").is_some() {
+        b.warnings
+            .push("ignoring CATATONIT_LOG: catatonit reserves it and gives it no meaning".into());
+    }
     Ok(())
+}
+
+/// An on/off variable's value: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off`, in
+/// any case.
+fn parse_switch(value: &OsStr) -> Option<bool> {
+    let v = value.to_str()?.to_ascii_lowercase();
+    match v.as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 /// `FROM:TO`, each a signal name or number; `TO` may be 0 to drop `FROM`.
@@ -524,6 +575,20 @@ fn nanos(number: &str, per_unit: u128) -> Option<u128> {
         .checked_add(frac_nanos / 1_000_000_000_000_000_000)
 }
 
+/// What `-l` and `-L` print: the licence, as tini and catatonit print theirs.
+pub fn license() -> String {
+    format!(
+        "reaper {} is licensed under either of
+  the Apache License, Version 2.0 <https://www.apache.org/licenses/LICENSE-2.0>
+  the MIT license, below
+at your option (SPDX-License-Identifier: MIT OR Apache-2.0).
+
+{}",
+        env!("CARGO_PKG_VERSION"),
+        include_str!("../LICENSE-MIT")
+    )
+}
+
 pub fn version() -> String {
     format!(
         "reaper version {} - git.{}\n",
@@ -551,15 +616,19 @@ Environment:
   REAPER_LOG=SPEC               log filter in env_logger syntax (e.g. debug)
   REAPER_USER=USER[:GROUP]      as --user (the option wins)
   REAPER_WORKDIR=DIR            as --workdir (the option wins)
+  REAPER_WAIT_ALL=1             as --wait-all (1/true/yes/on, 0/false/no/off)
   TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
   DUMB_INIT_DEBUG=1             as -vv
   DUMB_INIT_SETSID=0            as --single-child
+  CATATONIT_DEBUG=ANY           as -vv
   TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
+  CATATONIT_LOG                 reserved by catatonit: ignored with a warning
 
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
 or malformed --user included); 1 when reaper cannot start COMMAND (the user
-switch or --workdir failed included); 0 when --pause ends.
+switch or --workdir failed included); 0 when --pause ends. With --wait-all:
+COMMAND's status if it is not 0, else that of the last process to end.
 ";
 
 /// The `--help` text: the options block comes from `OPTIONS`.
@@ -687,6 +756,27 @@ mod tests {
     }
 
     #[test]
+    fn wait_all_from_the_option_or_the_environment() {
+        assert!(!config(&["x"]).wait_all);
+        assert!(config(&["--wait-all", "x"]).wait_all);
+        let env = |v: &str| parse_with(&["x"], &[("REAPER_WAIT_ALL", v)]);
+        for on in ["1", "true", "yes", "on", "TRUE"] {
+            assert!(matches!(env(on), Ok(Request::Run(c)) if c.wait_all), "{on}");
+        }
+        for off in ["0", "false", "no", "off", ""] {
+            assert!(
+                matches!(env(off), Ok(Request::Run(c)) if !c.wait_all),
+                "{off}"
+            );
+        }
+        match env("2") {
+            Err(e) => assert!(e.to_string().contains("'2'") && e.status() == 2, "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(usage_error(&["--wait-all=1", "x"]).contains("'--wait-all'"));
+    }
+
+    #[test]
     fn pause_mode() {
         assert_eq!(config(&["-P"]).mode, Mode::Pause);
         assert_eq!(config(&["--pause", "-w"]).mode, Mode::Pause);
@@ -699,6 +789,9 @@ mod tests {
         assert_eq!(parse_with(&["--help", "--bogus"], &[]), Ok(Request::Help));
         assert_eq!(parse_with(&["-V"], &[]), Ok(Request::Version));
         assert_eq!(parse_with(&["--version"], &[]), Ok(Request::Version));
+        assert_eq!(parse_with(&["-l", "x"], &[]), Ok(Request::License));
+        assert_eq!(parse_with(&["--license"], &[]), Ok(Request::License));
+        assert_eq!(parse_with(&["-vL", "x"], &[]), Ok(Request::License));
         // After the command, --help belongs to the command.
         assert!(matches!(
             parse_with(&["ls", "--help"], &[]),
@@ -873,6 +966,14 @@ mod tests {
             run(&[("REAPER_GRACE_PERIOD", "")], &["x"]).grace_period,
             DEFAULT_GRACE_PERIOD
         );
+        assert_eq!(
+            run(&[("CATATONIT_DEBUG", "0")], &["x"]).log_level,
+            log::LevelFilter::Debug,
+            "catatonit: any value"
+        );
+        let c = run(&[("CATATONIT_LOG", "x")], &["x"]);
+        assert!(c.warnings.len() == 1 && c.warnings[0].contains("CATATONIT_LOG"));
+        assert!(run(&[("CATATONIT_LOG", "")], &["x"]).warnings.is_empty());
         let c = run(&[("TINI_VERBOSITY", ""), ("DUMB_INIT_DEBUG", "")], &["x"]);
         assert!(c.warnings.is_empty() && c.log_level == log::LevelFilter::Warn);
         assert_eq!(

@@ -8,9 +8,9 @@
 //! 4. start the command in its own process group                   (spawn)
 //!    then close reaper's copies of inherited descriptors              (setup)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
-//!    until the main child exits                                    (supervise, reap)
+//!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
-//! 7. exit with the main child's status
+//! 7. exit with the main child's status (--wait-all: see supervise)
 //!
 //! Errors are `error::Error`, which carries the exit status; this is the one place that
 //! prints a fatal one. `unsafe` is denied everywhere but in the few modules that must make
@@ -48,27 +48,14 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         Request::Run(config) => *config,
         Request::Help => return Ok(print_stdout(&cli::help())),
         Request::Version => return Ok(print_stdout(&cli::version())),
+        Request::License => return Ok(print_stdout(&cli::license())),
     };
     logging::init(config.log_level, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
 
     let (main_child, terminal) = match &config.mode {
-        Mode::Command(argv) => {
-            let user = config.user.as_deref().map(user::lookup).transpose()?;
-            let terminal = terminal::Terminal::if_in_foreground();
-            let workdir = config.workdir.as_deref();
-            (
-                Some(spawn::spawn(
-                    argv,
-                    inherited,
-                    terminal.as_ref(),
-                    user.as_ref(),
-                    workdir,
-                )?),
-                terminal,
-            )
-        }
+        Mode::Command(argv) => start(argv, &config, inherited)?,
         Mode::Pause => (None, None),
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
@@ -76,7 +63,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     setup::close_inherited_descriptors(terminal.as_ref().map(terminal::Terminal::raw_fd));
     setup::leave_working_directory();
     let job_control = terminal.as_ref().filter(|_| place != setup::Place::Pid1);
-    let ended = supervise::supervise(&config, main_child, job_control);
+    let mut ended = supervise::supervise(&config, place, main_child, job_control);
     if let Some(terminal) = &terminal {
         terminal.give_back();
     }
@@ -85,10 +72,27 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         main_child,
         ended.asked_to_end,
         config.grace_period,
-        |pid, status| supervise::report_orphan(pid, status, config.warn_on_reap),
+        |pid, status| {
+            supervise::report_orphan(pid, status, config.warn_on_reap);
+            ended.note_exit(status);
+        },
     );
     log::info!("exiting with status {}", ended.status);
     Ok(ended.status)
+}
+
+/// Starts the command as `--user` and `--workdir` say, in the terminal's foreground when
+/// reaper has it; returns its pid and that terminal.
+fn start(
+    argv: &[OsString],
+    config: &cli::Config,
+    inherited: signals::Inherited,
+) -> Result<(Option<libc::pid_t>, Option<terminal::Terminal>), Error> {
+    let user = config.user.as_deref().map(user::lookup).transpose()?;
+    let terminal = terminal::Terminal::if_in_foreground();
+    let workdir = config.workdir.as_deref();
+    let child = spawn::spawn(argv, inherited, terminal.as_ref(), user.as_ref(), workdir)?;
+    Ok((Some(child), terminal))
 }
 
 fn print_stdout(text: &str) -> u8 {

@@ -45,30 +45,57 @@ enum Scope {
     },
 }
 
+/// Who was already forwarded a signal asking it to end, and so gets no SIGTERM of the
+/// teardown's: it is in its own shutdown, which a second SIGTERM would cut short (many
+/// apps treat it as "quit now"). It gets the grace period, and SIGKILL after it like
+/// everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spare {
+    Nobody,
+    /// The members of this process group (the app's).
+    Group(libc::pid_t),
+    /// Every process left (`--wait-all`, once the main child is gone).
+    Everything,
+}
+
 /// Ends every process that reaper, standing at `place`, is responsible for, reaping as it
 /// goes; `on_exit` sees each reaped process. `app_group` is the main child's process group.
-/// The members of `spare`, a group that was already forwarded a signal asking it to end,
-/// get no SIGTERM of the teardown's: they are in their own shutdown, which a second
-/// SIGTERM would cut short (many apps treat it as "quit now"). They get the grace period,
-/// and SIGKILL after it like everything else.
 pub fn teardown(
     place: Place,
     app_group: Option<libc::pid_t>,
-    spare: Option<libc::pid_t>,
+    spare: Spare,
     grace: Duration,
     on_exit: impl FnMut(libc::pid_t, i32),
 ) {
-    let scope = match place {
-        Place::Pid1 => Scope::Namespace,
-        Place::Subreaper(own_pid) => Scope::Descendants { own_pid, app_group },
-    };
     Teardown {
-        scope,
+        scope: Scope::of(place, app_group),
         spare,
         on_exit,
         warned_about_proc: false,
     }
     .run(grace);
+}
+
+/// Sends `sigs`, in turn, to every process that reaper, standing at `place`, is
+/// responsible for, as the teardown reaches them: as PID 1 the whole namespace, as a
+/// subreaper its own descendants (`--wait-all`, once the main child is gone).
+pub fn signal_everything(place: Place, app_group: Option<libc::pid_t>, sigs: &[i32]) {
+    let mut t = Teardown {
+        scope: Scope::of(place, app_group),
+        spare: Spare::Nobody,
+        on_exit: |_, _| {},
+        warned_about_proc: false,
+    };
+    t.signal(sigs, None);
+}
+
+impl Scope {
+    fn of(place: Place, app_group: Option<libc::pid_t>) -> Scope {
+        match place {
+            Place::Pid1 => Scope::Namespace,
+            Place::Subreaper(own_pid) => Scope::Descendants { own_pid, app_group },
+        }
+    }
 }
 
 /// What is left of the scope besides reaper.
@@ -84,7 +111,7 @@ enum Left {
 
 struct Teardown<F> {
     scope: Scope,
-    spare: Option<libc::pid_t>,
+    spare: Spare,
     on_exit: F,
     warned_about_proc: bool,
 }
@@ -96,12 +123,20 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             return;
         }
         if !grace.is_zero() {
-            let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], self.spare);
             match self.spare {
-                Some(g) => log::info!(
-                    "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
+                Spare::Group(g) => {
+                    let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], Some(g));
+                    log::info!(
+                        "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
+                    )
+                }
+                Spare::Nobody => {
+                    let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], None);
+                    log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}")
+                }
+                Spare::Everything => log::info!(
+                    "teardown: everything left was already asked to end; waiting up to {grace:?}"
                 ),
-                None => log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}"),
             }
             if self.wait_for_none(Instant::now().checked_add(grace)) {
                 log::info!("teardown: everything exited within the grace period");

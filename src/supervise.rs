@@ -1,9 +1,13 @@
 //! The loop: sleep until a signal is pending, then reap or forward it, until the main
-//! child exits (or, with no main child, until SIGTERM or SIGINT).
+//! child exits (or, with no main child, until SIGTERM or SIGINT). With `--wait-all` it
+//! goes on after that, forwarding to every process left, until none is left or one of
+//! those signals asks them to end.
 //!
 //! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
 //! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
-//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled.
+//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled (nor
+//! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal
+//! then takes a walk of `/proc` to find reaper's descendants).
 //!
 //! The kernel hands out the lowest-numbered pending signal first, so a steady flood of
 //! signals numbered below SIGCHLD (17: SIGHUP, SIGUSR1, SIGTERM, ...) would keep SIGCHLD
@@ -14,7 +18,9 @@ use nix::unistd::Pid;
 
 use crate::cli::{Config, ExitCodeSet, Rewrites};
 use crate::error::describe;
-use crate::reap;
+use crate::reap::{self, Children};
+use crate::setup::Place;
+use crate::shutdown::{self, Spare};
 use crate::signals;
 use crate::signo::{self, SigSet};
 use crate::terminal::{self, Terminal};
@@ -37,33 +43,70 @@ impl ReapPacer {
 }
 
 /// How the loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ended {
     /// The final exit status: the main child's, or 0 when `--pause` ends.
     pub status: u8,
-    /// The process group that was forwarded a signal asking it to end, if any: its
-    /// members are in their own shutdown, which a second SIGTERM would cut short.
-    pub asked_to_end: Option<libc::pid_t>,
+    /// Who was forwarded a signal asking it to end: they are in their own shutdown, which
+    /// a second SIGTERM would cut short.
+    pub asked_to_end: Spare,
+    /// With `--wait-all`, once the main child has ended well: the `--remap-exit` codes,
+    /// through which each later exit becomes the final status.
+    later_exits_count: Option<ExitCodeSet>,
 }
 
-/// Runs the loop until the main child exits. With no main child (`--pause`) it runs until
-/// SIGTERM or SIGINT.
+impl Ended {
+    /// Notes the wait status of a process reaped after the main child: with `--wait-all`,
+    /// when the main child ended well, the last process to end gives the final status.
+    pub fn note_exit(&mut self, status: i32) {
+        if let Some(remap) = &self.later_exits_count {
+            self.status = remapped(reap::exit_code(status), remap);
+        }
+    }
+}
+
+/// Where forwarded signals go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum To {
+    /// The main child's process group (negative) or the main child alone.
+    App(libc::pid_t),
+    /// `--wait-all`, once the main child is gone: every process left.
+    Everything,
+    /// `--pause`: no one.
+    Nobody,
+}
+
+/// Runs the loop until the main child exits (with `--wait-all`, until no descendant is
+/// left). With no main child (`--pause`) it runs until SIGTERM or SIGINT.
 ///
 /// `job_control`: reaper is not PID 1 and handed the app a terminal's foreground; when the
 /// app is stopped from that terminal, reaper stops with it (see `terminal`).
 pub fn supervise(
     config: &Config,
+    place: Place,
     main_child: Option<libc::pid_t>,
     job_control: Option<&Terminal>,
 ) -> Ended {
-    let target = main_child.map(|child| if config.single_child { child } else { -child });
-    let mut asked_to_end = None;
+    let mut to = match main_child {
+        Some(child) if config.single_child => To::App(child),
+        Some(child) => To::App(-child),
+        None => To::Nobody,
+    };
+    let mut ended = Ended {
+        status: 0,
+        asked_to_end: Spare::Nobody,
+        later_exits_count: None,
+    };
+    // An ending signal was forwarded to the app: with `--wait-all`, the end of the main
+    // child is then the end, and the teardown ends the rest as usual rather than wait for
+    // processes that were never told.
+    let mut asked_to_end = false;
     let mut pacer = ReapPacer(0);
     loop {
         let Some(sig) = signals::wait(SigSet::handled(), None) else {
             continue;
         };
-        match (sig.signo, target) {
+        match (sig.signo, to) {
             (libc::SIGCHLD, _) => {} // Reaped below.
             (libc::SIGXCPU, _) if sig.is_self_inflicted() => {
                 log::warn!("reaper's own CPU time limit is exceeded (SIGXCPU): not forwarded");
@@ -71,39 +114,55 @@ pub fn supervise(
             // Dropped without a word: a log line about a SIGPIPE from a broken stderr
             // would raise the next one, forever.
             _ if sig.is_self_inflicted() => {}
-            (signo, Some(target)) => {
-                if forward(target, signo, &config.rewrite).is_some_and(signo::asks_to_end)
-                    && target < 0
-                {
-                    asked_to_end = Some(-target);
+            (signo, To::App(target)) => {
+                if forward(target, signo, &config.rewrite).is_some_and(signo::asks_to_end) {
+                    asked_to_end = true;
+                    if target < 0 {
+                        ended.asked_to_end = Spare::Group(-target);
+                    }
                 }
             }
-            (libc::SIGTERM | libc::SIGINT, None) => {
-                log::info!("{} received: ending", signo::name(sig.signo));
-                return Ended {
-                    status: 0,
-                    asked_to_end,
-                };
+            (signo, To::Everything) => {
+                if forward_to_everything(place, main_child, signo, &config.rewrite)
+                    .is_some_and(signo::asks_to_end)
+                {
+                    ended.asked_to_end = Spare::Everything;
+                    return ended;
+                }
             }
-            (signo, None) => log::debug!(
+            (libc::SIGTERM | libc::SIGINT, To::Nobody) => {
+                log::info!("{} received: ending", signo::name(sig.signo));
+                return ended;
+            }
+            (signo, To::Nobody) => log::debug!(
                 "ignoring {}: there is no child to forward it to",
                 signo::name(signo)
             ),
         }
         if pacer.due(sig.signo) {
-            let mut main_status = None;
-            reap::drain(|pid, status| {
+            let mut main_exited = false;
+            let children = reap::drain(|pid, status| {
                 if Some(pid) == main_child {
-                    main_status = Some(status);
+                    main_exited = true;
+                    ended.status = final_status(status, &config.remap_exit);
+                    if config.wait_all && !asked_to_end && ended.status == 0 {
+                        ended.later_exits_count = Some(config.remap_exit);
+                    }
                 } else {
                     report_orphan(pid, status, config.warn_on_reap);
+                    ended.note_exit(status);
                 }
             });
-            if let Some(status) = main_status {
-                return Ended {
-                    status: final_status(status, &config.remap_exit),
-                    asked_to_end,
-                };
+            if main_exited {
+                if !config.wait_all || asked_to_end {
+                    return ended;
+                }
+                log::info!("--wait-all: waiting for every process left");
+                to = To::Everything;
+            }
+            if to == To::Everything && children == Children::None {
+                log::info!("--wait-all: no process left");
+                return ended;
             }
             if let (Some(terminal), Some(child)) = (job_control, main_child)
                 && reap::stopped(child).is_some_and(terminal::is_terminal_stop)
@@ -116,13 +175,43 @@ pub fn supervise(
 
 fn final_status(status: i32, remap_exit: &ExitCodeSet) -> u8 {
     let code = reap::exit_code(status);
-    if remap_exit.contains(code) {
+    let status = remapped(code, remap_exit);
+    if status != code {
         log::info!("main child exited with status {code}, remapped to 0");
-        0
     } else {
         log::info!("main child exited with status {code}");
-        code
     }
+    status
+}
+
+fn remapped(code: u8, remap_exit: &ExitCodeSet) -> u8 {
+    if remap_exit.contains(code) { 0 } else { code }
+}
+
+/// `--wait-all`, once the main child is gone: forwards `sig` to every process left, as
+/// `--rewrite` says, and returns the signal sent; one that asks to end is followed by
+/// SIGCONT, as in `forward`.
+fn forward_to_everything(
+    place: Place,
+    main_child: Option<libc::pid_t>,
+    sig: i32,
+    rewrite: &Rewrites,
+) -> Option<i32> {
+    let Some(to) = rewrite.apply(sig) else {
+        log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
+        return None;
+    };
+    if signo::asks_to_end(to) {
+        shutdown::signal_everything(place, main_child, &[to, libc::SIGCONT]);
+    } else {
+        shutdown::signal_everything(place, main_child, &[to]);
+    }
+    log::debug!(
+        "forwarded {} as {} to every process left",
+        signo::name(sig),
+        signo::name(to)
+    );
+    Some(to)
 }
 
 /// Forwards `sig` to `target` as `--rewrite` says, and returns the signal sent. One that
@@ -183,6 +272,30 @@ pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_wait_all_the_last_exit_counts_once_the_main_child_ended_well() {
+        let exited = |code: i32| code << 8;
+        let mut ended = Ended {
+            status: 0,
+            asked_to_end: Spare::Nobody,
+            later_exits_count: None,
+        };
+        ended.note_exit(exited(7));
+        assert_eq!(
+            ended.status, 0,
+            "without --wait-all, only the main child counts"
+        );
+        let mut remap = ExitCodeSet::default();
+        remap.insert(143);
+        ended.later_exits_count = Some(remap);
+        ended.note_exit(exited(7));
+        assert_eq!(ended.status, 7);
+        ended.note_exit(libc::SIGKILL);
+        assert_eq!(ended.status, 137);
+        ended.note_exit(libc::SIGTERM);
+        assert_eq!(ended.status, 0, "143 is remapped");
+    }
 
     #[test]
     fn reaping_is_due_on_sigchld_and_after_a_run_of_other_signals() {

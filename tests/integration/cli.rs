@@ -196,3 +196,103 @@ fn the_options_reference_shows_the_help_as_it_is() {
         "doc/options.md's options block differs from --help"
     );
 }
+
+/// Every option and variable of tini 0.19, dumb-init 1.2.5 and catatonit works in reaper
+/// with the meaning it has there (issue 12.5), or is warned about by name.
+#[test]
+fn every_peer_option_and_variable_is_accepted() {
+    // (peer, words before the command, reaper's status with `exit 7`, what stderr shows)
+    let runs: &[(&str, &[&str], i32, &str)] = &[
+        ("tini", &["-s"], 7, ""),
+        ("tini", &["-p", "SIGKILL"], 7, ""),
+        ("tini", &["-v"], 7, "main child exited with status 7"),
+        ("tini", &["-vvv"], 7, "reaper: debug: "),
+        ("tini", &["-w"], 7, ""),
+        ("tini", &["-g"], 7, ""),
+        ("tini", &["-e", "7"], 0, ""),
+        ("dumb-init", &["-c"], 7, ""),
+        ("dumb-init", &["--single-child"], 7, ""),
+        ("dumb-init", &["-r", "15:2"], 7, ""),
+        ("dumb-init", &["--rewrite", "15:2"], 7, ""),
+        ("dumb-init", &["-v"], 7, "main child exited with status 7"),
+        (
+            "dumb-init",
+            &["--verbose"],
+            7,
+            "main child exited with status 7",
+        ),
+        ("catatonit", &["-g"], 7, ""),
+    ];
+    for (peer, opts, code, shows) in runs {
+        let out = reaper(As::Pid1)
+            .args(*opts)
+            .args(["--", "sh", "-c", "exit 7"])
+            .run();
+        assert_eq!(out.code, *code, "{peer} {opts:?}: {out:?}");
+        assert!(out.stderr.contains(shows), "{peer} {opts:?}: {out:?}");
+        assert!(!out.stderr.contains("warning"), "{peer} {opts:?}: {out:?}");
+    }
+    // Options that print and exit 0: help, version, licence.
+    let prints: &[(&str, &str, &str)] = &[
+        ("tini", "-h", "Usage: reaper"),
+        ("tini", "--version", "reaper version "),
+        ("tini", "-l", "MIT"),
+        ("dumb-init", "-h", "Usage: reaper"),
+        ("dumb-init", "--help", "Usage: reaper"),
+        ("dumb-init", "-V", "reaper version "),
+        ("dumb-init", "--version", "reaper version "),
+        ("catatonit", "-h", "Usage: reaper"),
+        ("catatonit", "-L", "MIT"),
+        ("catatonit", "-V", "reaper version "),
+        ("catatonit", "--version", "reaper version "),
+    ];
+    for (peer, opt, shows) in prints {
+        let out = reaper(As::Pid1).args([*opt, "false"]).run();
+        assert_eq!(out.code, 0, "{peer} {opt}: {out:?}");
+        assert!(out.stdout.contains(shows), "{peer} {opt}: {out:?}");
+        assert!(out.stderr.is_empty(), "{peer} {opt}: {out:?}");
+    }
+    let out = reaper(As::Pid1).arg("-l").run();
+    assert!(
+        out.stdout.contains("MIT") && out.stdout.contains("Apache License, Version 2.0"),
+        "{out:?}"
+    );
+    // catatonit's -P: pause until SIGTERM, then 0.
+    let run = reaper(As::Pid1).arg("-P").start();
+    run.signal(libc::SIGTERM);
+    let out = run.wait();
+    assert_eq!(out.code, 0, "catatonit -P: {out:?}");
+    // Variables: (peer, name, value, what stderr shows)
+    let variables: &[(&str, &str, &str, &str)] = &[
+        ("tini", "TINI_SUBREAPER", "1", ""),
+        ("tini", "TINI_KILL_PROCESS_GROUP", "1", ""),
+        (
+            "tini",
+            "TINI_VERBOSITY",
+            "2",
+            "main child exited with status 7",
+        ),
+        ("dumb-init", "DUMB_INIT_SETSID", "0", ""),
+        ("dumb-init", "DUMB_INIT_SETSID", "1", ""),
+        ("dumb-init", "DUMB_INIT_DEBUG", "1", "reaper: debug: "),
+        ("catatonit", "CATATONIT_DEBUG", "1", "reaper: debug: "),
+        ("catatonit", "CATATONIT_DEBUG", "yes", "reaper: debug: "),
+        (
+            "catatonit",
+            "CATATONIT_LOG",
+            "x",
+            "warning: ignoring CATATONIT_LOG",
+        ),
+    ];
+    for (peer, name, value, shows) in variables {
+        let out = reaper(As::Pid1)
+            .env(name, value)
+            .args(["sh", "-c", "exit 7"])
+            .run();
+        assert_eq!(out.code, 7, "{peer} {name}={value}: {out:?}");
+        assert!(out.stderr.contains(shows), "{peer} {name}={value}: {out:?}");
+        if !shows.contains("warning") {
+            assert!(!out.stderr.contains("warning"), "{peer} {name}: {out:?}");
+        }
+    }
+}

@@ -14,6 +14,8 @@ mod isolation;
 mod manpage;
 mod reaping;
 mod signals;
+mod stopped;
 mod teardown;
 mod terminal;
 mod user;
+mod wait_all;

@@ -1,0 +1,48 @@
+# title: docker stop of an app stopped with SIGSTOP: reaper continues it, so it ends at once
+# runtime: Docker
+# limit: 90
+
+# The app handles SIGTERM (a stopped process keeps a handled signal pending until it is
+# continued; only a default fatal one would kill it while stopped), and ends by SIGTERM
+# from its handler: status 143.
+APP='trap "trap - TERM; kill -TERM \$\$" TERM; sleep 1000 & wait'
+
+# app_pid CID: the app's pid inside the container (`docker kill -s STOP` would stop PID 1,
+# reaper, which cannot be stopped from inside its namespace anyway).
+app_pid() {
+  docker exec "$1" ps -o pid,args | awk -v app="sh -c $APP" '{ p = $1; $1 = ""; sub(/^ /, ""); if ($0 == app) print p }'
+}
+app_stopped() { [[ $(docker exec "$1" ps -o pid,stat | awk -v p="$2" '$1 == p { print substr($2, 1, 1) }') == T ]]; }
+
+# stop_stopped ENTRYPOINT_ARGS...: starts the app, stops it with SIGSTOP, times
+# `docker stop`; sets ms and status.
+stop_stopped() {
+  local cid pid t0
+  cid=$(drun -d "$@" sh -c "$APP")
+  poll 20 has_proc "$cid" 'sleep 1000' || notok "the app did not start"
+  pid=$(app_pid "$cid")
+  [[ -n $pid ]] || notok "cannot find the app's pid"
+  docker exec "$cid" kill -STOP "$pid"
+  poll 20 app_stopped "$cid" "$pid" || notok "the app did not stop"
+  t0=$(now_ms)
+  docker stop "$cid" >/dev/null
+  ms=$(($(now_ms) - t0))
+  status=$(docker wait "$cid")
+}
+
+run_case() {
+  need_docker
+  local ms status
+  stop_stopped "$IMG_APP"
+  say "docker stop of a stopped app with reaper: $(secs "$ms"), exit status $status"
+  # Without the SIGCONT, docker waits its 10 s timeout and kills (137).
+  expect_faster "docker stop of a stopped app" "$ms" 5000
+  expect_eq "exit status (the app's handler ended it by SIGTERM)" "$status" 143
+  # A measurement for comparison, when given another reaper binary (static), such as
+  # the one from before this check existed: REAPER_COMPARE_BIN=/path/to/reaper.
+  if [[ -n ${REAPER_COMPARE_BIN:-} ]]; then
+    stop_stopped -v "$REAPER_COMPARE_BIN:/reaper-compare:ro" --entrypoint /reaper-compare "$IMG_PLAIN" --
+    say "measured: with $REAPER_COMPARE_BIN: $(secs "$ms"), exit status $status"
+  fi
+  finish
+}

@@ -1,0 +1,34 @@
+# title: REAPER_WAIT_ALL=1: a launcher that starts a daemon and exits keeps the container up; docker stop reaches the daemon
+# runtime: Docker
+# limit: 90
+
+# The launcher starts a daemon in a session of its own and exits 0; the daemon ends with
+# 0 on SIGTERM.
+DAEMON='trap "exit 0" TERM; while :; do sleep 1; done'
+LAUNCHER="setsid sh -c '$DAEMON' & exit 0"
+
+# reaper says (at info level) when the main child, the launcher, has exited.
+launcher_gone() { docker logs "$1" 2>&1 | grep -qF 'reaper: main child exited with status 0'; }
+running() { [[ $(docker inspect -f '{{.State.Running}}' "$1") == true ]]; }
+
+run_case() {
+  need_docker
+  local cid t0 ms status
+  cid=$(drun -d -e REAPER_WAIT_ALL=1 -e REAPER_LOG=info "$IMG_APP" sh -c "$LAUNCHER")
+  poll 20 has_proc "$cid" "sh -c $DAEMON" || notok "the daemon did not start"
+  poll 20 launcher_gone "$cid" || notok "the launcher did not exit"
+  if running "$cid" && has_proc "$cid" "sh -c $DAEMON"; then ok "the container and the daemon run on after the launcher exited"; else notok "the container ended with the launcher"; fi
+  t0=$(now_ms)
+  docker stop "$cid" >/dev/null
+  ms=$(($(now_ms) - t0))
+  status=$(docker wait "$cid")
+  say "docker stop with REAPER_WAIT_ALL=1: $(secs "$ms"), exit status $status"
+  expect_faster "docker stop reaches the daemon" "$ms" 5000
+  expect_eq "exit status (the daemon ended well on SIGTERM)" "$status" 0
+
+  # Without it, the container ends as the launcher exits (the daemon gets the teardown).
+  cid=$(drun -d "$IMG_APP" sh -c "$LAUNCHER")
+  status=$(timeout 20 docker wait "$cid") || notok "without REAPER_WAIT_ALL the container did not end"
+  expect_eq "exit status without REAPER_WAIT_ALL" "$status" 0
+  finish
+}

@@ -1,0 +1,202 @@
+//! `--wait-all` (issue 12.4): when the main child exits, reaper goes on reaping and
+//! forwarding, to every process left, until none is left; the exit status then tells
+//! whether the service ended well.
+
+use std::time::Duration;
+
+use crate::harness::{BOTH, Running, Sandbox, children_of, proc_stat, reaper, sh, status_field};
+
+/// The seed's start script: it launches a worker in a session of its own (a daemon) and
+/// exits 0 once the worker is up. The worker records SIGUSR1 and SIGTERM in `got`, ends
+/// with 0 on SIGTERM, and with `exit_code` on its own once the file `go` exists.
+fn launcher(exit_code: u8, launcher_code: u8) -> String {
+    let worker = format!(
+        "trap \"echo usr1 >> got\" USR1; trap \"echo term >> got; exit 0\" TERM; echo $$ > worker; \
+         while [ ! -e go ]; do sleep 0.02; done; exit {exit_code}"
+    );
+    format!(
+        "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done; exit {launcher_code}"
+    )
+}
+
+/// The pid (as this test sees it) of the descendant of reaper's whose pid in reaper's
+/// namespace is in the file `name`.
+fn pid_in(reaper_pid: i32, sandbox: &Sandbox, name: &str) -> Option<i32> {
+    let inner: i32 = sandbox.read(name).trim().parse().expect("a pid");
+    let mut frontier = vec![reaper_pid];
+    while let Some(pid) = frontier.pop() {
+        for child in children_of(pid) {
+            let ns_pid = status_field(child, "NSpid")
+                .and_then(|f| f.split_whitespace().last()?.parse::<i32>().ok());
+            if ns_pid == Some(inner) {
+                return Some(child);
+            }
+            frontier.push(child);
+        }
+    }
+    None
+}
+
+/// Waits until the launcher is gone (reaped) and checks that reaper and the worker are
+/// still there.
+fn launcher_gone(run: &mut Running, sandbox: &Sandbox) -> i32 {
+    run.wait_for_file(&sandbox.path("worker"), "\n");
+    let reaper_pid = run.reaper_pid;
+    // Polled: a walk of /proc may miss a process whose parent exits during it.
+    let worker = run.poll("the worker", || pid_in(reaper_pid, sandbox, "worker"));
+    // `poll` fails the test if reaper ends first.
+    run.poll("the launcher to be reaped", || {
+        pid_in(reaper_pid, sandbox, "launcher")
+            .is_none()
+            .then_some(())
+    });
+    assert!(
+        proc_stat(worker).is_some_and(|s| s.state != 'Z'),
+        "the worker is gone"
+    );
+    worker
+}
+
+#[test]
+fn the_worker_of_an_exited_launcher_keeps_reaper_running_and_gets_its_signals() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("wait-all-seed");
+        let mut run = reaper(mode)
+            .arg("--wait-all")
+            .current_dir(&sandbox.dir)
+            .args(sh(&launcher(9, 0)))
+            .start();
+        launcher_gone(&mut run, &sandbox);
+        run.signal(libc::SIGUSR1);
+        run.wait_for_file(&sandbox.path("got"), "usr1\n");
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        assert_eq!(sandbox.read("got"), "usr1\nterm\n", "{mode:?}: {out:?}");
+        assert_eq!(out.code, 0, "{mode:?}: the worker ended well: {out:?}");
+    }
+}
+
+#[test]
+fn without_wait_all_the_worker_is_torn_down_when_the_launcher_exits() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("no-wait-all");
+        let out = reaper(mode)
+            .current_dir(&sandbox.dir)
+            .args(sh(&launcher(9, 0)))
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(sandbox.read("got"), "term\n", "{mode:?}: {out:?}");
+    }
+}
+
+#[test]
+fn the_exit_status_is_the_launchers_failure_or_the_last_process_to_end() {
+    // (worker's code, launcher's code, options, reaper's status)
+    let cases: &[(u8, u8, &[&str], i32)] = &[
+        (7, 0, &[], 7),
+        (0, 0, &[], 0),
+        (0, 5, &[], 5),
+        (7, 5, &[], 5),
+        (7, 0, &["-e", "7"], 0),
+        (7, 5, &["-e", "5"], 7),
+    ];
+    for mode in BOTH {
+        for &(worker, launcher_code, opts, want) in cases {
+            let sandbox = Sandbox::new("wait-all-status");
+            let mut run = reaper(mode)
+                .arg("--wait-all")
+                .args(opts)
+                .current_dir(&sandbox.dir)
+                .args(sh(&launcher(worker, launcher_code)))
+                .start();
+            launcher_gone(&mut run, &sandbox);
+            sandbox.write("go", "");
+            let out = run.wait();
+            assert_eq!(
+                out.code, want,
+                "{mode:?}: worker {worker}, launcher {launcher_code}, {opts:?}: {out:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_environment_form_and_its_values() {
+    for (value, waits) in [("1", true), ("true", true), ("0", false), ("", false)] {
+        let sandbox = Sandbox::new("wait-all-env");
+        let run = reaper(crate::harness::As::Pid1)
+            .env("REAPER_WAIT_ALL", value)
+            .current_dir(&sandbox.dir)
+            .args(sh(&launcher(4, 0)));
+        let out = if waits {
+            let mut run = run.start();
+            launcher_gone(&mut run, &sandbox);
+            sandbox.write("go", "");
+            run.wait()
+        } else {
+            // Ended at once, maybe before `start` could see reaper wait for signals.
+            run.run()
+        };
+        assert_eq!(out.code, if waits { 4 } else { 0 }, "{value:?}: {out:?}");
+    }
+    let out = reaper(crate::harness::As::Pid1)
+        .env("REAPER_WAIT_ALL", "maybe")
+        .args(["true"])
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("'maybe'"), "{out:?}");
+}
+
+/// An ending signal in the wait: what ignores it is killed when the grace period ends.
+#[test]
+fn a_worker_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("wait-all-grace");
+        let worker = "trap \"\" TERM; echo $$ > worker; while :; do sleep 0.02; done";
+        let script = format!(
+            "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done; exit 0"
+        );
+        let mut run = reaper(mode)
+            .args(["--wait-all", "-t", "1"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&script))
+            .timeout(Duration::from_secs(30))
+            .start();
+        launcher_gone(&mut run, &sandbox);
+        let asked = std::time::Instant::now();
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        assert_eq!(
+            out.code, 137,
+            "{mode:?}: the last to end was SIGKILLed: {out:?}"
+        );
+        assert!(
+            asked.elapsed() >= Duration::from_secs(1),
+            "{mode:?}: {out:?}"
+        );
+    }
+}
+
+/// A stopped worker still ends on SIGTERM in the wait (part 3's SIGCONT, to everything).
+#[test]
+fn a_stopped_worker_still_ends_on_sigterm() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("wait-all-stopped");
+        let mut run = reaper(mode)
+            .arg("--wait-all")
+            .current_dir(&sandbox.dir)
+            .args(sh(&launcher(9, 0)))
+            .timeout(Duration::from_secs(20))
+            .start();
+        let worker = launcher_gone(&mut run, &sandbox);
+        // SAFETY: kill has no memory-safety preconditions; the pid is this run's worker.
+        assert_eq!(unsafe { libc::kill(worker, libc::SIGSTOP) }, 0);
+        run.poll("the worker to stop", || {
+            (proc_stat(worker).map(|s| s.state) == Some('T')).then_some(())
+        });
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(sandbox.read("got"), "term\n", "{mode:?}: {out:?}");
+    }
+}
