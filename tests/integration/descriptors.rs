@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-use crate::harness::{BOTH, Running, Sandbox, reaper, sh, testkit_str};
+use crate::harness::{As, BOTH, Outcome, Running, Sandbox, reaper, sh, testkit_str};
 
 /// How long the app runs in the EOF test, and how soon the reader must see EOF: far less.
 const APP_RUNS: &str = "30";
@@ -175,18 +175,24 @@ fn a_listen_pid_naming_reaper_names_the_app() {
         drop(listener);
         let answer = ask(port, Instant::now() + Duration::from_secs(10));
         let out = running.wait();
-        let Some((answer, took)) = answer else {
-            panic!("{mode:?}: no answer on port {port}: {out:?}");
-        };
-        eprintln!("{mode:?}: answered in {took:?}");
-        let pid = answered_pid(&answer);
-        assert_ne!(pid, "1", "{mode:?}: the app cannot be PID 1 under reaper");
-        assert!(
-            answer.ends_with(" LISTEN_FDS=1 LISTEN_FDNAMES=web\n"),
-            "{mode:?}: {answer:?}"
-        );
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        the_app_answered(mode, port, answer, &out);
     }
+}
+
+/// The app took the socket (so `LISTEN_PID` named it, not PID 1) and answered with the
+/// other variables unchanged, and reaper passed on its status.
+fn the_app_answered(mode: As, port: u16, answer: Option<(String, Duration)>, out: &Outcome) {
+    let Some((answer, took)) = answer else {
+        panic!("{mode:?}: no answer on port {port}: {out:?}");
+    };
+    eprintln!("{mode:?}: answered in {took:?}");
+    let pid = answered_pid(&answer);
+    assert_ne!(pid, "1", "{mode:?}: the app cannot be PID 1 under reaper");
+    assert!(
+        answer.ends_with(" LISTEN_FDS=1 LISTEN_FDNAMES=web\n"),
+        "{mode:?}: {answer:?}"
+    );
+    assert_eq!(out.code, 0, "{mode:?}: {out:?}");
 }
 
 #[test]
@@ -246,16 +252,6 @@ fn socket_activation_through_systemd_socket_activate() {
             .args([testkit_str(), "listen".into()])
             .run();
         let answer = client.join().expect("client thread");
-        let Some((answer, took)) = answer else {
-            panic!("{mode:?}: no answer on port {port}: {out:?}");
-        };
-        eprintln!("{mode:?}: answered in {took:?}");
-        let pid = answered_pid(&answer);
-        assert_ne!(pid, "1", "{mode:?}: the app cannot be PID 1 under reaper");
-        assert!(
-            answer.ends_with(" LISTEN_FDS=1 LISTEN_FDNAMES=web\n"),
-            "{mode:?}: {answer:?}"
-        );
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        the_app_answered(mode, port, answer, &out);
     }
 }
