@@ -115,7 +115,8 @@ pub fn supervise(
             // would raise the next one, forever.
             _ if sig.is_self_inflicted() => {}
             (signo, To::App(target)) => {
-                if forward(target, signo, &config.rewrite).is_some_and(signo::asks_to_end) {
+                let sent = forward(signo, &config.rewrite, to, place, main_child);
+                if sent.is_some_and(signo::asks_to_end) {
                     asked_to_end = true;
                     if target < 0 {
                         ended.asked_to_end = Spare::Group(-target);
@@ -123,9 +124,8 @@ pub fn supervise(
                 }
             }
             (signo, To::Everything) => {
-                if forward_to_everything(place, main_child, signo, &config.rewrite)
-                    .is_some_and(signo::asks_to_end)
-                {
+                let sent = forward(signo, &config.rewrite, to, place, main_child);
+                if sent.is_some_and(signo::asks_to_end) {
                     ended.asked_to_end = Spare::Everything;
                     return ended;
                 }
@@ -188,68 +188,51 @@ fn remapped(code: u8, remap_exit: &ExitCodeSet) -> u8 {
     if remap_exit.contains(code) { 0 } else { code }
 }
 
-/// `--wait-all`, once the main child is gone: forwards `sig` to every process left, as
-/// `--rewrite` says, and returns the signal sent; one that asks to end is followed by
-/// SIGCONT, as in `forward`.
-fn forward_to_everything(
-    place: Place,
-    main_child: Option<libc::pid_t>,
+/// Forwards `sig` as `--rewrite` says, and returns the signal sent. One that asks the
+/// application to end is followed by SIGCONT: a stopped process keeps it pending until it
+/// is continued, and would hold up the end until the runtime's SIGKILL.
+fn forward(
     sig: i32,
     rewrite: &Rewrites,
+    to: To,
+    place: Place,
+    main_child: Option<libc::pid_t>,
 ) -> Option<i32> {
-    let Some(to) = rewrite.apply(sig) else {
+    let Some(sent) = rewrite.apply(sig) else {
         log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
         return None;
     };
-    if signo::asks_to_end(to) {
-        shutdown::signal_everything(place, main_child, &[to, libc::SIGCONT]);
+    let sigs: &[i32] = if signo::asks_to_end(sent) {
+        &[sent, libc::SIGCONT]
     } else {
-        shutdown::signal_everything(place, main_child, &[to]);
+        &[sent]
+    };
+    match to {
+        To::App(target) => {
+            for &s in sigs {
+                if let Err(e) = signals::send(target, s) {
+                    log::debug!("failed to send {} to {to}: {}", signo::name(s), describe(e));
+                }
+            }
+        }
+        To::Everything => shutdown::signal_everything(place, main_child, sigs),
+        To::Nobody => return None,
     }
     log::debug!(
-        "forwarded {} as {} to every process left",
+        "forwarded {} as {} to {to}",
         signo::name(sig),
-        signo::name(to)
+        signo::name(sent)
     );
-    Some(to)
+    Some(sent)
 }
 
-/// Forwards `sig` to `target` as `--rewrite` says, and returns the signal sent. One that
-/// asks the application to end is followed by SIGCONT: a stopped process keeps it pending
-/// until it is continued, and would hold up the end until the runtime's SIGKILL.
-fn forward(target: libc::pid_t, sig: i32, rewrite: &Rewrites) -> Option<i32> {
-    let Some(to) = rewrite.apply(sig) else {
-        log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
-        return None;
-    };
-    match signals::send(target, to) {
-        Ok(()) => log::debug!(
-            "forwarded {} as {} to {}",
-            signo::name(sig),
-            signo::name(to),
-            Target(target)
-        ),
-        Err(e) => log::debug!(
-            "failed to forward {} to {}: {}",
-            signo::name(to),
-            Target(target),
-            describe(e)
-        ),
-    }
-    if signo::asks_to_end(to) {
-        let _ = signals::send(target, libc::SIGCONT);
-    }
-    Some(to)
-}
-
-struct Target(libc::pid_t);
-
-impl std::fmt::Display for Target {
+impl std::fmt::Display for To {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 < 0 {
-            write!(f, "process group {}", -self.0)
-        } else {
-            write!(f, "process {}", self.0)
+        match *self {
+            To::App(group) if group < 0 => write!(f, "process group {}", -group),
+            To::App(pid) => write!(f, "process {pid}"),
+            To::Everything => f.write_str("every process left"),
+            To::Nobody => f.write_str("no process"),
         }
     }
 }
