@@ -79,6 +79,16 @@ need_docker() {
 # A container made by this run: labelled, so that the clean-up finds it whatever happens.
 drun() { docker run --label "$LABEL" "$@"; }
 cname() { echo "reaper-test-$RUN-$1"; }
+# timed_stop CID [ARGS...]: `docker stop ARGS CID`, timed; sets ms, and status from
+# `docker wait`.
+timed_stop() {
+  local cid=$1 t0
+  shift
+  t0=$(now_ms)
+  docker stop "$@" "$cid" >/dev/null
+  ms=$(($(now_ms) - t0))
+  status=$(docker wait "$cid")
+}
 # has_proc CONTAINER ARGS: a process with exactly these arguments runs in the container.
 has_proc() { docker exec "$1" ps -o args | grep -qxF -- "$2"; }
 zombies() { docker exec "$1" ps -o stat | { grep -c '^Z' || true; }; }

@@ -5,7 +5,7 @@
 # flushd_run IMAGE VOLUME STOP_ARGS: an app whose orphaned daemon (own session, parent
 # PID 1) keeps its data in memory until SIGTERM; times `docker stop STOP_ARGS`.
 flushd_run() {
-  local image=$1 vol=$2 cid t0
+  local image=$1 vol=$2 cid
   shift 2
   docker volume create --label "$LABEL" "$vol" >/dev/null
   cid=$(drun -d -v "$vol:/data" "$image" sh -c '(setsid flushd /data &); exec sleep 1000')
@@ -13,10 +13,7 @@ flushd_run() {
   local pid
   pid=$(docker exec "$cid" cat /data/ready)
   say "flushd: $(docker exec "$cid" ps -o pid,ppid,pgid,sid,args | awk -v p="$pid" '$1 == p')"
-  t0=$(now_ms)
-  docker stop "$@" "$cid" >/dev/null
-  ms=$(($(now_ms) - t0))
-  status=$(docker wait "$cid")
+  timed_stop "$cid" "$@"
   data=$(drun --rm -v "$vol:/data" "$IMG_PLAIN" cat /data/data 2>/dev/null || echo "(no data)")
 }
 

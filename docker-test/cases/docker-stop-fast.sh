@@ -4,13 +4,10 @@
 
 # stop_timing IMAGE: starts `sh -c 'sleep 1000'`, times `docker stop`; sets ms and status.
 stop_timing() {
-  local cid t0
+  local cid
   cid=$(drun -d "$1" sh -c 'sleep 1000')
   poll 20 has_proc "$cid" 'sleep 1000' || notok "the app did not start"
-  t0=$(now_ms)
-  docker stop "$cid" >/dev/null
-  ms=$(($(now_ms) - t0))
-  status=$(docker wait "$cid")
+  timed_stop "$cid"
 }
 
 run_case() {

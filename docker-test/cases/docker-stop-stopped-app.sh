@@ -17,17 +17,14 @@ app_stopped() { [[ $(docker exec "$1" ps -o pid,stat | awk -v p="$2" '$1 == p { 
 # stop_stopped ENTRYPOINT_ARGS...: starts the app, stops it with SIGSTOP, times
 # `docker stop`; sets ms and status.
 stop_stopped() {
-  local cid pid t0
+  local cid pid
   cid=$(drun -d "$@" sh -c "$APP")
   poll 20 has_proc "$cid" 'sleep 1000' || notok "the app did not start"
   pid=$(app_pid "$cid")
   [[ -n $pid ]] || notok "cannot find the app's pid"
   docker exec "$cid" kill -STOP "$pid"
   poll 20 app_stopped "$cid" "$pid" || notok "the app did not stop"
-  t0=$(now_ms)
-  docker stop "$cid" >/dev/null
-  ms=$(($(now_ms) - t0))
-  status=$(docker wait "$cid")
+  timed_stop "$cid"
 }
 
 run_case() {

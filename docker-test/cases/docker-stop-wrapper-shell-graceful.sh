@@ -9,7 +9,7 @@
 # forwarded SIGTERM at once: the teardown that follows must not send the app a second one.
 run_case() {
   need_docker
-  local vol cid t0 ms status terms cleanup
+  local vol cid ms status terms cleanup
   vol=$(cname sigterm-once)
   docker volume create --label "$LABEL" "$vol" >/dev/null
   drun --rm -i -v "$vol:/data" "$IMG_PLAIN" sh -c 'cat > /data/app.sh' <<'APP'
@@ -27,10 +27,7 @@ echo done > /data/cleanup
 APP
   cid=$(drun -d -v "$vol:/data" "$IMG_APP" sh -c 'sh /data/app.sh; echo the wrapper went on')
   poll 20 docker exec "$cid" test -e /data/up || notok "the app did not start"
-  t0=$(now_ms)
-  docker stop "$cid" >/dev/null
-  ms=$(($(now_ms) - t0))
-  status=$(docker wait "$cid")
+  timed_stop "$cid"
   terms=$(drun --rm -v "$vol:/data" "$IMG_PLAIN" sh -c 'wc -l < /data/terms' 2>/dev/null || echo "?")
   cleanup=$(drun --rm -v "$vol:/data" "$IMG_PLAIN" cat /data/cleanup 2>/dev/null || echo "(none)")
   say "measured: docker stop took $(secs "$ms"), exit status $status, SIGTERMs the app got: $terms, clean-up: $cleanup"

@@ -13,15 +13,12 @@ running() { [[ $(docker inspect -f '{{.State.Running}}' "$1") == true ]]; }
 
 run_case() {
   need_docker
-  local cid t0 ms status
+  local cid ms status
   cid=$(drun -d -e REAPER_WAIT_ALL=1 -e REAPER_LOG=info "$IMG_APP" sh -c "$LAUNCHER")
   poll 20 has_proc "$cid" "sh -c $DAEMON" || notok "the daemon did not start"
   poll 20 launcher_gone "$cid" || notok "the launcher did not exit"
   if running "$cid" && has_proc "$cid" "sh -c $DAEMON"; then ok "the container and the daemon run on after the launcher exited"; else notok "the container ended with the launcher"; fi
-  t0=$(now_ms)
-  docker stop "$cid" >/dev/null
-  ms=$(($(now_ms) - t0))
-  status=$(docker wait "$cid")
+  timed_stop "$cid"
   say "docker stop with REAPER_WAIT_ALL=1: $(secs "$ms"), exit status $status"
   expect_faster "docker stop reaches the daemon" "$ms" 5000
   expect_eq "exit status (the daemon ended well on SIGTERM)" "$status" 0
