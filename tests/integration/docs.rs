@@ -258,3 +258,40 @@ fn the_changelog_has_one_unreleased_section() {
         );
     }
 }
+
+/// doc/testing.md: every install waits for the dpkg lock and fails when it fails. The
+/// scripts call apt-get only through tests/apt-install, which does both.
+#[test]
+fn the_scripts_install_only_through_tests_apt_install() {
+    if packaged_crate() {
+        return;
+    }
+    let scripts = [
+        "tests/prerequisites.sh",
+        "tests/run-all",
+        "docker-test/run",
+        "docker-test/lib.sh",
+        "release/build",
+        "release/deb",
+        "release/test-arm64",
+        "release/test-install",
+        "bench/run",
+        ".ci/run",
+    ];
+    for script in scripts {
+        for (n, line) in read(script).lines().enumerate() {
+            let code = line.split('#').next().unwrap_or_default();
+            assert!(
+                !code.contains("apt-get") && !code.contains("apt "),
+                "{script}:{}: '{}' calls apt directly; use tests/apt-install",
+                n + 1,
+                line.trim()
+            );
+        }
+    }
+    let installer = read("tests/apt-install");
+    assert!(
+        installer.contains("apt-get -o DPkg::Lock::Timeout="),
+        "tests/apt-install does not wait for the dpkg lock"
+    );
+}
