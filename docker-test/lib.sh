@@ -8,7 +8,7 @@
 #   # limit: a hard timeout in seconds; a passing run takes far less
 #
 #   run_case() {     # the checks; helpers of the case's own may precede it
-#     need_docker    # or cannot_run "why" (status 3: SKIPPED, or FAILED under CI=true)
+#     need_docker    # or cannot_run "why" (status 3: FAILED, the reason in the summary)
 #     ...
 #     finish         # status 0 if every check passed, 1 otherwise
 #   }
@@ -25,7 +25,6 @@
 # and the images IMG_REAPER (the top-level Dockerfile), IMG_APP (reaper as ENTRYPOINT)
 # and IMG_PLAIN (the same root without reaper).
 
-is_ci() { [[ ${CI:-} == true ]]; }
 now_ms() { date +%s%3N; }
 secs() { printf '%d.%02d s' $(($1 / 1000)) $(($1 % 1000 / 10)); }
 
@@ -56,9 +55,11 @@ on_error() {
 }
 # The end of a case: its exit status says whether every check passed.
 finish() { exit $((bad > 0 ? 1 : 0)); }
-# Exit status 3 means "could not run here": SKIPPED, or FAILED under CI=true.
+# Exit status 3 means "could not run here": the case FAILS, and the runner's summary gives
+# this reason (SKIPPED only under docker-test/run --allow-skip).
 cannot_run() {
   say "cannot run: $*"
+  echo "$*" >"$CANNOT_RUN_FILE"
   exit 3
 }
 # poll SECS COMMAND...: runs COMMAND until it succeeds; fails once SECS have passed.

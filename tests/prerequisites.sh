@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what reaper's test suites need on a fresh Debian machine, once: Debian packages
 # and the rustup targets. Safe to run again; it installs only what is missing.
-# Needs root (apt-get). Used by tests/run-all.
+# Needs root (apt-get, through tests/apt-install). Used by tests/run-all. Fails if an
+# install fails.
 set -euo pipefail
 
 need_pkgs=()
@@ -20,9 +21,7 @@ pkg_for systemd-socket-activate systemd
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "prerequisites: installing ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  "$(dirname "$0")/apt-install" "${need_pkgs[@]}"
 fi
 
 if have rustup; then

@@ -345,14 +345,10 @@ use std::os::unix::ffi::OsStrExt;
 // ---------------------------------------------------------------------------------------
 // Resource faults
 
-/// Fails under CI=true (where every test must run); elsewhere says loudly that it skips.
+/// Fails unless skipping is asked for on purpose (harness::cannot_run).
 fn require(ok: bool, why: &str) -> bool {
     if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "cannot run under CI: {why}"
-        );
-        eprintln!("SKIPPED (not under CI=true): {why}");
+        crate::harness::cannot_run(why);
     }
     ok
 }

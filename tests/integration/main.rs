@@ -8,6 +8,7 @@ mod sys;
 
 mod cli;
 mod descriptors;
+mod docs;
 mod exit_status;
 mod hostile;
 mod isolation;
