@@ -309,7 +309,11 @@ fn option_values_reach_reaper_byte_for_byte() {
     let dir = [sandbox.dir.as_os_str().as_bytes(), b"/\xff"].concat();
     std::fs::create_dir(OsStr::from_bytes(&dir)).unwrap();
     // pwd's output, newline included, in hex.
-    let hex: String = dir.iter().chain(b"\n").map(|b| format!("{b:02x}")).collect();
+    let hex: String = dir
+        .iter()
+        .chain(b"\n")
+        .map(|b| format!("{b:02x}"))
+        .collect();
     for mode in BOTH {
         for args in [
             vec![b"--workdir".to_vec(), dir.clone()],
