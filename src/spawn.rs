@@ -16,7 +16,12 @@
 //! were; CLONE_VM shares memory, not credentials), then checks the result and that root
 //! cannot be had back; then `--workdir` (no CLONE_FS: reaper's own directory is not
 //! moved). A failed step is written into reaper's memory beside the exec errno, and the
-//! child exits 1 without running anything.
+//! child exits 1 without running anything. reaper's own ids are read first: when they
+//! already are the user's (`docker run --user`), there is nothing to switch, and when only
+//! the groups differ, a refused `setgroups` keeps the runtime's rather than fail.
+//!
+//! A file the kernel refuses as no executable (ENOEXEC) that is not a binary is run as
+//! `/bin/sh FILE ARGS...`, execvp's rule, with an argv prepared before the clone.
 //!
 //! One disposition is not passed through as it is: SIGCHLD, if reaper inherited it
 //! ignored (see `signals::take_over`). The child ignores it again before exec.
