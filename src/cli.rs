@@ -401,7 +401,7 @@ impl Builder {
         };
         if let (Mode::Pause, Some(option)) = (&mode, &self.child_option) {
             return Err(Error::usage(format!(
-                "{option} concerns the command, and --pause runs none"
+                "option '{option}' concerns the command, and --pause runs none"
             )));
         }
         // Each -v is a step up from the default, warnings, or from the level the tini and
@@ -971,7 +971,7 @@ mod tests {
         ] {
             let e = usage_error(args);
             assert!(
-                e.starts_with(&format!("{named} concerns the command")),
+                e.starts_with(&format!("option '{named}' concerns the command")),
                 "{e}"
             );
             assert!(e.contains("--pause"), "{e}");

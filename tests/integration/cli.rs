@@ -359,7 +359,7 @@ fn options_for_the_command_are_usage_errors_with_pause() {
             assert_eq!(
                 out.stderr,
                 format!(
-                    "reaper: {named} concerns the command, and --pause runs none (see 'reaper --help')\n"
+                    "reaper: option '{named}' concerns the command, and --pause runs none (see 'reaper --help')\n"
                 ),
                 "{args:?}"
             );
