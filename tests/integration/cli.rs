@@ -409,18 +409,21 @@ fn an_option_wins_over_its_variable_unread() {
 /// coreutils (`ls --version >/dev/full`), never 0 (issue 18.17).
 #[test]
 fn help_and_version_that_cannot_be_written_fail() {
-    for opt in ["--help", "--version", "-l"] {
-        let out = reaper(As::Pid1)
+    for (mode, opt) in BOTH
+        .into_iter()
+        .flat_map(|m| ["--help", "--version", "-l"].map(|o| (m, o)))
+    {
+        let out = reaper(mode)
             .arg(opt)
             .stdio(|c| {
                 let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
                 c.stdout(full.expect("open /dev/full"));
             })
             .run();
-        assert_eq!(out.code, 1, "{opt}: {out:?}");
+        assert_eq!(out.code, 1, "{opt} as {mode:?}: {out:?}");
         assert_eq!(
             out.stderr, "reaper: write error: No space left on device\n",
-            "{opt}: {out:?}"
+            "{opt} as {mode:?}: {out:?}"
         );
     }
 }
