@@ -14,7 +14,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, shown};
 use crate::signo;
 
 /// What reaper was asked to do.
@@ -287,7 +287,7 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
                 .iter()
                 .find_map(|o| o.long.filter(|l| l.as_bytes() == name).map(|l| (o, l)))
                 .ok_or_else(|| {
-                    Error::usage(format!("unknown option '{}'", arg.to_string_lossy()))
+                    Error::usage(format!("unknown option '{}'", shown(arg.as_bytes())))
                 })?;
             let value = match (&opt.takes, inline) {
                 (Takes::Value(..), Some(v)) => Some(v),
@@ -303,12 +303,10 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
             let mut i = 1;
             while i < bytes.len() && b.done.is_none() {
                 let c = bytes[i];
-                let opt = OPTIONS.iter().find(|o| o.short == Some(c)).ok_or_else(|| {
-                    Error::usage(format!(
-                        "unknown option '-{}'",
-                        String::from_utf8_lossy(&[c])
-                    ))
-                })?;
+                let opt = OPTIONS
+                    .iter()
+                    .find(|o| o.short == Some(c))
+                    .ok_or_else(|| Error::usage(format!("unknown option '-{}'", shown(&[c]))))?;
                 i += 1;
                 let value = if matches!(opt.takes, Takes::Nothing(_)) {
                     None
@@ -393,7 +391,7 @@ impl Builder {
             (true, false) => {
                 return Err(Error::usage(format!(
                     "--pause takes no command, but got '{}'",
-                    command[0].to_string_lossy()
+                    shown(command[0].as_bytes())
                 )));
             }
             (false, true) => return Err(Error::usage("no command given")),
@@ -435,7 +433,7 @@ fn text<'a>(value: &'a OsStr, option: &str) -> Result<&'a str, Error> {
     value.to_str().ok_or_else(|| {
         Error::usage(format!(
             "invalid value '{}' for {option}: not UTF-8 text",
-            crate::error::shown(value.as_bytes())
+            shown(value.as_bytes())
         ))
     })
 }
@@ -491,7 +489,7 @@ fn apply_environment(
         let grace = v.to_str().and_then(parse_duration).ok_or_else(|| {
             Error::usage(format!(
                 "invalid duration '{}' in REAPER_GRACE_PERIOD",
-                crate::error::shown(v.as_bytes())
+                shown(v.as_bytes())
             ))
         })?;
         b.grace_period = Some(grace);
@@ -508,7 +506,7 @@ fn apply_environment(
         b.wait_all = parse_switch(&v).ok_or_else(|| {
             Error::usage(format!(
                 "invalid value '{}' in REAPER_WAIT_ALL (1, true, yes, on or 0, false, no, off)",
-                crate::error::shown(v.as_bytes())
+                shown(v.as_bytes())
             ))
         })?;
     }
@@ -521,7 +519,7 @@ fn apply_environment(
             Some(n) => b.env_level = Some(level_from_count(n)),
             None => b.warnings.push(crate::error::one_line(&format!(
                 "ignoring TINI_VERBOSITY='{}': not a number from 0 to 255",
-                v.to_string_lossy()
+                shown(v.as_bytes())
             ))),
         }
     }
