@@ -254,7 +254,8 @@ pub fn spawn(
     // SAFETY: with CLONE_VFORK this thread is suspended until the child has exec'd or
     // exited, so the child has the stack, `setup` and `sh_argv` to itself and they outlive it.
     // `child_main` makes only async-signal-safe calls on memory prepared above, and never
-    // returns. Of reaper's memory it writes `setup.errno`, `setup.step` and, through the C library's
+    // returns. Of reaper's memory it writes `setup.errno`, `setup.step`,
+    // `setup.kept_groups`, the slot of `sh_argv` reaper never reads, and, through the C library's
     // wrappers of calls that fail, this thread's errno (shared: the child has no TLS of its
     // own), which reaper reads only after a failing call of its own. reaper has no signal
     // handlers, so none can run in the child on reaper's memory.
