@@ -144,8 +144,9 @@ pub fn resolve(spec: &[u8], passwd: &[u8], group: &[u8]) -> Result<Identity, Err
         None => entry.as_ref().map_or(0, |e| e.gid),
     };
     let mut groups = vec![gid];
-    // With a group named, that group alone, as gosu and Docker give it: no group of
-    // /etc/group is added behind the back of whoever named one.
+    // With a group named, that group alone, as Docker and su-exec set it (gosu sets an
+    // empty list: the same access, the gid being that group): no group of /etc/group is
+    // added behind the back of whoever named one.
     if let (None, Some(e)) = (group_spec, &entry) {
         for g in member_of(group, e.name) {
             if !groups.contains(&g) {
