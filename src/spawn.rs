@@ -728,6 +728,32 @@ mod tests {
     }
 
     #[test]
+    fn a_binary_is_told_from_a_script() {
+        let dir = std::env::temp_dir().join(format!("reaper-unit-binary-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let check = |name: &str, content: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, content).unwrap();
+            let c = CString::new(path.as_os_str().as_bytes()).unwrap();
+            // SAFETY: a valid C string; the function only reads the file.
+            unsafe { looks_binary(c.as_ptr()) }
+        };
+        assert!(!check("script", b"echo hi\nexit 3\n"));
+        assert!(!check("empty", b""));
+        assert!(!check("nul-after-line", b"echo hi\n\0\0"));
+        assert!(check("elf", b"\x7fELF\x02\x01\x01\0\0\0"));
+        assert!(check("nul-in-first-line", b"echo \0hi\n"));
+        // Past the sample, a NUL no longer counts.
+        let mut long = vec![b'#'; SAMPLE];
+        long.push(0);
+        assert!(!check("long", &long));
+        let missing = CString::new(dir.join("missing").as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert!(unsafe { looks_binary(missing.as_ptr()) }, "unreadable");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn listen_pid_naming_reaper_is_completed_with_the_callers_pid() {
         let own = CString::new(format!("LISTEN_PID={}", std::process::id())).unwrap();
         let other = CString::new("LISTEN_PID=999999999").unwrap();
