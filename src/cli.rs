@@ -14,7 +14,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, shown};
 use crate::signo;
 
 /// What reaper was asked to do.
@@ -52,7 +52,7 @@ pub struct Config {
     /// Problems with the tini and dumb-init variables: logged once logging is up.
     pub warnings: Vec<String>,
     /// `--user USER[:GROUP]`, as given: looked up (`user::lookup`) just before the start.
-    pub user: Option<String>,
+    pub user: Option<OsString>,
     /// `--workdir DIR`: where the child goes, as that user, before exec.
     pub workdir: Option<OsString>,
 }
@@ -114,13 +114,17 @@ struct Opt {
     long: Option<&'static str>,
     takes: Takes,
     help: &'static str,
+    /// It concerns the command (its user, its signals, its status), so it means nothing
+    /// with `--pause`, which runs none: given with it, a usage error.
+    child: bool,
 }
 
 enum Takes {
     /// A flag.
     Nothing(fn(&mut Builder)),
-    /// A value, shown under this name in `--help`.
-    Value(&'static str, fn(&mut Builder, &str) -> Result<(), Error>),
+    /// A value, shown under this name in `--help`, as given (byte for byte: a path or a
+    /// user name need not be UTF-8; a value that must be text says so with `text`).
+    Value(&'static str, fn(&mut Builder, &OsStr) -> Result<(), Error>),
 }
 
 /// Every option, in the order `--help` lists them.
@@ -130,47 +134,54 @@ const OPTIONS: &[Opt] = &[
         long: Some("single-child"),
         takes: Takes::Nothing(|b| b.single_child = true),
         help: "forward signals to the main child only, not its group",
+        child: true,
     },
     Opt {
         short: Some(b'g'),
         long: None,
         takes: Takes::Nothing(|_| {}),
         help: "forward signals to the child's process group (default)",
+        child: false,
     },
     Opt {
         short: Some(b's'),
         long: Some("subreaper"),
         takes: Takes::Nothing(|_| {}),
         help: "accepted for tini; reaper is a subreaper whenever it\nis not PID 1",
+        child: false,
     },
     Opt {
         short: Some(b'p'),
         long: Some("pdeath-signal"),
         takes: Takes::Value("SIG", |b, v| {
-            parse_pdeath_signal(v).map(|sig| b.pdeath_signal = Some(sig))
+            parse_pdeath_signal(text(v, "--pdeath-signal")?).map(|sig| b.pdeath_signal = Some(sig))
         }),
         help: "have SIG sent to reaper when its parent dies (and so\nforwarded)",
+        child: false,
     },
     Opt {
         short: Some(b'e'),
         long: Some("remap-exit"),
         takes: Takes::Value("CODE", |b, v| {
-            parse_exit_code(v).map(|code| b.remap_exit.insert(code))
+            parse_exit_code(text(v, "--remap-exit")?).map(|code| b.remap_exit.insert(code))
         }),
         help: "report the main child's exit status CODE as 0\n(repeatable)",
+        child: true,
     },
     Opt {
         short: Some(b'r'),
         long: Some("rewrite"),
         takes: Takes::Value("FROM:TO", |b, v| {
-            parse_rewrite(v).map(|(from, to)| b.rewrite.set(from, to))
+            parse_rewrite(text(v, "--rewrite")?).map(|(from, to)| b.rewrite.set(from, to))
         }),
         help: "forward signal FROM as TO; TO=0 drops it (repeatable)",
+        child: true,
     },
     Opt {
         short: Some(b't'),
         long: Some("grace-period"),
         takes: Takes::Value("DURATION", |b, v| {
+            let v = text(v, "--grace-period")?;
             let grace = parse_duration(v).ok_or_else(|| {
                 Error::usage(format!("invalid duration '{v}' for --grace-period"))
             })?;
@@ -178,81 +189,89 @@ const OPTIONS: &[Opt] = &[
             Ok(())
         }),
         help: "time between SIGTERM and SIGKILL for what is left when\nthe main child exits (default 5s; 0 kills at once)",
+        child: false,
     },
     Opt {
         short: Some(b'w'),
         long: Some("warn-on-reap"),
         takes: Takes::Nothing(|b| b.warn_on_reap = true),
         help: "warn for every reaped process but the main child",
+        child: false,
     },
     Opt {
         short: None,
         long: Some("wait-all"),
         takes: Takes::Nothing(|b| b.wait_all = true),
         help: "when the main child exits, go on reaping and forwarding\n(to every process left) until none is left",
+        child: true,
     },
     Opt {
         short: Some(b'P'),
         long: Some("pause"),
         takes: Takes::Nothing(|b| b.pause = true),
         help: "run no command: reap until SIGTERM or SIGINT, exit 0",
+        child: false,
     },
     Opt {
         short: Some(b'v'),
         long: Some("verbose"),
         takes: Takes::Nothing(|b| b.verbose = b.verbose.saturating_add(1)),
         help: "more output on stderr (repeat: info, debug, trace)",
+        child: false,
     },
     Opt {
         short: Some(b'u'),
         long: Some("user"),
         takes: Takes::Value("USER[:GROUP]", |b, v| {
-            b.user = Some(v.to_string());
+            b.user = Some(v.to_owned());
             Ok(())
         }),
         help: "run COMMAND (only) as USER: name or uid, GROUP name or\ngid; groups, gid, then uid switched, and checked",
+        child: true,
     },
     Opt {
         short: None,
         long: Some("workdir"),
         takes: Takes::Value("DIR", |b, v| {
-            b.workdir = Some(v.into());
+            b.workdir = Some(v.to_owned());
             Ok(())
         }),
         help: "run COMMAND in DIR (changed to after --user)",
+        child: true,
     },
     Opt {
         short: Some(b'h'),
         long: Some("help"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Help)),
         help: "print this help",
+        child: false,
     },
     Opt {
         short: Some(b'V'),
         long: Some("version"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Version)),
         help: "print the version",
+        child: false,
     },
     Opt {
         short: Some(b'l'),
         long: Some("license"),
         takes: Takes::Nothing(|b| b.done = Some(Request::License)),
         help: "print the licence (tini's -l)",
+        child: false,
     },
     Opt {
         short: Some(b'L'),
         long: None,
         takes: Takes::Nothing(|b| b.done = Some(Request::License)),
         help: "print the licence (catatonit's -L)",
+        child: false,
     },
 ];
 
 /// Turns argv (without argv[0]) and the environment into a request.
 pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Result<Request, Error> {
     let mut b = Builder::default();
-    // An empty variable is an unset one: compose files write `VAR=` for "not set".
-    apply_environment(&mut b, &|k: &str| env(k).filter(|v| !v.is_empty()))?;
-
     let mut rest = args.iter();
     let mut command = Vec::new();
     while let Some(arg) = rest.next() {
@@ -268,7 +287,7 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
                 .iter()
                 .find_map(|o| o.long.filter(|l| l.as_bytes() == name).map(|l| (o, l)))
                 .ok_or_else(|| {
-                    Error::usage(format!("unknown option '{}'", arg.to_string_lossy()))
+                    Error::usage(format!("unknown option '{}'", shown(arg.as_bytes())))
                 })?;
             let value = match (&opt.takes, inline) {
                 (Takes::Value(..), Some(v)) => Some(v),
@@ -278,18 +297,16 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
                 }
                 (Takes::Nothing(_), None) => None,
             };
-            b.apply(opt, value)?;
+            b.apply(opt, value, || format!("--{long}"))?;
         } else if bytes.len() > 1 && bytes[0] == b'-' {
             // A cluster of short options, getopt style: `-vvv`, `-cv`, `-t5`, `-t 5`.
             let mut i = 1;
             while i < bytes.len() && b.done.is_none() {
                 let c = bytes[i];
-                let opt = OPTIONS.iter().find(|o| o.short == Some(c)).ok_or_else(|| {
-                    Error::usage(format!(
-                        "unknown option '-{}'",
-                        String::from_utf8_lossy(&[c])
-                    ))
-                })?;
+                let opt = OPTIONS
+                    .iter()
+                    .find(|o| o.short == Some(c))
+                    .ok_or_else(|| Error::usage(format!("unknown option '-{}'", shown(&[c]))))?;
                 i += 1;
                 let value = if matches!(opt.takes, Takes::Nothing(_)) {
                     None
@@ -300,7 +317,7 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
                 } else {
                     Some(next_value(&mut rest, &format!("-{}", c as char))?)
                 };
-                b.apply(opt, value)?;
+                b.apply(opt, value, || format!("-{}", c as char))?;
             }
         } else {
             command.push(arg.clone());
@@ -311,6 +328,10 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
         }
     }
     command.extend(rest.cloned());
+    // After the options, so that an option wins over its variable without the variable
+    // being read at all (a bad REAPER_GRACE_PERIOD does not matter with -t). An empty
+    // variable is an unset one: compose files write `VAR=` for "not set".
+    apply_environment(&mut b, &|k: &str| env(k).filter(|v| !v.is_empty()))?;
     b.finish(command).map(|c| Request::Run(Box::new(c)))
 }
 
@@ -337,20 +358,30 @@ struct Builder {
     env_level: Option<log::LevelFilter>,
     log_spec: Option<String>,
     warnings: Vec<String>,
-    user: Option<String>,
+    user: Option<OsString>,
     workdir: Option<OsString>,
+    /// The first option given that concerns the command, as spelt: refused with `--pause`.
+    child_option: Option<String>,
     /// Set by an option that ends parsing (`--help`, `--version`).
     done: Option<Request>,
 }
 
 impl Builder {
-    fn apply(&mut self, opt: &Opt, value: Option<&OsStr>) -> Result<(), Error> {
+    fn apply(
+        &mut self,
+        opt: &Opt,
+        value: Option<&OsStr>,
+        spelt: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
+        if opt.child && self.child_option.is_none() {
+            self.child_option = Some(spelt());
+        }
         match opt.takes {
             Takes::Nothing(set) => {
                 set(self);
                 Ok(())
             }
-            Takes::Value(_, set) => set(self, &value.unwrap_or_default().to_string_lossy()),
+            Takes::Value(_, set) => set(self, value.unwrap_or_default()),
         }
     }
 
@@ -360,12 +391,17 @@ impl Builder {
             (true, false) => {
                 return Err(Error::usage(format!(
                     "--pause takes no command, but got '{}'",
-                    command[0].to_string_lossy()
+                    shown(command[0].as_bytes())
                 )));
             }
             (false, true) => return Err(Error::usage("no command given")),
             (false, false) => Mode::Command(command),
         };
+        if let (Mode::Pause, Some(option)) = (&mode, &self.child_option) {
+            return Err(Error::usage(format!(
+                "option '{option}' concerns the command, and --pause runs none"
+            )));
+        }
         // Each -v is a step up from the default, warnings, or from the level the tini and
         // dumb-init variables set (TINI_VERBOSITY=0 alone means errors only).
         let base = self.env_level.unwrap_or(log::LevelFilter::Warn);
@@ -389,6 +425,17 @@ impl Builder {
             workdir: self.workdir,
         })
     }
+}
+
+/// The value of an option that must be text (a signal, a duration, a number), or a usage
+/// error that shows its bytes.
+fn text<'a>(value: &'a OsStr, option: &str) -> Result<&'a str, Error> {
+    value.to_str().ok_or_else(|| {
+        Error::usage(format!(
+            "invalid value '{}' for {option}: not UTF-8 text",
+            shown(value.as_bytes())
+        ))
+    })
 }
 
 /// A signal for `--pdeath-signal`: one reaper forwards, or SIGKILL (which tini users pass,
@@ -435,20 +482,31 @@ fn apply_environment(
     b: &mut Builder,
     env: &impl Fn(&str) -> Option<OsString>,
 ) -> Result<(), Error> {
-    if let Some(v) = env("REAPER_GRACE_PERIOD") {
-        let v = v.to_string_lossy();
-        let grace = parse_duration(&v).ok_or_else(|| {
-            Error::usage(format!("invalid duration '{v}' in REAPER_GRACE_PERIOD"))
+    // Each of reaper's own variables is read only when its option was not given.
+    if b.grace_period.is_none()
+        && let Some(v) = env("REAPER_GRACE_PERIOD")
+    {
+        let grace = v.to_str().and_then(parse_duration).ok_or_else(|| {
+            Error::usage(format!(
+                "invalid duration '{}' in REAPER_GRACE_PERIOD",
+                shown(v.as_bytes())
+            ))
         })?;
         b.grace_period = Some(grace);
     }
-    b.user = env("REAPER_USER").map(|v| v.to_string_lossy().into_owned());
-    b.workdir = env("REAPER_WORKDIR");
-    if let Some(v) = env("REAPER_WAIT_ALL") {
+    if b.user.is_none() {
+        b.user = env("REAPER_USER");
+    }
+    if b.workdir.is_none() {
+        b.workdir = env("REAPER_WORKDIR");
+    }
+    if !b.wait_all
+        && let Some(v) = env("REAPER_WAIT_ALL")
+    {
         b.wait_all = parse_switch(&v).ok_or_else(|| {
             Error::usage(format!(
                 "invalid value '{}' in REAPER_WAIT_ALL (1, true, yes, on or 0, false, no, off)",
-                v.to_string_lossy()
+                shown(v.as_bytes())
             ))
         })?;
     }
@@ -461,7 +519,7 @@ fn apply_environment(
             Some(n) => b.env_level = Some(level_from_count(n)),
             None => b.warnings.push(crate::error::one_line(&format!(
                 "ignoring TINI_VERBOSITY='{}': not a number from 0 to 255",
-                v.to_string_lossy()
+                shown(v.as_bytes())
             ))),
         }
     }
@@ -845,6 +903,114 @@ mod tests {
         assert!(parse(&bad_value, |_| None).is_err());
     }
 
+    /// Paths and user names reach reaper byte for byte; a value that must be text is
+    /// refused, as a usage error that shows its bytes.
+    #[test]
+    fn option_values_are_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let dir = bytes(b"/data/\xff");
+        for args in [
+            vec!["--workdir".into(), dir.clone(), "x".into()],
+            vec![bytes(b"--workdir=/data/\xff"), "x".into()],
+        ] {
+            match parse(&args, |_| None) {
+                Ok(Request::Run(c)) => assert_eq!(c.workdir, Some(dir.clone())),
+                other => panic!("{other:?}"),
+            }
+        }
+        let args = vec![bytes(b"-u\xffapp:\xfe"), "x".into()];
+        match parse(&args, |_| None) {
+            Ok(Request::Run(c)) => assert_eq!(c.user, Some(bytes(b"\xffapp:\xfe"))),
+            other => panic!("{other:?}"),
+        }
+        let env = |k: &str| (k == "REAPER_USER").then(|| bytes(b"\xff"));
+        match parse(&["x".into()], env) {
+            Ok(Request::Run(c)) => assert_eq!(c.user, Some(bytes(b"\xff"))),
+            other => panic!("{other:?}"),
+        }
+        for (option, value) in [
+            ("-t", &b"5\xff"[..]),
+            ("--grace-period", b"\xff"),
+            ("-p", b"TERM\xff"),
+            ("-e", b"\xff"),
+            ("-r", b"TERM:\xff"),
+        ] {
+            let args = vec![option.into(), bytes(value), "x".into()];
+            match parse(&args, |_| None) {
+                Err(e) => {
+                    assert_eq!(e.status(), 2, "{e}");
+                    assert!(e.to_string().contains("\\xff"), "{e}");
+                    assert!(e.to_string().contains("not UTF-8"), "{e}");
+                }
+                other => panic!("{option}: {other:?}"),
+            }
+        }
+        let env = |k: &str| (k == "REAPER_GRACE_PERIOD").then(|| bytes(b"1\xff"));
+        match parse(&["x".into()], env) {
+            Err(e) => assert!(e.to_string().contains("'1\\xff'"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// An option that concerns the command is a usage error with `--pause`; the variables
+    /// (an image's `ENV`) are not.
+    #[test]
+    fn options_for_the_command_are_refused_with_pause() {
+        for (args, named) in [
+            (&["-P", "--user", "app"][..], "--user"),
+            (&["--workdir=/", "--pause"], "--workdir"),
+            (&["-Pu", "app"], "-u"),
+            (&["-P", "-c"], "-c"),
+            (&["-P", "--single-child"], "--single-child"),
+            (&["-P", "-e", "3"], "-e"),
+            (&["-P", "-r", "TERM:INT"], "-r"),
+            (&["-P", "--wait-all"], "--wait-all"),
+        ] {
+            let e = usage_error(args);
+            assert!(
+                e.starts_with(&format!("option '{named}' concerns the command")),
+                "{e}"
+            );
+            assert!(e.contains("--pause"), "{e}");
+        }
+        let ok = ["-P", "-w", "-t", "1", "-v", "-g", "-s", "-p", "TERM"];
+        assert_eq!(config(&ok).mode, Mode::Pause);
+        let env = [
+            ("REAPER_USER", "app"),
+            ("REAPER_WORKDIR", "/"),
+            ("DUMB_INIT_SETSID", "0"),
+        ];
+        assert!(matches!(
+            parse_with(&["-P"], &env),
+            Ok(Request::Run(c)) if c.mode == Mode::Pause
+        ));
+    }
+
+    /// The option wins over its variable, which is then not read at all: a bad value in
+    /// it does not matter.
+    #[test]
+    fn an_option_given_leaves_its_variable_unread() {
+        let run = |env: &[(&str, &str)], args: &[&str]| match parse_with(args, env) {
+            Ok(Request::Run(c)) => *c,
+            other => panic!("{args:?} {env:?}: {other:?}"),
+        };
+        let c = run(&[("REAPER_GRACE_PERIOD", "abc")], &["-t", "1", "x"]);
+        assert_eq!(c.grace_period, Duration::from_secs(1));
+        let c = run(
+            &[("REAPER_GRACE_PERIOD", "abc")],
+            &["--grace-period=2", "x"],
+        );
+        assert_eq!(c.grace_period, Duration::from_secs(2));
+        assert!(run(&[("REAPER_WAIT_ALL", "maybe")], &["--wait-all", "x"]).wait_all);
+        // Nor is any variable read for --help or --version.
+        let env = [("REAPER_GRACE_PERIOD", "abc"), ("REAPER_WAIT_ALL", "maybe")];
+        assert_eq!(parse_with(&["--help"], &env), Ok(Request::Help));
+        assert_eq!(parse_with(&["-V"], &env), Ok(Request::Version));
+        // Without the option, the bad variable is still an error.
+        assert!(parse_with(&["x"], &env).is_err());
+    }
+
     #[test]
     fn durations() {
         let d = |s| parse_duration(s);
@@ -995,18 +1161,28 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let c = run(&[], &["--user", "app:staff", "--workdir=/srv", "x"]);
-        assert_eq!(c.user.as_deref(), Some("app:staff"));
+        assert_eq!(c.user.as_deref(), Some(OsStr::new("app:staff")));
         assert_eq!(c.workdir, Some(OsString::from("/srv")));
-        assert_eq!(run(&[], &["-u1000", "x"]).user.as_deref(), Some("1000"));
-        assert_eq!(run(&[], &["-u", "app", "x"]).user.as_deref(), Some("app"));
+        assert_eq!(
+            run(&[], &["-u1000", "x"]).user.as_deref(),
+            Some(OsStr::new("1000"))
+        );
+        assert_eq!(
+            run(&[], &["-u", "app", "x"]).user.as_deref(),
+            Some(OsStr::new("app"))
+        );
         let c = run(&[], &["x"]);
         assert_eq!((c.user, c.workdir), (None, None));
         let env = [("REAPER_USER", "app"), ("REAPER_WORKDIR", "/data")];
         let c = run(&env, &["x"]);
-        assert_eq!(c.user.as_deref(), Some("app"));
+        assert_eq!(c.user.as_deref(), Some(OsStr::new("app")));
         assert_eq!(c.workdir, Some(OsString::from("/data")));
         let c = run(&env, &["--user=root", "--workdir", "/", "x"]);
-        assert_eq!(c.user.as_deref(), Some("root"), "the option wins");
+        assert_eq!(
+            c.user.as_deref(),
+            Some(OsStr::new("root")),
+            "the option wins"
+        );
         assert_eq!(c.workdir, Some(OsString::from("/")));
         let c = run(&[("REAPER_USER", ""), ("REAPER_WORKDIR", "")], &["x"]);
         assert_eq!((c.user, c.workdir), (None, None), "empty is unset");

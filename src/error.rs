@@ -85,6 +85,19 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
+/// `bytes` as text for a message, on one line: what is not UTF-8 is shown as `\xNN`, so
+/// that a word that reached reaper byte for byte is echoed as it was, not as U+FFFD.
+pub fn shown(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    one_line(&text)
+}
+
 /// The exit status of a failed exec: 127 when not found, 126 for anything else.
 /// Allocates nothing: the child uses it between clone and exec.
 pub const fn exec_status(errno: Errno) -> u8 {
@@ -128,6 +141,7 @@ mod tests {
             "invalid duration '5\\nreaper: exiting with status 0' (see 'reaper --help')"
         );
         assert_eq!(one_line("a\tb\r\x1b[2J\u{85}é"), "a\\tb\\r\\x1b[2J\\x85é");
+        assert_eq!(shown(b"/data/\xff\n\xc3\xa9\xc3"), "/data/\\xff\\né\\xc3");
         let e = Error::cannot_run("x\ny", Errno::ENOENT);
         assert_eq!(
             e.to_string(),

@@ -46,9 +46,9 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     setup::guard_closed_stdio();
     let config = match cli::parse(args.get(1..).unwrap_or_default(), |k| std::env::var_os(k))? {
         Request::Run(config) => *config,
-        Request::Help => return Ok(print_stdout(&cli::help())),
-        Request::Version => return Ok(print_stdout(&cli::version())),
-        Request::License => return Ok(print_stdout(&cli::license())),
+        Request::Help => return print_stdout(&cli::help()),
+        Request::Version => return print_stdout(&cli::version()),
+        Request::License => return print_stdout(&cli::license()),
     };
     logging::init(config.log_level, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
@@ -95,10 +95,14 @@ fn start(
     Ok((Some(child), terminal))
 }
 
-fn print_stdout(text: &str) -> u8 {
+/// Prints what was asked for (`--help`, `--version`); one that could not be written (a
+/// full disk, `>/dev/full`, a closed pipe) is an error, status 1, as in coreutils.
+fn print_stdout(text: &str) -> Result<u8, Error> {
     let mut out = std::io::stdout();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-    0
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::other(format!("write error: {}", Error::from(e))))?;
+    Ok(0)
 }
 
 // Under `cargo test` the test harness brings its own `main`.

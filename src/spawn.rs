@@ -16,7 +16,12 @@
 //! were; CLONE_VM shares memory, not credentials), then checks the result and that root
 //! cannot be had back; then `--workdir` (no CLONE_FS: reaper's own directory is not
 //! moved). A failed step is written into reaper's memory beside the exec errno, and the
-//! child exits 1 without running anything.
+//! child exits 1 without running anything. reaper's own ids are read first: when they
+//! already are the user's (`docker run --user`), there is nothing to switch, and when only
+//! the groups differ, a refused `setgroups` keeps the runtime's rather than fail.
+//!
+//! A file the kernel refuses as no executable (ENOEXEC) that is not a binary is run as
+//! `/bin/sh FILE ARGS...`, execvp's rule, with an argv prepared before the clone.
 //!
 //! One disposition is not passed through as it is: SIGCHLD, if reaper inherited it
 //! ignored (see `signals::take_over`). The child ignores it again before exec.
@@ -44,7 +49,7 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -52,7 +57,14 @@ use nix::unistd::Pid;
 use crate::error::{Error, describe, exec_status};
 use crate::signals::Inherited;
 use crate::terminal::Terminal;
-use crate::user::Identity;
+use crate::user::{Current, Identity};
+
+/// What runs a file the kernel cannot execute (ENOEXEC, a script without `#!`), as execvp
+/// and every shell run it: `/bin/sh FILE ARGS...`.
+const SHELL: &std::ffi::CStr = c"/bin/sh";
+
+/// How much of such a file is read to tell a script from a binary (bash's figure).
+const SAMPLE: usize = 80;
 
 /// Where the command is looked up when `PATH` is unset: Docker's default `PATH`.
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -74,6 +86,9 @@ struct ChildSetup {
     /// The paths to try, in order, each a NUL-terminated string.
     candidates: Vec<*const libc::c_char>,
     argv: Vec<*const libc::c_char>,
+    /// `/bin/sh`, a slot for the file that exec refused with ENOEXEC (the child fills it
+    /// in), then argv[1..], NULL-terminated: `sh_argv` owns it.
+    sh_argv: *mut *const libc::c_char,
     /// The application's environment, NULL-terminated: reaper's own, entry for entry.
     envp: Vec<*const libc::c_char>,
     /// The `LISTEN_PID=` entry of `envp` the child completes with its pid, when reaper's
@@ -90,6 +105,9 @@ struct ChildSetup {
     workdir: Option<CString>,
     /// Which step failed (a `Step`), with `errno`; `Step::Exec` while none but exec did.
     step: AtomicU8,
+    /// reaper already ran with the user's ids and could not set the groups: the child kept
+    /// reaper's.
+    kept_groups: AtomicBool,
 }
 
 /// The ids of an `Identity`, as the child's raw calls take them.
@@ -97,6 +115,10 @@ struct Switch {
     uid: libc::uid_t,
     gid: libc::gid_t,
     groups: Vec<libc::gid_t>,
+    /// reaper's ids already are `uid` and `gid`, only the groups differ: if the kernel
+    /// refuses to set them (no CAP_SETGID: `docker run --user`, Kubernetes' `runAsUser`),
+    /// the groups the runtime gave are kept, as they would be without `--user`.
+    groups_may_stay: bool,
 }
 
 /// The child's steps that can fail, in order; reported back through `ChildSetup::step`.
@@ -112,6 +134,9 @@ enum Step {
     /// setuid(0) succeeded after the switch: root could be regained.
     RegainRoot,
     Workdir,
+    /// The file was no executable the kernel knows (ENOEXEC) and `/bin/sh` could not be
+    /// executed to run it as a script.
+    Shell,
 }
 
 impl Step {
@@ -123,6 +148,7 @@ impl Step {
             Step::CheckIds,
             Step::RegainRoot,
             Step::Workdir,
+            Step::Shell,
         ]
         .into_iter()
         .find(|s| *s as u8 == n)
@@ -178,6 +204,29 @@ pub fn spawn(
     );
     let c_paths = c_strings(paths.iter().map(|p| OsStr::from_bytes(p)))?;
     let c_workdir = c_strings(workdir.into_iter())?.pop();
+    let mut sh_argv: Vec<*const libc::c_char> = [SHELL.as_ptr(), std::ptr::null()]
+        .into_iter()
+        .chain(c_args.iter().skip(1).map(|a| a.as_ptr()))
+        .chain(Some(std::ptr::null()))
+        .collect();
+    let me = user.map(|_| current_ids()).transpose()?;
+    let switch = match (user, &me) {
+        (Some(u), Some(me)) if me.has_ids_of(u) && me.has_groups_of(u) => {
+            log::debug!(
+                "reaper already runs as user '{}' ({}): nothing to switch",
+                u.spec,
+                me.describe()
+            );
+            None
+        }
+        (Some(u), Some(me)) => Some(Switch {
+            uid: u.uid,
+            gid: u.gid,
+            groups: u.groups.clone(),
+            groups_may_stay: me.has_ids_of(u),
+        }),
+        _ => None,
+    };
 
     let mut listen_pid_buffer: ListenPidBuffer = [0; 32];
     let mut envp = with_home(environment(), user.and_then(|u| u.home.as_deref()));
@@ -189,25 +238,24 @@ pub fn spawn(
             .map(|a| a.as_ptr())
             .chain(Some(std::ptr::null()))
             .collect(),
+        sh_argv: sh_argv.as_mut_ptr(),
         inherited,
         envp,
         listen_pid,
         terminal: terminal.map(Terminal::raw_fd),
         errno: AtomicI32::new(0),
-        switch: user.map(|u| Switch {
-            uid: u.uid,
-            gid: u.gid,
-            groups: u.groups.clone(),
-        }),
+        switch,
         workdir: c_workdir,
         step: AtomicU8::new(Step::Exec as u8),
+        kept_groups: AtomicBool::new(false),
     };
     let stack = ChildStack::map()?;
 
     // SAFETY: with CLONE_VFORK this thread is suspended until the child has exec'd or
-    // exited, so the child has the stack and `setup` to itself and both outlive it.
+    // exited, so the child has the stack, `setup` and `sh_argv` to itself and they outlive it.
     // `child_main` makes only async-signal-safe calls on memory prepared above, and never
-    // returns. Of reaper's memory it writes `setup.errno`, `setup.step` and, through the C library's
+    // returns. Of reaper's memory it writes `setup.errno`, `setup.step`,
+    // `setup.kept_groups`, the slot of `sh_argv` reaper never reads, and, through the C library's
     // wrappers of calls that fail, this thread's errno (shared: the child has no TLS of its
     // own), which reaper reads only after a failing call of its own. reaper has no signal
     // handlers, so none can run in the child on reaper's memory.
@@ -228,10 +276,22 @@ pub fn spawn(
     // has exec'd or exited by now, and this fails harmlessly (EACCES, ESRCH).
     let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
     let errno = Errno::from_raw(setup.errno.load(Ordering::Acquire));
+    if let (true, Some(u), Some(me)) = (setup.kept_groups.load(Ordering::Acquire), user, &me) {
+        log::info!(
+            "reaper already runs as user '{}' ({}) and may not set its groups: {:?} kept, not {:?}",
+            u.spec,
+            me.describe(),
+            me.groups,
+            u.groups
+        );
+    }
     match Step::from_u8(setup.step.load(Ordering::Acquire)) {
         Step::Exec if errno as i32 == 0 => log::info!("started '{program}' as pid {pid}"),
         Step::Exec => log::error!("{}", Error::cannot_run(program, errno)),
-        step => log::error!("{}", setup_failure(&program, step, errno, user, workdir)),
+        step => log::error!(
+            "{}",
+            setup_failure(&program, step, errno, user.zip(me.as_ref()), workdir)
+        ),
     }
     Ok(pid)
 }
@@ -290,29 +350,67 @@ impl Drop for ChildStack {
     }
 }
 
+/// Who reaper runs as: real, effective and saved uid and gid, and its groups.
+fn current_ids() -> Result<Current, Error> {
+    let mut uids: [libc::uid_t; 3] = [0; 3];
+    let mut gids: [libc::gid_t; 3] = [0; 3];
+    let [ru, eu, su] = &mut uids;
+    // SAFETY: three valid pointers to uid_t.
+    if unsafe { libc::getresuid(ru, eu, su) } != 0 {
+        return Err(Error::failed("read reaper's own uids", Errno::last()));
+    }
+    let [rg, eg, sg] = &mut gids;
+    // SAFETY: three valid pointers to gid_t.
+    if unsafe { libc::getresgid(rg, eg, sg) } != 0 {
+        return Err(Error::failed("read reaper's own gids", Errno::last()));
+    }
+    let failed = |_| Error::failed("read reaper's own groups", Errno::last());
+    // SAFETY: a size of 0 asks for the count only, and writes nothing.
+    let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    let mut groups: Vec<libc::gid_t> = vec![0; usize::try_from(count).map_err(failed)?];
+    // SAFETY: room for `count` gids at that pointer; reaper has one thread, so the count
+    // cannot have changed.
+    let n = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
+    groups.truncate(usize::try_from(n).map_err(failed)?);
+    Ok(Current { uids, gids, groups })
+}
+
 /// The line for a child that failed before exec: the program, the user, the step and why.
 fn setup_failure(
     program: &str,
     step: Step,
     errno: Errno,
-    user: Option<&Identity>,
+    user: Option<(&Identity, &Current)>,
     workdir: Option<&OsStr>,
 ) -> String {
-    let who = user.map_or(String::new(), |u| {
+    let who = user.map_or(String::new(), |(u, _)| {
         format!(" as user '{}' (uid {}, gid {})", u.spec, u.uid, u.gid)
     });
-    let why = match step {
-        Step::SetGroups => format!(
-            "failed to set the supplementary groups: {}",
+    let step_failed = |what: &str| match (errno, user) {
+        // The one reason users meet: reaper is not root (`docker run --user`, a
+        // Kubernetes `runAsUser`) and was asked for other ids than its own.
+        (Errno::EPERM, Some((_, me))) => format!(
+            "reaper runs as {} and may not switch to other ids (failed to set {what}: {})",
+            me.describe(),
             describe(errno)
         ),
-        Step::SetGid => format!("failed to set the gid: {}", describe(errno)),
-        Step::SetUid => format!("failed to set the uid: {}", describe(errno)),
+        _ => format!("failed to set {what}: {}", describe(errno)),
+    };
+    let why = match step {
+        Step::SetGroups => step_failed("the supplementary groups"),
+        Step::SetGid => step_failed("the gid"),
+        Step::SetUid => step_failed("the uid"),
         Step::CheckIds => "the ids after the switch are not all the new ones".to_string(),
         Step::RegainRoot => "setuid(0) still succeeds after the switch".to_string(),
+        Step::Shell => format!(
+            "{} (no #!), and {} to run it as a script: {}",
+            describe(Errno::ENOEXEC),
+            SHELL.to_string_lossy(),
+            describe(errno)
+        ),
         Step::Workdir | Step::Exec => format!(
             "cannot change to directory '{}': {}",
-            workdir.unwrap_or_default().to_string_lossy(),
+            crate::error::shown(workdir.unwrap_or_default().as_bytes()),
             describe(errno)
         ),
     };
@@ -454,9 +552,14 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         if !setup.listen_pid.is_null() {
             complete_listen_pid(setup.listen_pid);
         }
-        let errno = exec_first(&setup.candidates, setup.argv.as_ptr(), setup.envp.as_ptr());
+        let (step, errno) = exec_first(setup);
         setup.errno.store(errno, Ordering::Release);
-        libc::_exit(i32::from(exec_status(Errno::from_raw(errno))))
+        setup.step.store(step as u8, Ordering::Release);
+        libc::_exit(match step {
+            // The file was found: it is the shell that is missing or broken.
+            Step::Shell => 126,
+            _ => i32::from(exec_status(Errno::from_raw(errno))),
+        })
     }
 }
 
@@ -469,10 +572,15 @@ unsafe fn switch_and_chdir(setup: &ChildSetup) -> Result<(), (Step, i32)> {
     let fail = |step| Err((step, Errno::last_raw()));
     if let Some(s) = &setup.switch {
         let (uid, gid) = (s.uid, s.gid);
+        let mut kept_groups = false;
         // SAFETY: raw calls on ids and on `s.groups`, which outlives the child.
         unsafe {
             if libc::syscall(nr::SETGROUPS, s.groups.len(), s.groups.as_ptr()) != 0 {
-                return fail(Step::SetGroups);
+                if !(s.groups_may_stay && Errno::last_raw() == libc::EPERM) {
+                    return fail(Step::SetGroups);
+                }
+                kept_groups = true;
+                setup.kept_groups.store(true, Ordering::Release);
             }
             if libc::syscall(nr::SETRESGID, gid, gid, gid) != 0 {
                 return fail(Step::SetGid);
@@ -488,7 +596,7 @@ unsafe fn switch_and_chdir(setup: &ChildSetup) -> Result<(), (Step, i32)> {
             if got_u != 0
                 || got_g != 0
                 || ids != [uid, uid, uid, gid, gid, gid]
-                || usize::try_from(count).ok() != Some(s.groups.len())
+                || (!kept_groups && usize::try_from(count).ok() != Some(s.groups.len()))
             {
                 return Err((Step::CheckIds, 0));
             }
@@ -511,31 +619,72 @@ unsafe fn switch_and_chdir(setup: &ChildSetup) -> Result<(), (Step, i32)> {
 /// "permission denied" if any candidate was found but not executable, the error itself
 /// if one was found but failed otherwise (the search stops there), the error itself when
 /// there was one path only (`/etc/passwd/x`: "not a directory"), else "not found".
+/// A candidate the kernel cannot execute (ENOEXEC) that is not a binary is run as
+/// `/bin/sh FILE ARGS...`, execvp's rule: `Step::Shell` with its errno if that fails.
 ///
 /// # Safety
-/// Between clone and exec: `candidates` and `argv` hold valid C strings.
-unsafe fn exec_first(
-    candidates: &[*const libc::c_char],
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-) -> i32 {
+/// Between clone and exec: `setup` holds valid C strings, prepared before the clone.
+unsafe fn exec_first(setup: &ChildSetup) -> (Step, i32) {
+    let (argv, envp) = (setup.argv.as_ptr(), setup.envp.as_ptr());
     let mut denied = false;
     let mut last = libc::ENOENT;
-    for &path in candidates {
+    for &path in &setup.candidates {
         // SAFETY: valid strings, and NULL-terminated arrays of them.
         unsafe { libc::execve(path, argv, envp) };
         last = Errno::last_raw();
         match last {
             libc::EACCES => denied = true,
             libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {}
-            other => return other,
+            // SAFETY: as for this function; `path` is one of the candidates.
+            libc::ENOEXEC if !unsafe { looks_binary(path) } => {
+                // SAFETY: `sh_argv` has room for the slot at 1, filled here with a string
+                // that lives as long as `setup`; both outlive the child.
+                unsafe {
+                    *setup.sh_argv.add(1) = path;
+                    libc::execve(SHELL.as_ptr(), setup.sh_argv.cast_const(), envp);
+                }
+                return (Step::Shell, Errno::last_raw());
+            }
+            other => return (Step::Exec, other),
         }
     }
-    match (denied, candidates.len()) {
+    let errno = match (denied, setup.candidates.len()) {
         (true, _) => libc::EACCES,
         (false, 1) => last,
         (false, _) => libc::ENOENT,
+    };
+    (Step::Exec, errno)
+}
+
+/// Whether the file at `path` is a binary, not a script: a NUL byte in its first line
+/// (of the first 80 bytes), bash's test before it runs a file without `#!` itself. An ELF
+/// file of another architecture (ENOEXEC too) stays an "Exec format error", where a shell
+/// would make a syntax error of it. A file that cannot be read counts as one: no shell
+/// could read it either.
+///
+/// # Safety
+/// Between clone and exec: `path` is a valid C string; async-signal-safe calls on the
+/// stack only. The descriptor is the child's own (no CLONE_FILES) and closed at once.
+unsafe fn looks_binary(path: *const libc::c_char) -> bool {
+    // SAFETY: a valid C string.
+    let fd = unsafe { libc::open(path, libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY) };
+    if fd < 0 {
+        return true;
     }
+    let mut sample = [0u8; SAMPLE];
+    // SAFETY: room for `SAMPLE` bytes; then the descriptor just opened is closed.
+    let n = unsafe {
+        let n = libc::read(fd, sample.as_mut_ptr().cast(), SAMPLE);
+        libc::close(fd);
+        n
+    };
+    let Ok(n) = usize::try_from(n) else {
+        return true;
+    };
+    sample[..n.min(SAMPLE)]
+        .iter()
+        .take_while(|&&c| c != b'\n')
+        .any(|&c| c == 0)
 }
 
 /// Closes the descriptors `first` to `last`, both included (`close_range(2)`); there is no
@@ -576,6 +725,32 @@ mod tests {
         assert_eq!(c("sh", None)[0], "/usr/local/sbin/sh");
         assert_eq!(c("sh", None).len(), 6);
         assert_eq!(c("", Some("/a")), [""]);
+    }
+
+    #[test]
+    fn a_binary_is_told_from_a_script() {
+        let dir = std::env::temp_dir().join(format!("reaper-unit-binary-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let check = |name: &str, content: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, content).unwrap();
+            let c = CString::new(path.as_os_str().as_bytes()).unwrap();
+            // SAFETY: a valid C string; the function only reads the file.
+            unsafe { looks_binary(c.as_ptr()) }
+        };
+        assert!(!check("script", b"echo hi\nexit 3\n"));
+        assert!(!check("empty", b""));
+        assert!(!check("nul-after-line", b"echo hi\n\0\0"));
+        assert!(check("elf", b"\x7fELF\x02\x01\x01\0\0\0"));
+        assert!(check("nul-in-first-line", b"echo \0hi\n"));
+        // Past the sample, a NUL no longer counts.
+        let mut long = vec![b'#'; SAMPLE];
+        long.push(0);
+        assert!(!check("long", &long));
+        let missing = CString::new(dir.join("missing").as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert!(unsafe { looks_binary(missing.as_ptr()) }, "unreadable");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,4 +1,4 @@
-# title: --user: started as root, the app runs as the user that owns its volume; docker stop still gives 143
+# title: --user: started as root, the app runs as the user that owns its volume; docker stop still gives 143; USER:GROUP alone; docker run --user already the user
 # runtime: Docker
 # limit: 180
 
@@ -47,5 +47,21 @@ EOF
   say "--user nobody: $out (status $rc)"
   expect_eq "status for an unknown user" "$rc" 2
   expect_eq "output for an unknown user" "$out" "reaper: --user 'nobody': no user 'nobody' in /etc/passwd (see 'reaper --help')"
+  # USER:GROUP is that group alone, as gosu and Docker's own --user give it.
+  rc=0
+  out=$(drun --rm --entrypoint /reaper "$img" --user app:staff -- sh -c 'id -u; id -g; id -G' 2>&1 | tr '\n' ' ') || rc=$?
+  expect_eq "--user app:staff: uid, gid, groups (status $rc)" "$out" "1000 50 50 "
+  # docker run --user already makes reaper app: nothing to switch, the app runs.
+  rc=0
+  out=$(drun --rm --user 1000 "$img" sh -c 'id -u; id -g; id -G' 2>&1 | tr '\n' ' ') || rc=$?
+  say "docker run --user 1000 with reaper --user app: $out (status $rc)"
+  expect_eq "docker run --user 1000, reaper --user app: status" "$rc" 0
+  expect_eq "docker run --user 1000, reaper --user app: uid, gid, groups" "$out" "1000 1000 1000 50 "
+  # Another user than the one asked for, without the privilege to switch: one line, both ids.
+  rc=0
+  out=$(drun --rm --user 1001:1001 "$img" sh -c 'echo app ran' 2>&1) || rc=$?
+  say "docker run --user 1001:1001 with reaper --user app: $out (status $rc)"
+  expect_eq "docker run --user 1001:1001, reaper --user app: status" "$rc" 1
+  expect_eq "docker run --user 1001:1001, reaper --user app: output" "$out" "reaper: cannot run 'sh' as user 'app' (uid 1000, gid 1000): reaper runs as uid 1001, gid 1001 and may not switch to other ids (failed to set the supplementary groups: Operation not permitted)"
   finish
 }

@@ -1,6 +1,9 @@
 //! The command line seen from outside: usage errors start nothing, --help and --version.
 
-use crate::harness::{As, Sandbox, reaper};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+use crate::harness::{As, BOTH, Sandbox, reaper, sh};
 
 #[test]
 fn usage_errors_exit_2_with_one_line_and_start_nothing() {
@@ -294,5 +297,133 @@ fn every_peer_option_and_variable_is_accepted() {
         if !shows.contains("warning") {
             assert!(!out.stderr.contains("warning"), "{peer} {name}: {out:?}");
         }
+    }
+}
+
+/// An option's value reaches reaper byte for byte, as arguments and the environment do:
+/// `--workdir $'/tmp/…/\xff'` enters that directory, not one named with U+FFFD; an option
+/// whose value must be text refuses one that is not, in one line (issue 18.9).
+#[test]
+fn option_values_reach_reaper_byte_for_byte() {
+    let sandbox = Sandbox::new("bytes");
+    let dir = [sandbox.dir.as_os_str().as_bytes(), b"/\xff"].concat();
+    std::fs::create_dir(OsStr::from_bytes(&dir)).unwrap();
+    // pwd's output, newline included, in hex.
+    let hex: String = dir
+        .iter()
+        .chain(b"\n")
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for mode in BOTH {
+        for args in [
+            vec![b"--workdir".to_vec(), dir.clone()],
+            vec![[b"--workdir=".as_slice(), &dir].concat()],
+        ] {
+            let out = reaper(mode)
+                .args(args.iter().map(|a| OsStr::from_bytes(a)))
+                .args(sh("pwd -P | od -An -tx1 | tr -d ' \\n'"))
+                .run();
+            assert_eq!(
+                (out.code, out.stdout.as_str()),
+                (0, hex.as_str()),
+                "{mode:?}: {out:?}"
+            );
+        }
+        let out = reaper(mode)
+            .arg("-t")
+            .arg(OsStr::from_bytes(b"5\xff"))
+            .args(sh("exit 0"))
+            .run();
+        assert_eq!(out.code, 2, "{out:?}");
+        assert_eq!(
+            out.stderr,
+            "reaper: invalid value '5\\xff' for --grace-period: not UTF-8 text (see 'reaper --help')\n"
+        );
+    }
+}
+
+/// With `--pause` there is no command, so an option about it is a usage error, not
+/// silently ignored (issue 18.10).
+#[test]
+fn options_for_the_command_are_usage_errors_with_pause() {
+    for mode in BOTH {
+        for (args, named) in [
+            (&["--pause", "--user", "nobody"][..], "--user"),
+            (&["-P", "--workdir", "/"], "--workdir"),
+            (&["-P", "--wait-all"], "--wait-all"),
+            (&["-P", "-c"], "-c"),
+            (&["-P", "-e", "3"], "-e"),
+        ] {
+            let out = reaper(mode).args(args).run();
+            assert_eq!(out.code, 2, "{args:?} as {mode:?}: {out:?}");
+            assert_eq!(
+                out.stderr,
+                format!(
+                    "reaper: option '{named}' concerns the command, and --pause runs none (see 'reaper --help')\n"
+                ),
+                "{args:?}"
+            );
+        }
+    }
+}
+
+/// An option wins over its variable, which is then not read: a bad value there does not
+/// stop a reaper given the option (issue 18.10).
+#[test]
+fn an_option_wins_over_its_variable_unread() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .env("REAPER_GRACE_PERIOD", "abc")
+            .args(["-t", "1"])
+            .args(sh("exit 3"))
+            .run();
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (3, ""),
+            "{mode:?}: {out:?}"
+        );
+        let out = reaper(mode)
+            .env("REAPER_WAIT_ALL", "maybe")
+            .arg("--wait-all")
+            .args(sh("exit 4"))
+            .run();
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (4, ""),
+            "{mode:?}: {out:?}"
+        );
+        let out = reaper(mode)
+            .env("REAPER_WORKDIR", "/nonexistent")
+            .args(["--workdir", "/"])
+            .args(sh("pwd"))
+            .run();
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "/\n"),
+            "{mode:?}: {out:?}"
+        );
+    }
+}
+
+/// What was asked for and could not be written is an error: status 1 and one line, as
+/// coreutils (`ls --version >/dev/full`), never 0 (issue 18.17).
+#[test]
+fn help_and_version_that_cannot_be_written_fail() {
+    for (mode, opt) in BOTH
+        .into_iter()
+        .flat_map(|m| ["--help", "--version", "-l"].map(|o| (m, o)))
+    {
+        let out = reaper(mode)
+            .arg(opt)
+            .stdio(|c| {
+                let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+                c.stdout(full.expect("open /dev/full"));
+            })
+            .run();
+        assert_eq!(out.code, 1, "{opt} as {mode:?}: {out:?}");
+        assert_eq!(
+            out.stderr, "reaper: write error: No space left on device\n",
+            "{opt} as {mode:?}: {out:?}"
+        );
     }
 }

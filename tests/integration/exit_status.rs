@@ -78,20 +78,73 @@ fn a_path_through_a_file_is_not_a_directory_126() {
     );
 }
 
-/// No `/bin/sh` fallback for a script without `#!` (glibc's execvp has one, musl's has
-/// not): reaper behaves the same whatever C library it is built with, and as Docker does.
+/// A script without `#!` (ENOEXEC) runs as `/bin/sh SCRIPT ARGS...`, execvp's rule, as
+/// tini, dumb-init, catatonit and every shell run it, found by path or on PATH (issue
+/// 18.11). The script's name is the path exec tried, `$0` to the shell.
 #[test]
-fn a_script_without_a_shebang_is_an_exec_format_error() {
+fn a_script_without_a_shebang_runs_under_bin_sh() {
     use std::os::unix::fs::PermissionsExt;
     let sandbox = Sandbox::new("noshebang");
+    let file = sandbox.write("script", "echo \"$0:$1:$2\"; exit 9\n");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", sandbox.dir.display());
+    for mode in BOTH {
+        let out = reaper(mode).args([&file, "a b", "c"]).run();
+        assert_eq!(out.code, 9, "{mode:?}: {out:?}");
+        assert_eq!(out.stdout, format!("{file}:a b:c\n"), "{out:?}");
+        assert_eq!(out.stderr, "", "{out:?}");
+        let out = reaper(mode).env("PATH", &path).args(["script", "x"]).run();
+        assert_eq!(out.code, 9, "{mode:?}: {out:?}");
+        assert_eq!(out.stdout, format!("{}:x:\n", sandbox.file("script")));
+    }
+}
+
+/// A binary the kernel cannot execute (another architecture's, say) stays an exec format
+/// error, 126: no shell is made to read it as a script (bash's test: a NUL byte in its
+/// first line).
+#[test]
+fn a_binary_that_cannot_be_executed_is_an_exec_format_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new("badbinary");
+    let file = sandbox.file("binary");
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\xb7\0".to_vec();
+    elf.extend_from_slice(b"\necho ran; exit 9\n");
+    std::fs::write(&file, &elf).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for mode in BOTH {
+        let out = reaper(mode).arg(&file).run();
+        assert_eq!(out.code, 126, "{mode:?}: {out:?}");
+        assert_eq!(out.stdout, "", "{out:?}");
+        assert_eq!(
+            out.stderr,
+            format!("reaper: cannot run '{file}': Exec format error\n")
+        );
+    }
+}
+
+/// Without a `/bin/sh` (a distroless image), a script without `#!` is 126, the file was
+/// found, with one line that names both failures.
+#[test]
+fn a_script_without_a_shebang_and_no_shell_is_126() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new("noshell");
     let file = sandbox.write("script", "exit 9\n");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = reaper(crate::harness::As::Pid1).arg(&file).run();
-    assert_eq!(out.code, 126, "{out:?}");
-    assert_eq!(
-        out.stderr,
-        format!("reaper: cannot run '{file}': Exec format error\n")
-    );
+    for mode in BOTH {
+        // An empty /bin in this run's own mount namespace (reaper's path is absolute).
+        let out = reaper(mode)
+            .wrap(["sh", "-c", "mount -t tmpfs none /bin && exec \"$@\"", "sh"])
+            .arg(&file)
+            .run();
+        assert_eq!(out.code, 126, "{mode:?}: {out:?}");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "reaper: cannot run '{file}': Exec format error (no #!), and /bin/sh to run it as a script: No such file or directory\n"
+            ),
+            "{out:?}"
+        );
+    }
 }
 
 #[test]

@@ -165,18 +165,25 @@ fn random_word(rng: &mut Rng) -> OsString {
 /// Whether a usage error names one of the words it was given: some quoted fragment of
 /// the message is in an argument (or is `-c` for a `c` inside a cluster of short options).
 fn names_a_word(message: &str, args: &[OsString]) -> bool {
-    // Words are echoed with control characters escaped (`\n`, `\x1b`, ...).
+    // Words are echoed with control characters escaped (`\n`, `\x1b`, ...), and bytes
+    // that are not UTF-8 as `\xff`.
     let escaped = |a: &OsString| -> String {
-        a.to_string_lossy()
-            .chars()
-            .map(|c| match c {
-                '\n' => "\\n".to_string(),
-                '\r' => "\\r".to_string(),
-                '\t' => "\\t".to_string(),
-                c if c.is_control() => format!("\\x{:02x}", u32::from(c)),
-                c => c.to_string(),
-            })
-            .collect()
+        let mut text = String::new();
+        for chunk in a.as_bytes().utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '\n' => text.push_str("\\n"),
+                    '\r' => text.push_str("\\r"),
+                    '\t' => text.push_str("\\t"),
+                    c if c.is_control() => text.push_str(&format!("\\x{:02x}", u32::from(c))),
+                    c => text.push(c),
+                }
+            }
+            for b in chunk.invalid() {
+                text.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        text
     };
     let args: Vec<String> = args.iter().map(escaped).collect();
     message.split('\'').skip(1).step_by(2).any(|quoted| {

@@ -15,6 +15,9 @@ app:x:4321:4322:The app,,,:/home/app:/bin/sh
 other:x:4330:4330::/home/other:/bin/sh
 broken:x:4340
 huge:x:4294967296:4340::/:/bin/sh
+six:x:4350:4351::/home/six
+extra:x:4352:4353:Extra:/home/extra:/bin/sh:more:fields
+unusable:x:4360:zz::/home/unusable:/bin/sh
 ";
 
 const GROUP: &str = "\
@@ -41,8 +44,9 @@ fn with_accounts(mode: As, sandbox: &Sandbox, passwd: &str) -> Run {
 }
 
 /// The same, reaper started through `exec` (a command that execs the rest, or nothing).
-fn with_accounts_through(mode: As, sandbox: &Sandbox, passwd: &str, exec: &str) -> Run {
-    let passwd = sandbox.write("passwd", passwd);
+fn with_accounts_through(mode: As, sandbox: &Sandbox, passwd: impl AsRef<[u8]>, exec: &str) -> Run {
+    std::fs::write(sandbox.path("passwd"), passwd).unwrap();
+    let passwd = sandbox.file("passwd");
     let group = sandbox.write("group", GROUP);
     let script = format!(
         "mount --bind \"$0\" /etc/passwd && mount --bind \"$1\" /etc/group && shift && exec {exec} \"$@\""
@@ -176,12 +180,13 @@ fn user_and_group_and_the_environment_forms() {
         assert_eq!(out.code, 0, "{out:?}");
         assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321");
         assert_eq!(field(&out, "Gid"), "4400 4400 4400 4400");
-        assert_eq!(groups(&out), [4400, 4401], "{out:?}");
+        // The group named alone, as gosu and Docker give it (issue 18.7).
+        assert_eq!(groups(&out), [4400], "{out:?}");
         let out = with_accounts(mode, &sandbox, PASSWD)
             .args(["--user", "other:4402", &testkit_str(), "inspect"])
             .run();
         assert_eq!(field(&out, "Gid"), "4402 4402 4402 4402", "{out:?}");
-        assert_eq!(groups(&out), [4400, 4402], "{out:?}");
+        assert_eq!(groups(&out), [4402], "{out:?}");
         // REAPER_USER and REAPER_WORKDIR; HOME set already is left as it is.
         let out = with_accounts(mode, &sandbox, PASSWD)
             .env("REAPER_USER", "app")
@@ -256,8 +261,12 @@ fn a_refused_switch_fails_closed() {
             .run();
         assert_eq!(out.code, 1, "{out:?}");
         assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        // The line names both: the ids asked for and the ones reaper has (issue 18.8).
         assert!(
             out.stderr.contains("as user 'app' (uid 4321, gid 4322)")
+                && out
+                    .stderr
+                    .contains("reaper runs as uid 4330, gid 4330 and may not switch to other ids")
                 && out
                     .stderr
                     .contains("failed to set the supplementary groups: Operation not permitted"),
@@ -319,5 +328,155 @@ fn workdir_is_entered_as_the_user() {
                 .contains("cannot run 'sh': cannot change to directory '/nonexistent/dir'"),
             "{out:?}"
         );
+    }
+}
+
+/// A line glibc (`getent passwd`), runc and gosu read (six fields, no shell; fields after
+/// the shell) is an entry, by name and by uid: its gid and home, never the root group. One
+/// found by its uid that cannot be used fails closed (issue 18.6).
+#[test]
+fn entries_are_read_as_glibc_reads_them() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-glibc");
+        let inspect = |spec: &str| {
+            with_accounts(mode, &sandbox, PASSWD)
+                .current_dir(&sandbox.dir)
+                .args(["--user", spec, &testkit_str(), "inspect"])
+                .run()
+        };
+        for spec in ["4350", "six"] {
+            let out = inspect(spec);
+            assert_eq!(out.code, 0, "{spec} as {mode:?}: {out:?}");
+            assert_eq!(field(&out, "Uid"), "4350 4350 4350 4350", "{out:?}");
+            assert_eq!(field(&out, "Gid"), "4351 4351 4351 4351", "{spec}: {out:?}");
+            assert_eq!(groups(&out), [4351], "{spec}: {out:?}");
+            assert!(env_has(&out, "HOME=/home/six"), "{spec}: {out:?}");
+        }
+        let out = inspect("4352");
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(field(&out, "Gid"), "4353 4353 4353 4353", "{out:?}");
+        assert!(env_has(&out, "HOME=/home/extra"), "{out:?}");
+        let out = inspect("4360");
+        assert_eq!(out.code, 2, "{out:?}");
+        assert_eq!(
+            out.stderr,
+            "reaper: --user '4360': malformed /etc/passwd line 8 (bad gid) (see 'reaper --help')\n",
+            "{out:?}"
+        );
+        assert_eq!(out.stdout, "", "the app ran: {out:?}");
+    }
+}
+
+/// `USER:GROUP` is that group alone, by number too: `--user 4321:4322` has groups 4322,
+/// not 4322 and the groups of /etc/group that list app (issue 18.7). Without a group,
+/// those groups are added.
+#[test]
+fn a_group_named_is_the_only_group() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-group-alone");
+        let inspect = |spec: &str| {
+            with_accounts(mode, &sandbox, PASSWD)
+                .args(["--user", spec, &testkit_str(), "inspect"])
+                .run()
+        };
+        for spec in ["4321:4322", "app:app", "app:4322"] {
+            let out = inspect(spec);
+            assert_eq!(out.code, 0, "{spec}: {out:?}");
+            assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322", "{spec}: {out:?}");
+            assert_eq!(groups(&out), [4322], "{spec} as {mode:?}: {out:?}");
+        }
+        assert_eq!(groups(&inspect("4321")), [4322, 4400, 4401]);
+    }
+}
+
+/// reaper started as the user already (`docker run --user 4321`, Kubernetes' runAsUser,
+/// with REAPER_USER=app in the image): nothing to switch, the app runs, whatever groups
+/// the runtime gave (issue 18.8).
+#[test]
+fn a_reaper_that_already_is_the_user_runs_the_app() {
+    if !is_root() {
+        return;
+    }
+    let runtimes: &[(&str, &[u32])] = &[
+        // The groups reaper would set: nothing at all to switch.
+        (
+            "setpriv --reuid 4321 --regid 4322 --groups 4322,4400,4401",
+            &[4322, 4400, 4401],
+        ),
+        // Other groups (a pod's fsGroup, say), which a non-root reaper may not change.
+        (
+            "setpriv --reuid 4321 --regid 4322 --groups 4322,4999",
+            &[4322, 4999],
+        ),
+        ("setpriv --reuid 4321 --regid 4322 --clear-groups", &[]),
+    ];
+    for mode in BOTH {
+        for (setpriv, kept) in runtimes {
+            let sandbox = Sandbox::new("user-already");
+            let out = with_accounts_through(mode, &sandbox, PASSWD, setpriv)
+                .env("REAPER_USER", "app")
+                .args([&testkit_str(), "inspect"])
+                .run();
+            assert_eq!(out.code, 0, "{setpriv} as {mode:?}: {out:?}");
+            assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321", "{out:?}");
+            assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322", "{out:?}");
+            assert_eq!(groups(&out), *kept, "{setpriv}: {out:?}");
+            assert!(env_has(&out, "HOME=/home/app"), "{out:?}");
+            assert_eq!(out.stderr, "", "{setpriv}: {out:?}");
+        }
+        // With -v, the groups kept are said once.
+        let sandbox = Sandbox::new("user-already-v");
+        let out = with_accounts_through(mode, &sandbox, PASSWD, runtimes[2].0)
+            .args(["-v", "--user", "app", "true"])
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stderr.contains(
+                "reaper already runs as user 'app' (uid 4321, gid 4322) and may not set its groups"
+            ),
+            "{out:?}"
+        );
+    }
+}
+
+/// A user name that is not UTF-8 is looked up as the bytes given (issue 18.9).
+#[test]
+fn a_user_name_is_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    if !is_root() {
+        return;
+    }
+    let passwd = [
+        PASSWD.as_bytes(),
+        b"\xffbin:x:4370:4371::/home/\xff:/bin/sh\n",
+    ]
+    .concat();
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-bytes");
+        let out = with_accounts_through(mode, &sandbox, &passwd, "")
+            .arg("--user")
+            .arg(std::ffi::OsStr::from_bytes(b"\xffbin"))
+            .args([&testkit_str(), "inspect"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(field(&out, "Uid"), "4370 4370 4370 4370", "{out:?}");
+        // HOME=/home/\xff, in testkit's hex.
+        assert!(
+            out.stdout.contains("env: 484f4d453d2f686f6d652fff\n"),
+            "{out:?}"
+        );
+        let out = with_accounts_through(mode, &sandbox, &passwd, "")
+            .arg("--user")
+            .arg(std::ffi::OsStr::from_bytes(b"\xfe"))
+            .arg("true")
+            .run();
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("no user '\\xfe'"), "{out:?}");
     }
 }
