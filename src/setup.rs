@@ -57,7 +57,11 @@ fn own_credentials() -> Option<(u32, bool)> {
             .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
     };
     // Uid: real, effective, saved, filesystem.
-    let euid = field("Uid")?.split_ascii_whitespace().nth(1)?.parse().ok()?;
+    let euid = field("Uid")?
+        .split_ascii_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     let eff = u64::from_str_radix(field("CapEff")?.trim(), 16).ok()?;
     Some((euid, eff & (1 << CAP_KILL) != 0))
 }

@@ -380,7 +380,9 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             }
         }
         if walk.by_pid {
-            log::debug!("teardown: no descriptor free for a pidfd: some processes signalled by pid");
+            log::debug!(
+                "teardown: no descriptor free for a pidfd: some processes signalled by pid"
+            );
         }
         let found_none = t.groups.is_empty() && t.pids.is_empty();
         self.note_unseen(&view, view.children.is_none() && found_none);
@@ -397,10 +399,10 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             .count();
         let mut what = Vec::new();
         if unread > 0 {
-            what.push(format!("{} it cannot read", plural(unread, "process")));
+            what.push(format!("{} unreadable", plural(unread, "process")));
         }
         if hidden > 0 {
-            what.push(format!("{} of its children it does not list", plural(hidden, "process")));
+            what.push(format!("{hidden} of its children not listed"));
         }
         if no_children_list {
             what.push("no list of its own children".to_string());
@@ -545,7 +547,10 @@ enum Reached {
     /// `kill(-1)` with no /proc to count: every process reaper may signal.
     Everything,
     /// Processes the kernel took the signal for, and those it refused reaper.
-    Processes { n: usize, refused: usize },
+    Processes {
+        n: usize,
+        refused: usize,
+    },
     Group(libc::pid_t),
     None,
 }
@@ -557,9 +562,9 @@ impl std::fmt::Display for Reached {
             Reached::Processes { n, refused: 0 } => f.write_str(&plural(*n, "process")),
             Reached::Processes { n, refused } => write!(
                 f,
-                "{} ({} refused: not permitted)",
+                "{} (and was not permitted to signal {})",
                 plural(*n, "process"),
-                plural(*refused, "more process")
+                plural(*refused, "process")
             ),
             Reached::Group(g) => write!(f, "process group {g}"),
             Reached::None => f.write_str("no process"),

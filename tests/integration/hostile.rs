@@ -495,9 +495,8 @@ fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
         assert_eq!(sandbox.read("data"), "flushed\n", "{mode:?}: {out:?}");
         if mode == As::Subreaper {
             assert!(
-                out.stderr.contains(
-                    "warning: teardown: /proc shows reaper only part of the processes"
-                ),
+                out.stderr
+                    .contains("warning: teardown: /proc shows reaper only part of the processes"),
                 "{out:?}"
             );
         }
