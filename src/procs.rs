@@ -257,7 +257,8 @@ impl Walk {
         let held_by_child = members.iter().any(|m| m.ppid == self.own_pid);
         let still_there = held_by_child
             || members.iter().any(|m| {
-                self.send(m, &[0]).is_ok()
+                // Refused is there too: the kill below is refused the same way, and says so.
+                matches!(self.send(m, &[0]), Ok(()) | Err(Errno::EPERM))
                     && nix::unistd::getpgid(Some(Pid::from_raw(m.pid)))
                         .is_ok_and(|g| g.as_raw() == pgid)
             });

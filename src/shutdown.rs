@@ -90,6 +90,16 @@ pub fn teardown(
 /// responsible for, as the teardown reaches them: as PID 1 the whole namespace, as a
 /// subreaper its own descendants (`--wait-all`, once the main child is gone).
 pub fn signal_everything(place: Place, app_group: Option<libc::pid_t>, sigs: &[i32]) {
+    // As PID 1, no walk of /proc per forwarded signal just to count: `kill(-1)` reaches
+    // everything (what it could not reach, the teardown names).
+    if place == Place::Pid1 {
+        for &sig in sigs {
+            if let Err(e) = signals::send(-1, sig) {
+                log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
+            }
+        }
+        return;
+    }
     let mut t = Teardown {
         scope: Scope::of(place, app_group),
         spare: Spare::Nobody,
