@@ -7,6 +7,7 @@
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
 //! 4. start the command in its own process group                   (spawn)
 //!    then close reaper's copies of inherited descriptors              (setup)
+//!    and hold /proc open for the teardown                            (procs)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
 //!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
