@@ -177,7 +177,7 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             // Under `kill(-1)` one round reaches all: the kernel lets no process fork once
             // it has a SIGKILL pending. In /proc, a child forked just before its parent was
             // killed may be missed by one walk and found by the next.
-            let again = matches!(self.scope, Scope::Descendants { .. }) && reached != Reached::None;
+            let again = matches!(self.scope, Scope::Descendants { .. }) && reached.any();
             let until = if again {
                 Instant::now() + Duration::from_millis(20)
             } else {
@@ -310,6 +310,8 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
                     log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
                 }
             }
+            // `kill(-1)` reached what /proc hid too: only the count is short.
+            return count.reached();
         }
         self.note_unseen(&view, false);
         count.reached()
@@ -373,7 +375,9 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             count.add(send_all(target, sigs), c, sigs[0]);
         }
         // Blind to some processes: the app's group, as when /proc cannot be listed at all.
-        let blind = !view.unread.is_empty() || view.children.is_none();
+        let blind = !view.unread.is_empty()
+            || view.children.is_none()
+            || !view.unseen_children().is_empty();
         if let Some(g) = app_group.filter(|&g| blind && Some(g) != spare)
             && !t.groups.iter().any(|(pgid, _)| *pgid == g)
         {
@@ -563,6 +567,17 @@ enum Reached {
     },
     Group(libc::pid_t),
     None,
+}
+
+impl Reached {
+    /// Whether the kernel took the signal for anyone.
+    fn any(self) -> bool {
+        match self {
+            Reached::Everything | Reached::Group(_) => true,
+            Reached::Processes { n, .. } => n > 0,
+            Reached::None => false,
+        }
+    }
 }
 
 impl std::fmt::Display for Reached {
