@@ -448,35 +448,53 @@ fn at_four_descriptors_a_daemon_still_gets_sigterm() {
 /// group sees everything), reaper root without CAP_SYS_PTRACE (Docker's default
 /// capabilities), its app another user: /proc lists none of the app's processes to reaper.
 /// The kernel's list of reaper's own children still names the daemon the app left behind:
-/// it gets SIGTERM, and reaper warns that its walk was partly blind.
+/// it gets SIGTERM, and reaper warns that its walk was partly blind. As a subreaper when
+/// the app ends by itself; as PID 1 after `docker stop` (a SIGTERM forwarded to the app's
+/// group, after which the teardown signals everything else one by one, not with kill(-1)).
 #[test]
-fn with_proc_hidden_a_subreapers_daemon_still_gets_sigterm() {
+fn with_proc_hidden_a_daemon_still_gets_sigterm() {
     let hidepid = [
         "sh",
         "-c",
         "mount -t proc -o hidepid=2,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"",
         "sh",
     ];
-    let sandbox = open_sandbox("hidepid");
-    let app = format!(
-        "setsid sh -c '{FLUSHING_DAEMON}' & while [ ! -e up ]; do sleep 0.01; done; exit 0"
-    );
-    let out = reaper(As::Subreaper)
-        .wrap(hidepid)
-        .args(["-v", "-t", "3", "--user", "65534"])
-        .current_dir(&sandbox.dir)
-        .args(sh(&app))
-        .run();
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(sandbox.path("flushed").exists(), "{out:?}");
-    assert!(
-        out.stderr
-            .contains("warning: teardown: /proc shows reaper only part of the processes")
-            && out.stderr.contains("1 of its children not listed"),
-        "{out:?}"
-    );
-    assert!(
-        out.stderr.contains("teardown: sent SIGTERM to 1 process"),
-        "the daemon and its group, counted as the one process reaper sees: {out:?}"
-    );
+    for mode in BOTH {
+        let stopped = mode == As::Pid1;
+        let sandbox = open_sandbox("hidepid");
+        let app = format!(
+            "trap 'exit 0' TERM; setsid sh -c '{FLUSHING_DAEMON}' & \
+             while [ ! -e up ]; do sleep 0.01; done; {}",
+            if stopped {
+                "while :; do sleep 0.05; done"
+            } else {
+                "exit 0"
+            }
+        );
+        let run = reaper(mode)
+            .wrap(hidepid)
+            .args(["-v", "-t", "3", "--user", "65534"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&app));
+        let out = if stopped {
+            let mut run = run.start();
+            run.wait_for_file(&sandbox.path("up"), "");
+            run.signal(libc::SIGTERM);
+            run.wait()
+        } else {
+            run.run()
+        };
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(sandbox.path("flushed").exists(), "{mode:?}: {out:?}");
+        assert!(
+            out.stderr
+                .contains("warning: teardown: /proc shows reaper only part of the processes")
+                && out.stderr.contains("1 of its children not listed"),
+            "{mode:?}: {out:?}"
+        );
+        assert!(
+            out.stderr.contains("teardown: sent SIGTERM to 1 process"),
+            "{mode:?}: the daemon, the one process reaper sees: {out:?}"
+        );
+    }
 }
