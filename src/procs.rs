@@ -253,7 +253,8 @@ impl Walk {
         members: &[Proc],
         sigs: &[i32],
     ) -> Result<bool, Errno> {
-        // A child of reaper's, even dead, holds its group until reaper reaps it.
+        // A child of reaper's, even dead (a zombie the walk found), holds its group until
+        // reaper reaps it.
         let held_by_child = members.iter().any(|m| m.ppid == self.own_pid);
         let still_there = held_by_child
             || members.iter().any(|m| {

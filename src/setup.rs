@@ -34,10 +34,11 @@ impl Place {
 /// may signal an app that runs as another user (`--user`) only with CAP_KILL (kill(2)), so
 /// without it no signal would be forwarded and the teardown could end nothing.
 pub fn warn_if_unable_to_signal(app_uid: u32) {
-    let Some((euid, cap_kill)) = own_credentials() else {
+    let Some((euid, caps)) = own_credentials() else {
         return;
     };
-    if app_uid == euid || cap_kill {
+    // Without CAP_SETUID the switch itself failed closed, and said so.
+    if app_uid == euid || caps & CAP_KILL != 0 || caps & CAP_SETUID == 0 {
         return;
     }
     log::warn!(
@@ -45,11 +46,13 @@ pub fn warn_if_unable_to_signal(app_uid: u32) {
     );
 }
 
-/// reaper's effective uid and whether CAP_KILL is in its effective set, from
-/// /proc/self/status (`None` when it cannot be read).
-fn own_credentials() -> Option<(u32, bool)> {
-    /// CAP_KILL's bit, from linux/capability.h.
-    const CAP_KILL: u32 = 5;
+/// CAP_KILL and CAP_SETUID, as bits of a capability set (linux/capability.h).
+const CAP_KILL: u64 = 1 << 5;
+const CAP_SETUID: u64 = 1 << 7;
+
+/// reaper's effective uid and effective capabilities, from /proc/self/status (`None` when
+/// it cannot be read).
+fn own_credentials() -> Option<(u32, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let field = |key: &str| {
         status
@@ -63,7 +66,7 @@ fn own_credentials() -> Option<(u32, bool)> {
         .parse()
         .ok()?;
     let eff = u64::from_str_radix(field("CapEff")?.trim(), 16).ok()?;
-    Some((euid, eff & (1 << CAP_KILL) != 0))
+    Some((euid, eff))
 }
 
 /// Makes reaper the init of whatever it starts: the child subreaper when it is not PID 1,

@@ -82,6 +82,7 @@ pub fn teardown(
         spare,
         on_exit,
         warned_blind: false,
+        missed_group: false,
     }
     .run(grace);
 }
@@ -105,6 +106,7 @@ pub fn signal_everything(place: Place, app_group: Option<libc::pid_t>, sigs: &[i
         spare: Spare::Nobody,
         on_exit: |_, _| {},
         warned_blind: false,
+        missed_group: false,
     };
     t.signal(sigs, None);
 }
@@ -135,6 +137,9 @@ struct Teardown<F> {
     on_exit: F,
     /// A blind walk was reported: once per teardown is enough.
     warned_blind: bool,
+    /// The last round found a group it could not signal: every member it saw had gone
+    /// (a fork loop's); the next round looks again.
+    missed_group: bool,
 }
 
 impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
@@ -177,7 +182,8 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             // Under `kill(-1)` one round reaches all: the kernel lets no process fork once
             // it has a SIGKILL pending. In /proc, a child forked just before its parent was
             // killed may be missed by one walk and found by the next.
-            let again = matches!(self.scope, Scope::Descendants { .. }) && reached.any();
+            let again = matches!(self.scope, Scope::Descendants { .. })
+                && (reached.any() || std::mem::take(&mut self.missed_group));
             let until = if again {
                 Instant::now() + Duration::from_millis(20)
             } else {
@@ -347,8 +353,12 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
         let mut count = Count::default();
         for (pgid, members) in &t.groups {
             match walk.send_to_group(*pgid, members, sigs) {
-                Ok(true) => count.reached += members.len(),
-                Ok(false) => log::debug!("teardown: process group {pgid} is gone"),
+                // The kernel took it for someone: at least one, whatever the walk saw alive.
+                Ok(true) => count.reached += members.iter().filter(|m| !m.zombie).count().max(1),
+                Ok(false) => {
+                    log::debug!("teardown: no member of process group {pgid} left as found");
+                    self.missed_group = true;
+                }
                 Err(e) => {
                     for m in members {
                         count.add(Err(e), m.pid, sigs[0]);
@@ -644,12 +654,16 @@ fn targets(root: libc::pid_t, procs: &[Proc], spare: Option<libc::pid_t>) -> Tar
     }
     shared.sort_unstable();
     let mut t = Targets::default();
+    // A zombie is signalled no more, but it still holds its group, which may have members
+    // the walk missed (a fork loop's, whose every member is gone before /proc is read).
     for p in procs
         .iter()
-        .filter(|p| is_below(p.pid) && !p.zombie && Some(p.pgid) != spare)
+        .filter(|p| is_below(p.pid) && Some(p.pgid) != spare)
     {
         if shared.binary_search(&p.pgid).is_ok() {
-            t.pids.push(*p);
+            if !p.zombie {
+                t.pids.push(*p);
+            }
         } else if let Some((_, members)) = t.groups.iter_mut().find(|(g, _)| *g == p.pgid) {
             members.push(*p);
         } else {
@@ -713,13 +727,18 @@ mod tests {
         // A group already asked to end is left out, and only it.
         let t = targets(10, &procs, Some(30));
         assert_eq!(shape(&t), (vec![(20, vec![20, 21])], vec![40]));
-        // A zombie is signalled no more.
-        let mut with_zombie = procs.to_vec();
-        with_zombie[6] = Proc {
+        // A zombie is signalled no more on its own; in a group signalled whole it stays a
+        // member, which holds the group.
+        let mut with_zombies = procs.to_vec();
+        with_zombies[6] = Proc {
             zombie: true,
             ..proc(40, 21, 1)
         };
-        assert_eq!(shape(&targets(10, &with_zombie, None)).1, Vec::<i32>::new());
+        with_zombies[5].zombie = true;
+        assert_eq!(
+            shape(&targets(10, &with_zombies, None)),
+            (vec![(20, vec![20, 21]), (30, vec![30, 31])], vec![])
+        );
         // Nothing below: nothing to signal.
         assert_eq!(targets(50, &procs, None), Targets::default());
     }
