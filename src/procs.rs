@@ -217,10 +217,12 @@ impl Walk {
             match signals::pidfd_open(p.pid) {
                 Ok(fd) => break fd,
                 Err(Errno::EMFILE | Errno::ENFILE) if self.spend() => continue,
-                // Before Linux 5.3 there are no pidfds: by pid, as every init did then.
-                // With no descriptor free for one, the same, and the round says so.
-                Err(e @ (Errno::ENOSYS | Errno::EMFILE | Errno::ENFILE)) => {
-                    self.by_pid |= e != Errno::ENOSYS;
+                // Before Linux 5.3 there are no pidfds (ENOSYS), and a seccomp profile
+                // older than them denies the call (EPERM: pidfd_open checks no permission
+                // of its own): by pid, as every init did then. With no descriptor free for
+                // one, the same, and the round says so.
+                Err(e @ (Errno::ENOSYS | Errno::EPERM | Errno::EMFILE | Errno::ENFILE)) => {
+                    self.by_pid |= matches!(e, Errno::EMFILE | Errno::ENFILE);
                     return send_by_pid(p.pid, sigs);
                 }
                 Err(e) => return Err(e),
