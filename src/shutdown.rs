@@ -319,6 +319,11 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             // `kill(-1)` reached what /proc hid too: only the count is short.
             return count.reached();
         }
+        if walk.by_pid {
+            log::debug!(
+                "teardown: no descriptor free for a pidfd: some processes signalled by pid"
+            );
+        }
         self.note_unseen(&view, false);
         count.reached()
     }
