@@ -446,57 +446,60 @@ fn at_four_descriptors_a_daemon_still_gets_sigterm() {
     }
 }
 
-/// /proc mounted `hidepid=2` with a `gid=` that reaper is not in (without one, the root
-/// group sees everything), reaper root without CAP_SYS_PTRACE (Docker's default
-/// capabilities), its app another user: /proc lists none of the app's processes to reaper.
-/// The kernel's list of reaper's own children still names the daemon the app left behind:
-/// it gets SIGTERM, and reaper warns that its walk was partly blind. As a subreaper when
-/// the app ends by itself; as PID 1 after `docker stop` (a SIGTERM forwarded to the app's
-/// group, after which the teardown signals everything else one by one, not with kill(-1)).
+/// /proc mounted `hidepid=2` (or `hidepid=1`, which lists every pid but lets reaper read
+/// none of another user's) with a `gid=` that reaper is not in (without one, the root group
+/// sees everything), reaper root without CAP_SYS_PTRACE (Docker's default capabilities),
+/// its app another user. The kernel's list of reaper's own children still names the daemon
+/// the app left behind: it gets SIGTERM, and reaper warns that its walk was partly blind.
+/// As a subreaper when the app ends by itself; as PID 1 after `docker stop` (a SIGTERM
+/// forwarded to the app's group, after which the teardown signals everything else one by
+/// one, not with kill(-1)).
 #[test]
 fn with_proc_hidden_a_daemon_still_gets_sigterm() {
-    let hidepid = [
-        "sh",
-        "-c",
-        "mount -t proc -o hidepid=2,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"",
-        "sh",
-    ];
-    for mode in BOTH {
-        let stopped = mode == As::Pid1;
-        let sandbox = open_sandbox("hidepid");
-        let app = format!(
-            "trap 'exit 0' TERM; setsid sh -c '{FLUSHING_DAEMON}' & \
-             while [ ! -e up ]; do sleep 0.01; done; {}",
-            if stopped {
-                "while :; do sleep 0.05; done"
+    for hidepid in ["hidepid=2", "hidepid=1"] {
+        let mount = format!(
+            "mount -t proc -o {hidepid},gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\""
+        );
+        for mode in BOTH {
+            let what = format!("{hidepid} {mode:?}");
+            let stopped = mode == As::Pid1;
+            let sandbox = open_sandbox("hidepid");
+            let app = format!(
+                "trap 'exit 0' TERM; setsid sh -c '{FLUSHING_DAEMON}' & \
+                 while [ ! -e up ]; do sleep 0.01; done; {}",
+                if stopped {
+                    "while :; do sleep 0.05; done"
+                } else {
+                    "exit 0"
+                }
+            );
+            let run = reaper(mode)
+                .wrap(["sh", "-c", &mount, "sh"])
+                .args(["-v", "-t", "3", "--user", "65534"])
+                .current_dir(&sandbox.dir)
+                .args(sh(&app));
+            let out = if stopped {
+                let mut run = run.start();
+                run.wait_for_file(&sandbox.path("up"), "");
+                run.signal(libc::SIGTERM);
+                run.wait()
             } else {
-                "exit 0"
+                run.run()
+            };
+            assert_eq!(out.code, 0, "{what}: {out:?}");
+            assert!(sandbox.path("flushed").exists(), "{what}: {out:?}");
+            assert!(
+                out.stderr
+                    .contains("warning: teardown: /proc shows reaper only part of the processes"),
+                "{what}: {out:?}"
+            );
+            if hidepid == "hidepid=2" {
+                assert!(
+                    out.stderr.contains("1 of its children not listed")
+                        && out.stderr.contains("teardown: sent SIGTERM to 1 process"),
+                    "{what}: the daemon, the one process reaper sees: {out:?}"
+                );
             }
-        );
-        let run = reaper(mode)
-            .wrap(hidepid)
-            .args(["-v", "-t", "3", "--user", "65534"])
-            .current_dir(&sandbox.dir)
-            .args(sh(&app));
-        let out = if stopped {
-            let mut run = run.start();
-            run.wait_for_file(&sandbox.path("up"), "");
-            run.signal(libc::SIGTERM);
-            run.wait()
-        } else {
-            run.run()
-        };
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
-        assert!(sandbox.path("flushed").exists(), "{mode:?}: {out:?}");
-        assert!(
-            out.stderr
-                .contains("warning: teardown: /proc shows reaper only part of the processes")
-                && out.stderr.contains("1 of its children not listed"),
-            "{mode:?}: {out:?}"
-        );
-        assert!(
-            out.stderr.contains("teardown: sent SIGTERM to 1 process"),
-            "{mode:?}: the daemon, the one process reaper sees: {out:?}"
-        );
+        }
     }
 }
