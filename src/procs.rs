@@ -240,8 +240,15 @@ impl Walk {
             Err(Errno::ENOENT | Errno::ESRCH) => return Err(Errno::ESRCH),
             Err(_) => self.by_pid = true,
         }
-        sigs.iter()
-            .try_for_each(|&sig| signals::pidfd_send(pidfd.as_fd(), sig))
+        for (i, &sig) in sigs.iter().enumerate() {
+            match signals::pidfd_send(pidfd.as_fd(), sig) {
+                // The first signal may have ended it.
+                Err(Errno::ESRCH) if i > 0 => {}
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Sends `sigs` to process group `pgid`, which the walk found made of `members` only,
