@@ -12,7 +12,6 @@
 #![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
@@ -272,7 +271,8 @@ pub fn send(target: libc::pid_t, sig: i32) -> Result<(), Errno> {
 /// Opens a pidfd (`pidfd_open(2)`, Linux 5.3): a handle on the process that has `pid` now,
 /// which a later process given the same pid is not. Close-on-exec, as every pidfd is. nix
 /// has no wrapper. ENOSYS on older kernels: the caller then signals by pid, as before.
-pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+pub fn pidfd_open(pid: libc::pid_t) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::{FromRawFd, OwnedFd, RawFd};
     // SAFETY: a raw syscall with integer arguments only.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
     let fd = RawFd::try_from(Errno::result(fd)?).map_err(|_| Errno::EBADF)?;
@@ -282,7 +282,8 @@ pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
 
 /// Sends `sig` to the process behind a pidfd (`pidfd_send_signal(2)`): ESRCH once it has
 /// exited, whoever has its pid by then.
-pub fn pidfd_send(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
+pub fn pidfd_send(pidfd: std::os::fd::BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
     // SAFETY: a raw syscall on a live descriptor; no siginfo (the kernel fills one in as
     // for kill) and no flags.
     let r = unsafe {
