@@ -152,9 +152,14 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
             match self.spare {
                 Spare::Group(g) => {
                     let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], Some(g));
-                    log::info!(
-                        "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
-                    )
+                    if reached == Reached::Everything {
+                        // Blind: `kill(-1)` left no group out, as the warning said.
+                        log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}")
+                    } else {
+                        log::info!(
+                            "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
+                        )
+                    }
                 }
                 Spare::Nobody => {
                     let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], None);
@@ -345,7 +350,7 @@ impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
                 self.walked_blind(&format!(
                     "cannot list descendants in /proc ({e}); signalling the app's process group only"
                 ));
-                let Some(group) = app_group else {
+                let Some(group) = app_group.filter(|&g| Some(g) != spare) else {
                     return Reached::None;
                 };
                 if let Err(e) = send_all(-group, sigs) {

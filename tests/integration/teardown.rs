@@ -503,3 +503,30 @@ fn with_proc_hidden_a_daemon_still_gets_sigterm() {
         }
     }
 }
+
+/// Without /proc a subreaper's teardown can reach only the app's process group; when that
+/// group was already asked to end (`docker stop`), it is spared all the same: the app
+/// behind its wrapper shell gets one SIGTERM and finishes its clean-up.
+#[test]
+fn without_proc_an_app_asked_to_end_still_gets_no_second_sigterm() {
+    let no_proc = ["sh", "-c", "mount -t tmpfs none /proc && exec \"$@\"", "sh"];
+    let sandbox = Sandbox::new("one-sigterm-no-proc");
+    let app = sandbox.write("app.sh", COUNTS_SIGTERMS);
+    let mut run = reaper(As::Subreaper)
+        .wrap(no_proc)
+        .args(["-v", "-t", "10"])
+        .current_dir(&sandbox.dir)
+        .args(sh(&format!("sh {app}; echo the wrapper went on")))
+        .start();
+    run.wait_for_file(&sandbox.path("up"), "");
+    run.signal(libc::SIGTERM);
+    let out = run.wait();
+    assert_eq!(sandbox.read("terms"), "term\n", "{out:?}");
+    assert_eq!(sandbox.read("cleanup"), "done\n", "{out:?}");
+    assert_eq!(out.code, 143, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("teardown: sent SIGTERM to no process (not to process group"),
+        "{out:?}"
+    );
+}
