@@ -7,6 +7,7 @@
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
 //! 4. start the command in its own process group                   (spawn)
 //!    then close reaper's copies of inherited descriptors              (setup)
+//!    and hold /proc open for the teardown                            (procs)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
 //!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
@@ -25,6 +26,7 @@
 mod cli;
 mod error;
 mod logging;
+mod procs;
 mod reap;
 mod setup;
 mod shutdown;
@@ -61,6 +63,8 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
     setup::close_inherited_descriptors(terminal.as_ref().map(terminal::Terminal::raw_fd));
+    // Taken now, while a descriptor is free, for a teardown that may find none.
+    procs::hold(place.own_pid());
     setup::leave_working_directory();
     let job_control = terminal.as_ref().filter(|_| place != setup::Place::Pid1);
     let mut ended = supervise::supervise(&config, place, main_child, job_control);
@@ -92,6 +96,9 @@ fn start(
     let terminal = terminal::Terminal::if_in_foreground();
     let workdir = config.workdir.as_deref();
     let child = spawn::spawn(argv, inherited, terminal.as_ref(), user.as_ref(), workdir)?;
+    if let Some(user) = &user {
+        setup::warn_if_unable_to_signal(user.uid);
+    }
     Ok((Some(child), terminal))
 }
 

@@ -20,6 +20,55 @@ pub enum Place {
     Subreaper(libc::pid_t),
 }
 
+impl Place {
+    /// reaper's pid as its namespace sees it.
+    pub fn own_pid(self) -> libc::pid_t {
+        match self {
+            Place::Pid1 => 1,
+            Place::Subreaper(pid) => pid,
+        }
+    }
+}
+
+/// Says at start what would otherwise show only when the first signal is refused: reaper
+/// may signal an app that runs as another user (`--user`) only with CAP_KILL (kill(2)), so
+/// without it no signal would be forwarded and the teardown could end nothing.
+pub fn warn_if_unable_to_signal(app_uid: u32) {
+    let Some((euid, caps)) = own_credentials() else {
+        return;
+    };
+    // Without CAP_SETUID the switch itself failed closed, and said so.
+    if app_uid == euid || caps & CAP_KILL != 0 || caps & CAP_SETUID == 0 {
+        return;
+    }
+    log::warn!(
+        "reaper (uid {euid}) lacks CAP_KILL and the app runs as uid {app_uid}: reaper will not be able to forward signals to it or end it; keep CAP_KILL, or run reaper as the app's user"
+    );
+}
+
+/// CAP_KILL and CAP_SETUID, as bits of a capability set (linux/capability.h).
+const CAP_KILL: u64 = 1 << 5;
+const CAP_SETUID: u64 = 1 << 7;
+
+/// reaper's effective uid and effective capabilities, from /proc/self/status (`None` when
+/// it cannot be read).
+fn own_credentials() -> Option<(u32, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+    };
+    // Uid: real, effective, saved, filesystem.
+    let euid = field("Uid")?
+        .split_ascii_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let eff = u64::from_str_radix(field("CapEff")?.trim(), 16).ok()?;
+    Some((euid, eff))
+}
+
 /// Makes reaper the init of whatever it starts: the child subreaper when it is not PID 1,
 /// so that orphans below it are reparented to it rather than to whatever init is above,
 /// and the parent-death signal when one is asked for. Being nested under another init

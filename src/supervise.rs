@@ -17,7 +17,6 @@
 use nix::unistd::Pid;
 
 use crate::cli::{Config, ExitCodeSet, Rewrites};
-use crate::error::describe;
 use crate::reap::{self, Children};
 use crate::setup::Place;
 use crate::shutdown::{self, Spare};
@@ -211,7 +210,7 @@ fn forward(
         To::App(target) => {
             for &s in sigs {
                 if let Err(e) = signals::send(target, s) {
-                    log::debug!("failed to send {} to {to}: {}", signo::name(s), describe(e));
+                    shutdown::refused_or_gone(&to.to_string(), s, e);
                 }
             }
         }

@@ -467,8 +467,9 @@ fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
             .run();
         assert_eq!(out.code, 5, "{mode:?}: {out:?}");
 
-        // The limit lowered to 0 under a running reaper: the /proc walk of a subreaper's
-        // teardown fails, and it falls back to the app's process group, saying so.
+        // The limit lowered to 0 under a running reaper: the subreaper's teardown still
+        // lists /proc through the descriptor it took at start, but can read no process in
+        // it; it signals the app's process group, and says that it walked blind.
         let sandbox = Sandbox::new("nofile-zero");
         let script = "sh -c 'trap \"echo flushed > data; exit 0\" TERM; touch up; while :; do sleep 0.05; done' & \
                       while [ ! -e up ]; do sleep 0.01; done; while [ ! -e go ]; do sleep 0.01; done; exit 6";
@@ -496,13 +497,9 @@ fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
         assert_eq!(out.code, 6, "{mode:?}: {out:?}");
         assert_eq!(sandbox.read("data"), "flushed\n", "{mode:?}: {out:?}");
         if mode == As::Subreaper {
-            // EMFILE in the C library's words: glibc's, or musl's for the static builds.
             assert!(
-                ["Too many open files", "No file descriptors available"]
-                    .iter()
-                    .any(|e| out
-                        .stderr
-                        .contains(&format!("cannot list descendants in /proc ({e})"))),
+                out.stderr
+                    .contains("warning: teardown: /proc shows reaper only part of the processes"),
                 "{out:?}"
             );
         }
@@ -544,7 +541,7 @@ fn without_proc_a_subreaper_signals_the_app_group_and_still_ends() {
                   while [ ! -e up1 ] || [ ! -e up2 ]; do sleep 0.01; done; exit 9";
     let out = reaper(As::Subreaper)
         .wrap(NO_PROC)
-        .args(["-t", "0.5"])
+        .args(["-v", "-t", "0.5"])
         .current_dir(&sandbox.dir)
         .args(sh(script))
         .run();
@@ -555,6 +552,10 @@ fn without_proc_a_subreaper_signals_the_app_group_and_still_ends() {
         "{out:?}"
     );
     assert!(out.stderr.contains("processes still left"), "{out:?}");
+    // The SIGKILL round repeats while it waits (a fork may have outrun the last one); it
+    // says so once.
+    let kill_lines = out.stderr.matches("sent SIGKILL to process group").count();
+    assert_eq!(kill_lines, 1, "{out:?}");
     // Grace period, the bounded wait after SIGKILL (2 s), and slack for a loaded machine.
     assert!(out.elapsed < Duration::from_secs(10), "{out:?}");
 }

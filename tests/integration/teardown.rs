@@ -281,3 +281,252 @@ fn an_app_asked_to_end_gets_no_second_sigterm_from_the_teardown() {
         }
     }
 }
+
+/// The teardown's summary counts in words: "1 process", "2 processes". As PID 1 too, where
+/// the SIGTERM goes out with one `kill(-1)`: the count is of what /proc shows it reached.
+#[test]
+fn the_teardown_counts_one_process_and_two_processes() {
+    for mode in BOTH {
+        for (daemons, want) in [(1, "1 process;"), (2, "2 processes;")] {
+            let sandbox = Sandbox::new("count");
+            // One process each: a shell that ends by becoming its sleep.
+            let daemon = "touch up$0; exec sleep 100";
+            let app = format!(
+                "for i in $(seq {daemons}); do setsid sh -c '{daemon}' $i & done; \
+                 while [ $(ls | grep -c ^up) -lt {daemons} ]; do sleep 0.01; done; exit 0"
+            );
+            let out = reaper(mode)
+                .arg("-v")
+                .current_dir(&sandbox.dir)
+                .args(sh(&app))
+                .run();
+            assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+            assert!(
+                out.stderr
+                    .contains(&format!("teardown: sent SIGTERM to {want}")),
+                "{mode:?}: {out:?}"
+            );
+        }
+    }
+}
+
+/// A sandbox that the app, run as nobody, may write in.
+fn open_sandbox(name: &str) -> Sandbox {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new(name);
+    std::fs::set_permissions(&sandbox.dir, std::fs::Permissions::from_mode(0o777))
+        .expect("chmod sandbox");
+    sandbox
+}
+
+/// reaper runs as root without CAP_KILL (`docker run --cap-drop ALL --cap-add SETUID
+/// --cap-add SETGID`), its app as another user: no signal of reaper's can reach the app.
+/// reaper says so at start, names the first refused signal once at the default level with
+/// what to do, and no line claims a delivery: the teardown judges from what is left.
+#[test]
+fn without_cap_kill_reaper_says_so_and_claims_no_delivery() {
+    let no_cap_kill = ["setpriv", "--inh-caps=-kill", "--bounding-set=-kill", "--"];
+    for mode in BOTH {
+        let sandbox = open_sandbox("no-cap-kill");
+        let daemon = "trap \"touch got-term\" TERM; touch up; while :; do sleep 0.05; done";
+        let app =
+            format!("setsid sh -c '{daemon}' & while [ ! -e go ]; do sleep 0.01; done; exit 3");
+        let mut run = reaper(mode)
+            .wrap(no_cap_kill)
+            .args(["-v", "-t", "1", "--user", "65534"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&app))
+            .start();
+        run.wait_for_file(&sandbox.path("up"), "");
+        // `docker stop`: forwarded to the app, which the kernel refuses.
+        run.signal(libc::SIGTERM);
+        std::fs::write(sandbox.path("go"), "").unwrap();
+        let out = run.wait();
+        assert_eq!(out.code, 3, "{mode:?}: {out:?}");
+        assert!(!sandbox.path("got-term").exists(), "{mode:?}: {out:?}");
+        assert!(
+            out.stderr
+                .contains("warning: reaper (uid 0) lacks CAP_KILL and the app runs as uid 65534"),
+            "{mode:?}: {out:?}"
+        );
+        let refused: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("not permitted to send"))
+            .collect();
+        assert_eq!(refused.len(), 1, "{mode:?}: {out:?}");
+        assert!(
+            refused[0]
+                .starts_with("reaper: warning: not permitted to send SIGTERM to process group")
+                && refused[0].contains("keep CAP_KILL, or run reaper as the app's user"),
+            "{mode:?}: {out:?}"
+        );
+        assert!(
+            !out.stderr.contains("sent SIGTERM to every process"),
+            "{mode:?}: {out:?}"
+        );
+        // The daemon, and its sleep if the walk caught one.
+        assert!(
+            out.stderr
+                .contains("teardown: sent SIGTERM to 0 processes (and was not permitted to signal"),
+            "{mode:?}: {out:?}"
+        );
+        assert!(
+            !out.stderr.contains("everything exited"),
+            "{mode:?}: {out:?}"
+        );
+        assert!(
+            out.stderr.contains("processes still left"),
+            "{mode:?}: {out:?}"
+        );
+    }
+}
+
+/// Sets reaper's descriptor limit to 4 (0, 1 and 2 open: one to spare), as
+/// `prlimit --nofile=4:4` or `docker run --ulimit nofile=4:4` do.
+fn nofile_4() -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: 4,
+        rlim_max: 4,
+    };
+    // SAFETY: setrlimit on a live struct, in the forked child.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A daemon started with `setsid` (`touch`, not `echo >`: a shell's redirection wants a
+/// descriptor above 9, which a limit of 4 refuses).
+const FLUSHING_DAEMON: &str =
+    "trap \"touch flushed; exit 0\" TERM; touch up; while :; do sleep 0.05; done";
+
+/// With one descriptor to spare, the teardown still finds a daemon in a session of its own
+/// and sends it SIGTERM: whether the app ended by itself, or by a SIGTERM forwarded to its
+/// group (`docker stop`), after which the teardown signals everything else one by one.
+#[test]
+fn at_four_descriptors_a_daemon_still_gets_sigterm() {
+    for mode in BOTH {
+        // First the case the issue found: as PID 1 after `docker stop`, as a subreaper
+        // when the app ends by itself.
+        for stopped in [mode == As::Pid1, mode != As::Pid1] {
+            let what = format!("{mode:?} stopped={stopped}");
+            let sandbox = Sandbox::new("nofile-4");
+            let app = format!(
+                "trap 'exit 0' TERM; setsid sh -c '{FLUSHING_DAEMON}' & \
+                 while [ ! -e up ]; do sleep 0.01; done; {}",
+                if stopped {
+                    "while :; do sleep 0.05; done"
+                } else {
+                    "exit 0"
+                }
+            );
+            let run = reaper(mode)
+                .pre_exec(nofile_4)
+                .args(["-v", "-t", "3"])
+                .current_dir(&sandbox.dir)
+                .args(sh(&app));
+            let out = if stopped {
+                let mut run = run.start();
+                run.wait_for_file(&sandbox.path("up"), "");
+                run.signal(libc::SIGTERM);
+                run.wait()
+            } else {
+                run.run()
+            };
+            assert_eq!(out.code, 0, "{what}: {out:?}");
+            assert!(sandbox.path("flushed").exists(), "{what}: {out:?}");
+            // The daemon, and its sleep if the walk caught one.
+            assert!(
+                out.stderr.contains("teardown: sent SIGTERM to 1 process")
+                    || out.stderr.contains("teardown: sent SIGTERM to 2 processes"),
+                "{what}: {out:?}"
+            );
+        }
+    }
+}
+
+/// /proc mounted `hidepid=2` (or `hidepid=1`, which lists every pid but lets reaper read
+/// none of another user's) with a `gid=` that reaper is not in (without one, the root group
+/// sees everything), reaper root without CAP_SYS_PTRACE (Docker's default capabilities),
+/// its app another user. The kernel's list of reaper's own children still names the daemon
+/// the app left behind: it gets SIGTERM, and reaper warns that its walk was partly blind.
+/// As a subreaper when the app ends by itself; as PID 1 after `docker stop` (a SIGTERM
+/// forwarded to the app's group, after which the teardown signals everything else one by
+/// one, not with kill(-1)).
+#[test]
+fn with_proc_hidden_a_daemon_still_gets_sigterm() {
+    for hidepid in ["hidepid=2", "hidepid=1"] {
+        let mount = format!(
+            "mount -t proc -o {hidepid},gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\""
+        );
+        for mode in BOTH {
+            let what = format!("{hidepid} {mode:?}");
+            let stopped = mode == As::Pid1;
+            let sandbox = open_sandbox("hidepid");
+            let app = format!(
+                "trap 'exit 0' TERM; setsid sh -c '{FLUSHING_DAEMON}' & \
+                 while [ ! -e up ]; do sleep 0.01; done; {}",
+                if stopped {
+                    "while :; do sleep 0.05; done"
+                } else {
+                    "exit 0"
+                }
+            );
+            let run = reaper(mode)
+                .wrap(["sh", "-c", &mount, "sh"])
+                .args(["-v", "-t", "3", "--user", "65534"])
+                .current_dir(&sandbox.dir)
+                .args(sh(&app));
+            let out = if stopped {
+                let mut run = run.start();
+                run.wait_for_file(&sandbox.path("up"), "");
+                run.signal(libc::SIGTERM);
+                run.wait()
+            } else {
+                run.run()
+            };
+            assert_eq!(out.code, 0, "{what}: {out:?}");
+            assert!(sandbox.path("flushed").exists(), "{what}: {out:?}");
+            assert!(
+                out.stderr
+                    .contains("warning: teardown: /proc shows reaper only part of the processes"),
+                "{what}: {out:?}"
+            );
+            if hidepid == "hidepid=2" {
+                assert!(
+                    out.stderr.contains("1 of its children not listed")
+                        && out.stderr.contains("teardown: sent SIGTERM to 1 process"),
+                    "{what}: the daemon, the one process reaper sees: {out:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Without /proc a subreaper's teardown can reach only the app's process group; when that
+/// group was already asked to end (`docker stop`), it is spared all the same: the app
+/// behind its wrapper shell gets one SIGTERM and finishes its clean-up.
+#[test]
+fn without_proc_an_app_asked_to_end_still_gets_no_second_sigterm() {
+    let no_proc = ["sh", "-c", "mount -t tmpfs none /proc && exec \"$@\"", "sh"];
+    let sandbox = Sandbox::new("one-sigterm-no-proc");
+    let app = sandbox.write("app.sh", COUNTS_SIGTERMS);
+    let mut run = reaper(As::Subreaper)
+        .wrap(no_proc)
+        .args(["-v", "-t", "10"])
+        .current_dir(&sandbox.dir)
+        .args(sh(&format!("sh {app}; echo the wrapper went on")))
+        .start();
+    run.wait_for_file(&sandbox.path("up"), "");
+    run.signal(libc::SIGTERM);
+    let out = run.wait();
+    assert_eq!(sandbox.read("terms"), "term\n", "{out:?}");
+    assert_eq!(sandbox.read("cleanup"), "done\n", "{out:?}");
+    assert_eq!(out.code, 143, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("teardown: sent SIGTERM to no process (not to process group"),
+        "{out:?}"
+    );
+}
