@@ -78,6 +78,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         },
     );
     log::info!("exiting with status {}", ended.status);
+    logging::last_word();
     Ok(ended.status)
 }
 
