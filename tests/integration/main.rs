@@ -9,6 +9,7 @@ mod sys;
 mod cli;
 mod descriptors;
 mod exit_status;
+mod hardened;
 mod hostile;
 mod isolation;
 mod manpage;
