@@ -113,12 +113,12 @@ fn write_now(mut buf: &[u8]) -> bool {
 }
 
 /// A plain write to stderr, made only if `poll` says that it can take some at once
-/// (EAGAIN if not).
+/// (EAGAIN if not, or if `poll` itself is refused: a write could then block).
 fn write_if_room(buf: &[u8]) -> Result<usize, Errno> {
     let stderr = io::stderr();
     let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
     match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
-        Ok(0) => Err(Errno::EAGAIN),
+        Ok(0) | Err(_) => Err(Errno::EAGAIN),
         _ => nix::unistd::write(&stderr, buf),
     }
 }

@@ -257,11 +257,13 @@ fn holds_stopped(to: To, place: Place, main_child: Option<libc::pid_t>) -> bool 
     match to {
         To::Nobody => false,
         To::App(pid) if pid > 0 => read_stat(pid).is_none_or(|s| stopped(&s)),
-        To::App(group) => {
-            main_child.and_then(read_stat).is_some_and(|s| stopped(&s))
-                || all_stats(place)
-                    .is_none_or(|all| all.iter().any(|s| s.pgid == -group && stopped(s)))
-        }
+        To::App(group) => match main_child.map(read_stat) {
+            // The main child, unreadable (a /proc mounted with hidepid): no telling.
+            Some(None) => true,
+            Some(Some(s)) if stopped(&s) => true,
+            _ => all_stats(place)
+                .is_none_or(|all| all.iter().any(|s| s.pgid == -group && stopped(s))),
+        },
         To::Everything => all_stats(place).is_none_or(|all| {
             all.iter().any(|s| {
                 stopped(s)
