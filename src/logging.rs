@@ -10,8 +10,9 @@
 //! stderr's open file description is shared with the application (a container runtime's
 //! log pipe, say), so reaper must not set O_NONBLOCK on it: each write asks not to wait
 //! instead (`RWF_NOWAIT`, which pipes and sockets honour). Where the kernel does not take
-//! that flag (terminals, most files), reaper first asks `poll` whether the write would
-//! block.
+//! that flag (terminals, most files), or a seccomp profile refuses `pwritev2`, reaper
+//! first asks `poll` whether a plain `write` would block. The count of dropped lines is
+//! tried once more just before reaper exits.
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
@@ -33,7 +34,8 @@ pub fn print_line(line: &str) {
 /// Lines dropped since the last one written.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// The kernel refused `RWF_NOWAIT` on stderr once: it will again, so go by `poll`.
+/// The kernel refused `pwritev2` with `RWF_NOWAIT` on stderr once (for any reason but
+/// "would block"): it will again, so go by `poll` and `write` for the rest of reaper's life.
 static NO_NOWAIT: AtomicBool = AtomicBool::new(false);
 
 /// stderr, written without ever waiting. Each `write` is one whole log line, which is
@@ -42,16 +44,9 @@ struct Stderr;
 
 impl Write for Stderr {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        let dropped = DROPPED.load(Ordering::Relaxed);
-        if dropped > 0 {
-            let note = format!(
-                "reaper: warning: {dropped} log lines dropped: stderr could not take them at once\n"
-            );
-            if !write_now(note.as_bytes()) {
-                DROPPED.fetch_add(1, Ordering::Relaxed);
-                return Ok(line.len());
-            }
-            DROPPED.fetch_sub(dropped, Ordering::Relaxed);
+        if !write_dropped_note() {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+            return Ok(line.len());
         }
         if !write_now(line) {
             DROPPED.fetch_add(1, Ordering::Relaxed);
@@ -64,27 +59,48 @@ impl Write for Stderr {
     }
 }
 
+/// Writes the note about lines dropped since the last one written, if one is owed;
+/// whether nothing is owed any more.
+fn write_dropped_note() -> bool {
+    let dropped = DROPPED.load(Ordering::Relaxed);
+    if dropped == 0 {
+        return true;
+    }
+    let note = format!(
+        "reaper: warning: {dropped} log lines dropped: stderr could not take them at once\n"
+    );
+    if !write_now(note.as_bytes()) {
+        return false;
+    }
+    DROPPED.fetch_sub(dropped, Ordering::Relaxed);
+    true
+}
+
+/// Tries once more, without waiting, to say how many lines were dropped: for reaper's
+/// last moment, when no later line would carry the note (the reader of a log pipe may
+/// have caught up since).
+pub fn last_word() {
+    let _ = write_dropped_note();
+}
+
 /// Writes `buf` to stderr if that can be done without waiting; whether it was. A write
 /// that fails for any other reason (stderr closed, a broken pipe) counts as done: there is
 /// nobody to tell.
 fn write_now(mut buf: &[u8]) -> bool {
-    let stderr = io::stderr();
     while !buf.is_empty() {
         let written = if NO_NOWAIT.load(Ordering::Relaxed) {
-            Err(Errno::EOPNOTSUPP)
+            write_if_room(buf)
         } else {
-            write_nowait(buf)
-        };
-        let written = match written {
-            Err(Errno::EOPNOTSUPP | Errno::EINVAL | Errno::ENOSYS) => {
-                NO_NOWAIT.store(true, Ordering::Relaxed);
-                let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
-                match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
-                    Ok(0) => Err(Errno::EAGAIN),
-                    _ => nix::unistd::write(&stderr, buf),
+            match write_nowait(buf) {
+                // The kernel, or a seccomp profile (which answers EPERM for every call it
+                // does not list), refuses the call or the flag, not this one write: go by
+                // `poll` from now on.
+                Err(e) if e != Errno::EAGAIN && e != Errno::EINTR => {
+                    NO_NOWAIT.store(true, Ordering::Relaxed);
+                    write_if_room(buf)
                 }
+                other => other,
             }
-            other => other,
         };
         match written {
             Ok(0) | Err(Errno::EAGAIN) => return false,
@@ -94,6 +110,17 @@ fn write_now(mut buf: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// A plain write to stderr, made only if `poll` says that it can take some at once
+/// (EAGAIN if not, or if `poll` itself is refused: a write could then block).
+fn write_if_room(buf: &[u8]) -> Result<usize, Errno> {
+    let stderr = io::stderr();
+    let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
+    match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
+        Ok(0) | Err(_) => Err(Errno::EAGAIN),
+        _ => nix::unistd::write(&stderr, buf),
+    }
 }
 
 /// One `pwritev2(RWF_NOWAIT)` to stderr at its current position: EAGAIN instead of waiting.

@@ -82,6 +82,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         },
     );
     log::info!("exiting with status {}", ended.status);
+    logging::last_word();
     Ok(ended.status)
 }
 

@@ -104,8 +104,14 @@ fn set_pdeath_signal(sig: i32, parent_at_start: Pid) {
     // If the parent died before the request, the kernel will never send it: do it now,
     // as the kernel would have (raise would make it look like reaper's own doing, which
     // is never forwarded). As PID 1 the parent is outside the namespace, 0 either way.
-    if getppid() != parent_at_start {
-        signals::queue_to_self(sig);
+    if getppid() != parent_at_start
+        && let Err(e) = signals::queue_to_self(sig)
+    {
+        log::warn!(
+            "reaper's parent died before the parent-death signal was set, and {} could not be queued to reaper: {}; it is not forwarded",
+            crate::signo::name(sig),
+            describe(e)
+        );
     }
 }
 

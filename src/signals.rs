@@ -1,9 +1,10 @@
 //! The signal syscalls: blocking, waiting, sending, dispositions.
 //!
 //! reaper installs no signal handler at all: it blocks every signal it handles and takes
-//! them one at a time with `rt_sigtimedwait`. So the loop sleeps in a single syscall while
-//! idle, no signal can arrive "between" two steps, and the dispositions the application
-//! inherits are exactly the ones reaper inherited.
+//! them one at a time with `rt_sigtimedwait` (or, where a seccomp profile refuses that, by
+//! reading a signalfd). So the loop sleeps in a single syscall while idle, no signal can
+//! arrive "between" two steps, and the dispositions the application inherits are exactly
+//! the ones reaper inherited.
 //!
 //! Masks are kept as the kernel's 64-bit set and changed with raw syscalls, because the C
 //! libraries refuse to put their internal real-time signals (32 to 34) in a `sigset_t`;
@@ -12,12 +13,12 @@
 #![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
 
-use crate::error::Error;
+use crate::error::{Error, describe};
 use crate::signo::SigSet;
 
 /// The size of the kernel's signal set, as the raw syscalls take it: a `size_t`, which
@@ -119,9 +120,51 @@ impl Received {
     }
 }
 
+/// How reaper waits for signals: `rt_sigtimedwait`, until the kernel refuses it once (a
+/// seccomp profile that does not list it); then a signalfd, which the same profiles allow
+/// (catatonit waits on one); `NO_WAY` when that fails too. A signalfd rather than
+/// `sigsuspend` with handlers: the signals stay blocked and are taken one at a time with
+/// their sender, as before, and no disposition changes, so the application still inherits
+/// exactly reaper's (a handler would replace an inherited SIG_IGN, and could run in the
+/// child between clone and exec).
+static WAITER: AtomicI32 = AtomicI32::new(SIGTIMEDWAIT);
+const SIGTIMEDWAIT: i32 = -2;
+const NO_WAY: i32 = -1;
+/// The set the signalfd was made for: a call for another set changes it first.
+static SIGNALFD_SET: AtomicU64 = AtomicU64::new(0);
+
+/// How long a wait sleeps, at most, when no way to wait for signals works: the callers
+/// look again at what they wait for (children reaped, processes gone), and never spin.
+const NAP: Duration = Duration::from_millis(50);
+
 /// Sleeps until one of `set` is pending and takes it, or until `timeout` passes (`None`).
-/// With no timeout this never returns `None`.
+/// With no timeout this returns `None` only when no way to wait for signals works (see
+/// `can_wait`); it then sleeps a little first, as it does with a timeout, so that no caller
+/// spins.
 pub fn wait(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
+    loop {
+        match WAITER.load(Ordering::Relaxed) {
+            SIGTIMEDWAIT => match sigtimedwait(set, timeout) {
+                Ok(got) => return got,
+                Err(e) => use_signalfd(set, e),
+            },
+            NO_WAY => {
+                std::thread::sleep(timeout.map_or(NAP, |t| t.min(NAP)));
+                return None;
+            }
+            fd => return from_signalfd(fd, set, timeout),
+        }
+    }
+}
+
+/// Whether reaper can still wait for signals. When it cannot, it cannot forward them
+/// either, nor learn that a child exited without polling: an init must then end.
+pub fn can_wait() -> bool {
+    WAITER.load(Ordering::Relaxed) != NO_WAY
+}
+
+/// One `rt_sigtimedwait`: `Ok(None)` on timeout, `Err` when the kernel refuses the call.
+fn sigtimedwait(set: SigSet, timeout: Option<Duration>) -> Result<Option<Received>, Errno> {
     // The kernel's own timespec for this syscall number: two longs on every architecture
     // (32-bit ones included, whatever time_t width the C library has chosen). Capped at
     // 68 years, which fits a 32-bit long.
@@ -150,28 +193,130 @@ pub fn wait(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
         if r > 0 {
             // SAFETY: the kernel filled `info` for the signal it returned.
             let info = unsafe { info.assume_init() };
-            let sender = if matches!(
-                info.si_code,
-                libc::SI_USER | libc::SI_QUEUE | libc::SI_TKILL
-            ) {
-                // SAFETY: signals sent by kill, sigqueue and tgkill carry the sender's pid.
-                Some(unsafe { info.si_pid() })
-            } else {
-                None
-            };
-            return Some(Received {
+            // SAFETY: signals sent by kill, sigqueue and tgkill carry the sender's pid.
+            let sender = sent_by_process(info.si_code).then(|| unsafe { info.si_pid() });
+            return Ok(Some(Received {
                 signo: r as i32,
                 sender,
                 from_kernel: info.si_code == libc::SI_KERNEL,
-            });
+            }));
         }
         match Errno::last() {
             // A stop and continue of reaper itself interrupts the wait: wait again. With
             // a timeout this restarts it in full, which only ever waits longer.
             Errno::EINTR => continue,
-            _ => return None,
+            // The timeout passed.
+            Errno::EAGAIN => return Ok(None),
+            // Anything else is a refusal of the call itself (a seccomp profile answers
+            // EPERM or ENOSYS): the same call would fail the same way for ever.
+            e => return Err(e),
         }
     }
+}
+
+/// Whether a signal of this `si_code` was sent by a process, which the siginfo names.
+fn sent_by_process(code: i32) -> bool {
+    matches!(code, libc::SI_USER | libc::SI_QUEUE | libc::SI_TKILL)
+}
+
+/// `rt_sigtimedwait` was refused with `refused`: waits through a signalfd from now on, or,
+/// if none can be had, through nothing at all (and says so).
+fn use_signalfd(set: SigSet, refused: Errno) {
+    match signalfd(-1, set) {
+        Ok(fd) => {
+            SIGNALFD_SET.store(set.bits(), Ordering::Relaxed);
+            WAITER.store(fd, Ordering::Relaxed);
+            log::info!(
+                "rt_sigtimedwait is refused ({}): waiting for signals through a signalfd",
+                describe(refused)
+            );
+        }
+        Err(e) => give_up(&format!(
+            "rt_sigtimedwait: {}; signalfd: {}",
+            describe(refused),
+            describe(e)
+        )),
+    }
+}
+
+/// No way to wait for signals is left: says so, once, in the one line an init owes.
+fn give_up(why: &str) {
+    WAITER.store(NO_WAY, Ordering::Relaxed);
+    log::error!(
+        "cannot wait for signals ({why}): reaper can neither forward signals nor see its children exit; ending"
+    );
+}
+
+/// `signalfd4(fd, set)`, close-on-exec: a new descriptor with `fd` -1, else `fd` changed to
+/// `set`. nix's signalfd takes no real-time signal.
+fn signalfd(fd: libc::c_int, set: SigSet) -> Result<libc::c_int, Errno> {
+    // SAFETY: a pointer to a live u64 of the kernel's sigset size.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            fd,
+            &set.bits() as *const u64,
+            SIGSET_SIZE,
+            libc::SFD_CLOEXEC,
+        )
+    };
+    Errno::result(r).map(|fd| fd as libc::c_int)
+}
+
+/// `wait` through the signalfd `fd`: `poll` for the timeout (when one is given), then one
+/// read, which takes one pending signal with its siginfo as `rt_sigtimedwait` does.
+fn from_signalfd(fd: libc::c_int, set: SigSet, timeout: Option<Duration>) -> Option<Received> {
+    if SIGNALFD_SET.load(Ordering::Relaxed) != set.bits() {
+        if let Err(e) = signalfd(fd, set) {
+            give_up(&format!("signalfd: {}", describe(e)));
+            return None;
+        }
+        SIGNALFD_SET.store(set.bits(), Ordering::Relaxed);
+    }
+    if let Some(t) = timeout {
+        let ms = t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd.
+        match unsafe { libc::poll(&mut pfd, 1, ms) } {
+            0 => return None,
+            n if n > 0 => {}
+            // Interrupted: the caller looks again, as after a timeout.
+            _ if Errno::last() == Errno::EINTR => return None,
+            // poll refused too: the read below could block past the timeout. Sleep
+            // instead; the teardown, the only caller with a timeout, looks for itself.
+            _ => {
+                std::thread::sleep(t.min(NAP));
+                return None;
+            }
+        }
+    }
+    let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    loop {
+        // SAFETY: a writable buffer of exactly one signalfd_siginfo.
+        let n = unsafe { libc::read(fd, info.as_mut_ptr().cast(), size) };
+        if n == size as isize {
+            break;
+        }
+        match Errno::last() {
+            Errno::EINTR if n < 0 => continue,
+            e => {
+                give_up(&format!("read from a signalfd: {}", describe(e)));
+                return None;
+            }
+        }
+    }
+    // SAFETY: the kernel filled the whole struct.
+    let info = unsafe { info.assume_init() };
+    Some(Received {
+        signo: info.ssi_signo as i32,
+        sender: sent_by_process(info.ssi_code).then_some(info.ssi_pid as libc::pid_t),
+        from_kernel: info.ssi_code == libc::SI_KERNEL,
+    })
 }
 
 /// The kernel's `struct sigaction` on every architecture reaper builds for (x86_64, i686,
@@ -237,20 +382,21 @@ fn set_disposition(sig: i32, handler: libc::sighandler_t) {
 /// Queues `sig` to reaper itself as the kernel sends a parent-death signal: SI_USER from
 /// pid 0 (a parent outside the namespace). It is then forwarded, not mistaken for a signal
 /// of reaper's own doing, which `raise` (sender: reaper) would be.
-pub fn queue_to_self(sig: i32) {
+pub fn queue_to_self(sig: i32) -> Result<(), Errno> {
     // SAFETY: a zeroed siginfo_t is valid; its sender pid stays 0.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     info.si_signo = sig;
     info.si_code = libc::SI_USER;
     // SAFETY: a live siginfo; queueing to one's own pid may use any si_code.
-    unsafe {
+    let r = unsafe {
         libc::syscall(
             libc::SYS_rt_sigqueueinfo,
             libc::getpid(),
             sig,
             &info as *const libc::siginfo_t,
-        );
-    }
+        )
+    };
+    Errno::result(r).map(drop)
 }
 
 /// Asks the kernel to send `sig` to reaper when its parent dies. nix's `set_pdeathsig`
@@ -328,9 +474,34 @@ mod tests {
         in_child(|| {
             let set = SigSet::of(libc::SIGUSR1);
             set_mask(set);
-            queue_to_self(libc::SIGUSR1);
+            let queued = queue_to_self(libc::SIGUSR1);
             let got = wait(set, Some(Duration::from_secs(5)));
-            got.is_some_and(|r| r.signo == libc::SIGUSR1 && !r.is_self_inflicted())
+            queued.is_ok()
+                && got.is_some_and(|r| r.signo == libc::SIGUSR1 && !r.is_self_inflicted())
+                && queue_to_self(65) == Err(Errno::EINVAL)
+        });
+    }
+
+    /// Where rt_sigtimedwait is refused, the signalfd takes its place: same signal, same
+    /// sender, and a timeout still times out.
+    #[test]
+    fn a_signalfd_waits_as_rt_sigtimedwait_does() {
+        in_child(|| {
+            if take_over().is_err() {
+                return false;
+            }
+            use_signalfd(SigSet::handled(), Errno::EPERM);
+            let set = SigSet::of(libc::SIGUSR1);
+            let _ = queue_to_self(libc::SIGUSR1);
+            let queued = wait(set, Some(Duration::from_secs(5)));
+            let _ = send(nix::unistd::getpid().as_raw(), libc::SIGUSR1);
+            let own = wait(set, None);
+            let none = wait(set, Some(Duration::from_millis(1)));
+            can_wait()
+                && WAITER.load(Ordering::Relaxed) >= 0
+                && queued.is_some_and(|r| r.signo == libc::SIGUSR1 && !r.is_self_inflicted())
+                && own.is_some_and(|r| r.signo == libc::SIGUSR1 && r.is_self_inflicted())
+                && none.is_none()
         });
     }
 
@@ -353,7 +524,7 @@ mod tests {
             let set = SigSet::of(libc::SIGUSR2);
             let _ = send(nix::unistd::getpid().as_raw(), libc::SIGUSR2);
             let own = wait(set, Some(Duration::from_secs(5)));
-            queue_to_self(libc::SIGUSR2);
+            let _ = queue_to_self(libc::SIGUSR2);
             let queued = wait(set, Some(Duration::from_secs(5)));
             own.is_some_and(|r| r.is_self_inflicted())
                 && queued.is_some_and(|r| !r.is_self_inflicted())

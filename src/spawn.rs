@@ -329,9 +329,23 @@ impl ChildStack {
         if base == libc::MAP_FAILED {
             return Err(Error::failed("map the child's stack", Errno::last()));
         }
-        // SAFETY: the first page of the mapping just made. Should it fail, the stack only
-        // lacks its guard.
-        unsafe { libc::mprotect(base, guard, libc::PROT_NONE) };
+        // SAFETY: the first page of the mapping just made.
+        if unsafe { libc::mprotect(base, guard, libc::PROT_NONE) } != 0 {
+            // A seccomp profile may refuse PROT_NONE. A hole faults just as well (`drop`
+            // unmaps the whole range, hole and all, which munmap allows).
+            let refused = Errno::last();
+            // SAFETY: the first page of the mapping just made; nothing uses it yet.
+            let unmapped = unsafe { libc::munmap(base, guard) } == 0;
+            log::debug!(
+                "failed to protect the guard page of the child's stack: {}; {}",
+                describe(refused),
+                if unmapped {
+                    "unmapped it instead".to_string()
+                } else {
+                    format!("nor could it be unmapped ({})", describe(Errno::last()))
+                }
+            );
+        }
         Ok(ChildStack { base, guard })
     }
 

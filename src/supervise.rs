@@ -1,11 +1,12 @@
 //! The loop: sleep until a signal is pending, then reap or forward it, until the main
 //! child exits (or, with no main child, until SIGTERM or SIGINT). With `--wait-all` it
-//! goes on after that, forwarding to every process left, until none is left or one of
-//! those signals asks them to end.
+//! goes on after that, forwarding to every process left, until none is left: a signal
+//! that asks them to end is forwarded, and never followed by a SIGKILL of reaper's own.
 //!
-//! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
+//! One `rt_sigtimedwait` (or signalfd read) per event and nothing else while idle: no timer, no poll, no
 //! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
-//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled (nor
+//! `kill`, and for one that asks the app to end (SIGTERM, SIGINT, SIGQUIT) a look in
+//! `/proc` for a stopped process to continue. Nothing in the loop allocates unless a log line at that level is enabled (nor
 //! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal
 //! then takes a walk of `/proc` to find reaper's descendants).
 //!
@@ -103,7 +104,14 @@ pub fn supervise(
     let mut pacer = ReapPacer(0);
     loop {
         let Some(sig) = signals::wait(SigSet::handled(), None) else {
-            continue;
+            if signals::can_wait() {
+                continue;
+            }
+            // Neither forwarding nor reaping can go on (signals said why): end as an init
+            // must, through the teardown, with a failure of reaper's own.
+            ended.status = 1;
+            ended.later_exits_count = None;
+            return ended;
         };
         match (sig.signo, to) {
             (libc::SIGCHLD, _) => {} // Reaped below.
@@ -124,9 +132,11 @@ pub fn supervise(
             }
             (signo, To::Everything) => {
                 let sent = forward(signo, &config.rewrite, to, place, main_child);
+                // Asked to end, every process left ends in its own time: reaper goes on
+                // reaping until none is left, and never escalates with a SIGKILL of its
+                // own (the runtime has its own timeout, longer than `-t`'s default).
                 if sent.is_some_and(signo::asks_to_end) {
                     ended.asked_to_end = Spare::Everything;
-                    return ended;
                 }
             }
             (libc::SIGTERM | libc::SIGINT, To::Nobody) => {
@@ -188,8 +198,9 @@ fn remapped(code: u8, remap_exit: &ExitCodeSet) -> u8 {
 }
 
 /// Forwards `sig` as `--rewrite` says, and returns the signal sent. One that asks the
-/// application to end is followed by SIGCONT: a stopped process keeps it pending until it
-/// is continued, and would hold up the end until the runtime's SIGKILL.
+/// application to end is followed by SIGCONT when the target holds a stopped process: that
+/// one keeps the signal pending until it is continued, and would hold up the end until the
+/// runtime's SIGKILL. A running app gets only what was sent (many redraw or log on SIGCONT).
 fn forward(
     sig: i32,
     rewrite: &Rewrites,
@@ -201,7 +212,7 @@ fn forward(
         log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
         return None;
     };
-    let sigs: &[i32] = if signo::asks_to_end(sent) {
+    let sigs: &[i32] = if signo::asks_to_end(sent) && holds_stopped(to, place, main_child) {
         &[sent, libc::SIGCONT]
     } else {
         &[sent]
@@ -234,6 +245,104 @@ impl std::fmt::Display for To {
             To::Nobody => f.write_str("no process"),
         }
     }
+}
+
+/// Whether `to` holds a stopped process (state T, or t under a debugger), as `/proc` shows
+/// it: the main child first (one read), then, for a group or every process left, a walk.
+/// When `/proc` cannot tell, the answer is yes: a needless SIGCONT is better than an app
+/// that cannot end.
+fn holds_stopped(to: To, place: Place, main_child: Option<libc::pid_t>) -> bool {
+    let stopped = |s: &Stat| matches!(s.state, b'T' | b't');
+    match to {
+        To::Nobody => false,
+        To::App(pid) if pid > 0 => read_stat(pid).is_none_or(|s| stopped(&s)),
+        To::App(group) => match main_child.map(read_stat) {
+            // The main child, unreadable (a /proc mounted with hidepid): no telling.
+            Some(None) => true,
+            Some(Some(s)) if stopped(&s) => true,
+            _ => all_stats(place)
+                .is_none_or(|all| all.iter().any(|s| s.pgid == -group && stopped(s))),
+        },
+        To::Everything => all_stats(place).is_none_or(|all| {
+            all.iter().any(|s| {
+                stopped(s)
+                    && match place {
+                        Place::Pid1 => s.pid != 1,
+                        Place::Subreaper(me) => descends_from(s, me, &all),
+                    }
+            })
+        }),
+    }
+}
+
+/// What `holds_stopped` reads of `/proc/PID/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    pid: libc::pid_t,
+    state: u8,
+    ppid: libc::pid_t,
+    pgid: libc::pid_t,
+}
+
+fn read_stat(pid: libc::pid_t) -> Option<Stat> {
+    use std::io::Read;
+    // The fields needed come right after the command name; 512 bytes always reach them.
+    let mut buf = [0u8; 512];
+    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
+    parse_stat(pid, &buf[..n])
+}
+
+fn parse_stat(pid: libc::pid_t, stat: &[u8]) -> Option<Stat> {
+    // The command name may hold spaces and ')': the fields start after the last ')'.
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    let mut fields = std::str::from_utf8(&stat[close + 1..])
+        .ok()?
+        .split_ascii_whitespace();
+    Some(Stat {
+        pid,
+        state: *fields.next()?.as_bytes().first()?,
+        ppid: fields.next()?.parse().ok()?,
+        pgid: fields.next()?.parse().ok()?,
+    })
+}
+
+/// Every process in `/proc`, if it is the `/proc` of reaper's own PID namespace (another
+/// one names other processes by the same numbers).
+fn all_stats(place: Place) -> Option<Vec<Stat>> {
+    let me = match place {
+        Place::Pid1 => 1,
+        Place::Subreaper(me) => me,
+    };
+    let own = std::fs::read_link("/proc/self").ok()?;
+    if own.as_os_str().to_str() != Some(me.to_string().as_str()) {
+        return None;
+    }
+    let stats = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter_map(read_stat)
+        .collect();
+    Some(stats)
+}
+
+/// Whether `s` is below `root`, following parents in `all`.
+fn descends_from(s: &Stat, root: libc::pid_t, all: &[Stat]) -> bool {
+    let mut ppid = s.ppid;
+    // A parent chain is no longer than the number of processes; the bound only guards
+    // against a loop in a /proc read while it changed.
+    for _ in 0..=all.len() {
+        if ppid == root {
+            return true;
+        }
+        match all.iter().find(|p| p.pid == ppid) {
+            Some(p) => ppid = p.ppid,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Logs a reaped process that is not the main child.
@@ -277,6 +386,28 @@ mod tests {
         assert_eq!(ended.status, 137);
         ended.note_exit(libc::SIGTERM);
         assert_eq!(ended.status, 0, "143 is remapped");
+    }
+
+    #[test]
+    fn stat_state_and_ancestry() {
+        let p = |s: &[u8]| parse_stat(42, s);
+        let stat = |pid, state, ppid, pgid| Stat {
+            pid,
+            state,
+            ppid,
+            pgid,
+        };
+        assert_eq!(p(b"42 (a) T) t 7 40 1"), Some(stat(42, b't', 7, 40)));
+        assert_eq!(p(b"42 (sh) S 7"), None);
+        let all = [
+            stat(10, b'S', 1, 1),
+            stat(20, b'S', 10, 20),
+            stat(21, b'T', 20, 20),
+            stat(30, b'T', 1, 30),
+        ];
+        assert!(descends_from(&all[2], 10, &all));
+        assert!(!descends_from(&all[3], 10, &all));
+        assert!(!descends_from(&all[0], 10, &all));
     }
 
     #[test]

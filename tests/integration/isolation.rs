@@ -471,3 +471,66 @@ fn an_unread_log_pipe_never_stops_reaper() {
         );
     }
 }
+
+/// Issue 18.16: the same, with nothing more to log once the reader has caught up (no -v:
+/// warnings only). The note used to ride on the next line, which never came; it is now
+/// tried once more, without waiting, before reaper exits.
+#[test]
+fn the_dropped_lines_note_is_tried_once_more_before_exiting() {
+    let tk = testkit_str();
+    for mode in BOTH {
+        let sandbox = Sandbox::new("unread-log-last");
+        let mut fds = [0; 2];
+        // SAFETY: a live array for the pipe's two ends.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: both descriptors were just created and are ours.
+        let (read_end, write_end) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // 2,000 warnings of ~55 bytes: more than the pipe's 64 KiB.
+        let script = format!(
+            "'{tk}' orphans 2000; touch up; while [ ! -e go ]; do sleep 0.01; done; exit 4"
+        );
+        let mut run = reaper(mode)
+            .arg("-w")
+            .current_dir(&sandbox.dir)
+            .args(sh(&script))
+            .stdio(move |cmd| {
+                cmd.stderr(write_end);
+            })
+            .timeout(Duration::from_secs(60))
+            .start();
+        run.wait_for_file(&sandbox.path("up"), "");
+        let pid = run.reaper_pid;
+        run.poll("reaper to reap every orphan", || {
+            (children_of(pid).len() == 1).then_some(())
+        });
+        let probe = read_end.try_clone().expect("dup");
+        let mut reader = std::fs::File::from(read_end);
+        let drained = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = reader.read_to_string(&mut all);
+            all
+        });
+        run.poll("the log pipe to be read empty", || {
+            let mut queued: libc::c_int = -1;
+            // SAFETY: FIONREAD into a live int, on a descriptor we own.
+            let r = unsafe { libc::ioctl(probe.as_raw_fd(), libc::FIONREAD, &mut queued) };
+            (r == 0 && queued == 0).then_some(())
+        });
+        std::fs::write(sandbox.path("go"), "").expect("go");
+        let out = run.wait();
+        assert_eq!(out.code, 4, "{mode:?}: {out:?}");
+        let log = drained.join().expect("reader");
+        let tail: Vec<&str> = log.lines().rev().take(3).collect();
+        assert!(
+            log.contains("reaped process"),
+            "{mode:?}: the first lines are written: {tail:?}"
+        );
+        assert!(
+            log.lines().last().is_some_and(
+                |l| l.ends_with("log lines dropped: stderr could not take them at once")
+            ),
+            "{mode:?}: {tail:?}"
+        );
+    }
+}

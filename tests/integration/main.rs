@@ -10,6 +10,7 @@ mod cli;
 mod descriptors;
 mod docs;
 mod exit_status;
+mod hardened;
 mod hostile;
 mod isolation;
 mod manpage;

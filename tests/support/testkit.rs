@@ -25,6 +25,12 @@
 //!                                forks and exits, over and over: a process whose pid
 //!                                changes faster than anyone can list it; only SIGKILL
 //!                                of its whole group ends it
+//!   testkit seccomp ERRNO SYSCALLS CMD...
+//!                                installs a seccomp filter under which each of the
+//!                                comma-separated SYSCALLS fails with ERRNO (EPERM,
+//!                                ENOSYS or a number), then runs CMD (exec): a hardened
+//!                                container's profile. `mprotect=none` denies only
+//!                                mprotect(..., PROT_NONE)
 //!
 //! Written against raw syscalls for the signal masks, as reaper is, so that the real-time
 //! signals the C library keeps for itself (32 to 34) can be caught too.
@@ -66,6 +72,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "fork-loop" => fork_loop(rest),
         "ignoring" => ignoring(rest),
         "listen" => listen(),
+        "seccomp" => seccomp(rest),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
@@ -417,4 +424,103 @@ fn listen() -> i32 {
     let answer =
         format!("pid {pid} LISTEN_PID={listen_pid} LISTEN_FDS={fds} LISTEN_FDNAMES={names}\n");
     conn.write_all(answer.as_bytes()).map(|()| 0).unwrap_or(1)
+}
+
+/// The audit architecture the filter checks, so that a syscall number is read as this
+/// architecture's (a 32-bit call through another ABI has other numbers).
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xC000_003E;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xC000_00B7;
+
+/// One denial: a syscall number, and, if only some calls are denied, an argument (its
+/// index and the value of its low 32 bits) that must match.
+type Denial = (i64, Option<(u32, u32)>);
+
+fn denial(name: &str) -> Option<Denial> {
+    Some(match name {
+        "pwritev2" => (libc::SYS_pwritev2, None),
+        "rt_sigtimedwait" => (libc::SYS_rt_sigtimedwait, None),
+        "signalfd4" => (libc::SYS_signalfd4, None),
+        #[cfg(target_arch = "x86_64")]
+        "signalfd" => (libc::SYS_signalfd, None),
+        "ppoll" => (libc::SYS_ppoll, None),
+        #[cfg(target_arch = "x86_64")]
+        "poll" => (libc::SYS_poll, None),
+        "rt_sigqueueinfo" => (libc::SYS_rt_sigqueueinfo, None),
+        "mprotect=none" => (libc::SYS_mprotect, Some((2, libc::PROT_NONE as u32))),
+        _ => return None,
+    })
+}
+
+fn seccomp(args: &[OsString]) -> i32 {
+    let errno = match args.first().and_then(|a| a.to_str()) {
+        Some("EPERM") => libc::EPERM,
+        Some("ENOSYS") => libc::ENOSYS,
+        _ => arg(args, 0, "ERRNO"),
+    };
+    let names: String = arg(args, 1, "SYSCALLS");
+    let Some(denials) = names.split(',').map(denial).collect::<Option<Vec<_>>>() else {
+        eprintln!("testkit seccomp: unknown syscall in {names:?}");
+        return 2;
+    };
+    const LD_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    // struct seccomp_data: nr at 0, arch at 4, args from 16, 8 bytes each (little-endian:
+    // the low half first).
+    let deny = libc::SECCOMP_RET_ERRNO | (errno as u32 & libc::SECCOMP_RET_DATA);
+    let mut prog = vec![
+        op(LD_ABS, 0, 0, 4),
+        op(JEQ, 1, 0, AUDIT_ARCH),
+        op(RET, 0, 0, libc::SECCOMP_RET_ALLOW),
+        op(LD_ABS, 0, 0, 0),
+    ];
+    for (nr, arg) in denials {
+        match arg {
+            None => {
+                prog.push(op(JEQ, 0, 1, nr as u32));
+                prog.push(op(RET, 0, 0, deny));
+            }
+            Some((index, value)) => {
+                prog.push(op(JEQ, 0, 3, nr as u32));
+                prog.push(op(LD_ABS, 0, 0, 16 + 8 * index));
+                prog.push(op(JEQ, 0, 1, value));
+                prog.push(op(RET, 0, 0, deny));
+                prog.push(op(LD_ABS, 0, 0, 0));
+            }
+        }
+    }
+    prog.push(op(RET, 0, 0, libc::SECCOMP_RET_ALLOW));
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+    let c_args: Vec<CString> = args[2.min(args.len())..]
+        .iter()
+        .map(|a| CString::new(a.clone().into_vec()).unwrap())
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: prctl with integer arguments, then with a pointer to a live filter program.
+    let installed = unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &fprog as *const libc::sock_fprog,
+            ) == 0
+    };
+    if !installed {
+        eprintln!(
+            "testkit seccomp: cannot install the filter: {}",
+            std::io::Error::last_os_error()
+        );
+        return 1;
+    }
+    // SAFETY: execvp on valid strings.
+    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+    eprintln!("testkit: cannot run {:?}", args.get(2));
+    127
 }

@@ -1,0 +1,139 @@
+//! Hardened containers (issue 19): under a seccomp profile that refuses a syscall reaper
+//! uses, reaper falls back to another way or says so; it never goes quiet and never spins.
+//! The profile is installed by `testkit seccomp` just before reaper is exec'd, as a
+//! runtime installs one before the container's PID 1 starts.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{BOTH, Running, Sandbox, proc_stat, reaper, sh, testkit_str};
+
+/// `testkit seccomp ERRNO SYSCALLS` words, to run reaper through.
+fn profile(errno: &str, syscalls: &str) -> [String; 4] {
+    [
+        testkit_str(),
+        "seccomp".into(),
+        errno.into(),
+        syscalls.into(),
+    ]
+}
+
+/// A profile that answers EPERM for pwritev2 (as Docker-style profiles answer for every
+/// call they do not list) left reaper with no log line at all, the exec error included.
+#[test]
+fn with_pwritev2_refused_the_exec_error_is_still_printed() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .wrap(profile("EPERM", "pwritev2"))
+            .arg("/nonexistent")
+            .timeout(Duration::from_secs(30))
+            .run();
+        assert_eq!(out.code, 127, "{mode:?}: {out:?}");
+        assert!(
+            out.stderr.contains("cannot run '/nonexistent'"),
+            "{mode:?}: {out:?}"
+        );
+    }
+}
+
+/// reaper's CPU time so far, in nanoseconds (schedstat's first field: finer than stat's
+/// clock ticks).
+fn cpu_ns(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Asserts that reaper sleeps, not spins, while its app runs: over 40 looks at it, its
+/// state is never R, and the CPU time it takes is well below the wall time.
+fn assert_asleep(run: &mut Running, what: &str) {
+    let pid = run.reaper_pid;
+    let (cpu0, t0) = (cpu_ns(pid), Instant::now());
+    let mut looks = 0;
+    run.poll("40 looks at reaper", || {
+        let state = proc_stat(pid).map(|s| s.state);
+        assert_ne!(state, Some('R'), "{what}: reaper runs while idle");
+        looks += 1;
+        (looks >= 40).then_some(())
+    });
+    let (cpu, wall) = (cpu_ns(pid) - cpu0, t0.elapsed().as_nanos() as u64);
+    assert!(
+        cpu < wall / 10,
+        "{what}: reaper spun: {cpu} ns of CPU in {wall} ns"
+    );
+}
+
+/// With rt_sigtimedwait refused (EPERM, or ENOSYS), reaper spun a CPU for ever, reaping
+/// and forwarding nothing. It now waits on a signalfd: the app's exit is seen, its status
+/// passed on, and SIGTERM forwarded.
+#[test]
+fn with_rt_sigtimedwait_refused_reaper_waits_on_a_signalfd() {
+    for mode in BOTH {
+        for errno in ["EPERM", "ENOSYS"] {
+            let what = format!("{mode:?} {errno}");
+            let sandbox = Sandbox::new("no-sigtimedwait");
+            let mut run = reaper(mode)
+                .wrap(profile(errno, "rt_sigtimedwait"))
+                .current_dir(&sandbox.dir)
+                .args(sh(
+                    "trap 'exit 42' TERM; touch ready; while [ ! -e go ]; do sleep 0.01; done; \
+                     touch going; sleep 1000 & wait",
+                ))
+                .timeout(Duration::from_secs(30))
+                .start();
+            run.wait_for_file(&sandbox.path("ready"), "");
+            assert_asleep(&mut run, &what);
+            std::fs::write(sandbox.path("go"), "").expect("go");
+            run.wait_for_file(&sandbox.path("going"), "");
+            run.signal(libc::SIGTERM);
+            let out = run.wait();
+            assert_eq!(out.code, 42, "{what}: {out:?}");
+
+            let out = reaper(mode)
+                .wrap(profile(errno, "rt_sigtimedwait"))
+                .args(sh("exit 7"))
+                .timeout(Duration::from_secs(30))
+                .run();
+            assert_eq!(out.code, 7, "{what}: {out:?}");
+        }
+    }
+}
+
+/// With no way to wait for signals at all, reaper says so in one line and ends as an init
+/// must: the teardown, then status 1.
+#[test]
+fn with_no_way_to_wait_for_signals_reaper_says_so_and_ends() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .wrap(profile("EPERM", "rt_sigtimedwait,signalfd4,signalfd"))
+            .args(["-t", "10"])
+            .args(sh("sleep 1000"))
+            .timeout(Duration::from_secs(30))
+            .run();
+        assert_eq!(out.code, 1, "{mode:?}: {out:?}");
+        let said: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("cannot wait for signals"))
+            .collect();
+        assert_eq!(said.len(), 1, "{mode:?}: {out:?}");
+    }
+}
+
+/// The guard page of the child's stack, refused by a profile, was dropped without a word.
+#[test]
+fn a_refused_guard_page_is_said_and_the_app_runs() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .wrap(profile("EPERM", "mprotect=none"))
+            .args(["-vv", "sh", "-c", "exit 3"])
+            .timeout(Duration::from_secs(30))
+            .run();
+        assert_eq!(out.code, 3, "{mode:?}: {out:?}");
+        assert!(
+            out.stderr
+                .contains("failed to protect the guard page of the child's stack"),
+            "{mode:?}: {out:?}"
+        );
+    }
+}
