@@ -682,11 +682,6 @@ Environment:
   TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
   CATATONIT_LOG                 reserved by catatonit: ignored with a warning
 
-Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
-COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
-or malformed --user included); 1 when reaper cannot start COMMAND (the user
-switch or --workdir failed included); 0 when --pause ends. With --wait-all:
-COMMAND's status if it is not 0, else that of the last process to end.
 ";
 
 /// The `--help` text: the options block comes from `OPTIONS`.
@@ -708,7 +703,7 @@ pub fn help() -> String {
             text += &format!("{:31}{line}\n", "");
         }
     }
-    text + HELP_TAIL
+    text + HELP_TAIL + crate::status::HELP
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! reaper's one error type: a message and the exit status it maps to.
+//! reaper's one error type: a message and the exit status it maps to (from `status`).
 //!
 //! Before the child runs, an `Error` ends reaper: `main` prints the message once and exits
 //! with the status. After, there is no bailing out (the application must be reaped and
@@ -7,6 +7,8 @@
 use std::fmt;
 
 use nix::errno::Errno;
+
+use crate::status;
 
 /// Something that went wrong, with the exit status it maps to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +21,7 @@ impl Error {
     /// A bad command line or environment variable: exit 2, with a hint to `--help`.
     pub fn usage(what: impl fmt::Display) -> Error {
         Error {
-            status: 2,
+            status: status::USAGE,
             message: one_line(&format!("{what} (see 'reaper --help')")),
         }
     }
@@ -27,16 +29,16 @@ impl Error {
     /// A step of reaper's own set-up failed: exit 1.
     pub fn failed(step: impl fmt::Display, errno: Errno) -> Error {
         Error {
-            status: 1,
+            status: status::FAILED,
             message: format!("failed to {step}: {}", describe(errno)),
         }
     }
 
-    /// The command could not be executed: 127 when it was not found, 126 otherwise, the
-    /// codes shells and Docker use.
+    /// The command could not be executed: 127 when it was not found, 126 otherwise
+    /// (`status::of_exec_error`).
     pub fn cannot_run(program: impl fmt::Display, errno: Errno) -> Error {
         Error {
-            status: exec_status(errno),
+            status: status::of_exec_error(errno),
             message: one_line(&format!("cannot run '{program}': {}", describe(errno))),
         }
     }
@@ -44,7 +46,7 @@ impl Error {
     /// Anything else reaper cannot do, said in its own words: exit 1.
     pub fn other(message: impl Into<String>) -> Error {
         Error {
-            status: 1,
+            status: status::FAILED,
             message: message.into(),
         }
     }
@@ -96,16 +98,6 @@ pub fn shown(bytes: &[u8]) -> String {
         }
     }
     one_line(&text)
-}
-
-/// The exit status of a failed exec: 127 when not found, 126 for anything else.
-/// Allocates nothing: the child uses it between clone and exec.
-pub const fn exec_status(errno: Errno) -> u8 {
-    if matches!(errno, Errno::ENOENT) {
-        127
-    } else {
-        126
-    }
 }
 
 /// The C library's text for an errno, as shells print it ("No such file or directory").

@@ -33,6 +33,7 @@ mod shutdown;
 mod signals;
 mod signo;
 mod spawn;
+mod status;
 mod supervise;
 mod terminal;
 mod user;
@@ -110,7 +111,7 @@ fn print_stdout(text: &str) -> Result<u8, Error> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::other(format!("write error: {}", Error::from(e))))?;
-    Ok(0)
+    Ok(status::OK)
 }
 
 // Under `cargo test` the test harness brings its own `main`.

@@ -23,6 +23,7 @@ use crate::setup::Place;
 use crate::shutdown::{self, Spare};
 use crate::signals;
 use crate::signo::{self, SigSet};
+use crate::status;
 use crate::terminal::{self, Terminal};
 
 /// How many signals in a row may be handled before reaping regardless of SIGCHLD.
@@ -109,7 +110,7 @@ pub fn supervise(
             }
             // Neither forwarding nor reaping can go on (signals said why): end as an init
             // must, through the teardown, with a failure of reaper's own.
-            ended.status = 1;
+            ended.status = status::FAILED;
             ended.later_exits_count = None;
             return ended;
         };
