@@ -53,7 +53,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         Request::Version => return print_stdout(&cli::version()),
         Request::License => return print_stdout(&cli::license()),
     };
-    logging::init(config.log_level, config.log_spec.as_deref());
+    logging::init(config.log_level.0, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
 
