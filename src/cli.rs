@@ -137,14 +137,15 @@ struct Opt {
     short: Option<u8>,
     long: Option<&'static str>,
     takes: Takes,
-    help: &'static str,
+    #[cfg_attr(not(test), allow(dead_code))]
+    help: Doc,
     /// It concerns the command (its user, its signals, its status), so it means nothing
     /// with `--pause`, which runs none: given with it, a usage error.
     child: bool,
     vars: &'static [Var],
     /// The man page's text for it, after the tag made from its names (roff).
     #[cfg_attr(not(test), allow(dead_code))]
-    man: Man,
+    man: Doc,
 }
 
 enum Takes {
@@ -152,26 +153,31 @@ enum Takes {
     Nothing(fn(&mut Builder)),
     /// A value, shown under this name in `--help`, as given (byte for byte: a path or a
     /// user name need not be UTF-8; a value that must be text says so with `text`).
-    Value(&'static str, fn(&mut Builder, &OsStr) -> Result<(), Error>),
+    Value(
+        #[cfg_attr(not(test), allow(dead_code))] Doc,
+        fn(&mut Builder, &OsStr) -> Result<(), Error>,
+    ),
 }
 
 /// An environment variable of reaper's or of a peer's (tini, dumb-init, catatonit) that
 /// does what its option does, or something close.
 struct Var {
-    /// Its name; a peer's variables that mean the same are listed together.
-    names: &'static [&'static str],
-    /// Its value in `--help` and the man page: a name in capitals (`DURATION`), or the
-    /// value that does something (`1`).
-    value: Option<&'static str>,
+    /// Its name and value as `--help` shows them: `NAME=VALUE`, the value a name in
+    /// capitals (`DURATION`) or the one that does something (`1`); a peer's variables that
+    /// mean the same are listed together (`A, B`). (One string: each pointer in a table
+    /// costs the binary a relocation.)
+    shown: &'static str,
     /// The order in which `--help` and the man page list the variables (reaper's own
     /// first, then the peers').
+    #[cfg_attr(not(test), allow(dead_code))]
     listed: u8,
     reads: Reads,
     /// Its line in `--help` (a switch's is made from the option's name).
-    help: &'static str,
+    #[cfg_attr(not(test), allow(dead_code))]
+    help: Doc,
     /// The man page's text for it, after its tag (roff; a switch's is made).
     #[cfg_attr(not(test), allow(dead_code))]
-    man: Man,
+    man: Doc,
 }
 
 enum Reads {
@@ -179,9 +185,18 @@ enum Reads {
     /// option wins): `1`, `true`, `yes`, `on` do what the flag does, `0`, `false`, `no`,
     /// `off` nothing, anything else is a usage error.
     Switch,
-    /// reaper's variable for an option's value, read only when the option is not given.
+    /// reaper's variable for an option's value, read only when the option is not given,
+    /// and taken as that option's value.
+    AsOption,
+    /// As `AsOption`, with a rule of its own (its own words for a bad value).
     UnlessGiven(fn(&mut Builder, &OsStr) -> Result<(), Error>),
-    /// Read whatever the options say (a peer's variables, and `REAPER_LOG`).
+    /// A peer's variable that does what the flag does when its value is the one shown
+    /// (`DUMB_INIT_SETSID=0`), whatever the options say.
+    FlagIfShown,
+    /// A peer's variable that turns debug output on (as `-vv`) when its value is the one
+    /// shown (`=1`), or whatever it is (`=ANY`), whatever the options say.
+    Debug,
+    /// Read whatever the options say, with a rule of its own.
     Always(fn(&mut Builder, &OsStr) -> Result<(), Error>),
     /// Accepted and never read: it has no effect.
     Never,
@@ -189,34 +204,33 @@ enum Reads {
 
 impl Var {
     /// reaper's on/off variable for a flag (see `Reads::Switch`).
-    const fn switch(names: &'static [&'static str], listed: u8) -> Var {
+    const fn switch(shown: &'static str, listed: u8) -> Var {
         Var {
-            names,
-            value: Some("1"),
+            shown,
             listed,
             reads: Reads::Switch,
-            help: "",
-            man: man(""),
+            help: doc(""),
+            man: doc(""),
         }
     }
 }
 
-/// Man-page text: only test builds keep it, as they write the man page (`docgen`); in the
-/// release binary it is nothing at all.
+/// Text for `--help` and the man page: only test builds keep it, as they write both
+/// (`docgen`); in the release binary it is nothing at all.
 #[cfg(test)]
-type Man = &'static str;
+type Doc = &'static str;
 #[cfg(not(test))]
 #[derive(Clone, Copy)]
-struct Man;
+struct Doc;
 
 #[cfg(test)]
-const fn man(text: &'static str) -> Man {
+const fn doc(text: &'static str) -> Doc {
     text
 }
 
 #[cfg(not(test))]
-const fn man(_: &'static str) -> Man {
-    Man
+const fn doc(_: &'static str) -> Doc {
+    Doc
 }
 
 /// Every option, in the order `--help` lists them.
@@ -225,30 +239,26 @@ const OPTIONS: &[Opt] = &[
         short: Some(b'c'),
         long: Some("single-child"),
         takes: Takes::Nothing(|b| b.config.single_child = true),
-        help: "forward signals to the main child only, not its group",
+        help: doc("forward signals to the main child only, not its group"),
         child: true,
         vars: &[Var {
-            names: &["DUMB_INIT_SETSID"],
-            value: Some("0"),
+            shown: "DUMB_INIT_SETSID=0",
             listed: 7,
-            reads: Reads::Always(|b, v| {
-                b.config.single_child |= v == "0";
-                Ok(())
-            }),
-            help: "as --single-child",
-            man: man(r#"As
+            reads: Reads::FlagIfShown,
+            help: doc("as --single-child"),
+            man: doc(r#"As
 .BR \-\-single\-child ."#),
         }],
-        man: man(r#"Forward signals to the main child only, not to its process group."#),
+        man: doc(r#"Forward signals to the main child only, not to its process group."#),
     },
     Opt {
         short: Some(b'g'),
         long: None,
         takes: Takes::Nothing(|_| {}),
-        help: "forward signals to the child's process group (default)",
+        help: doc("forward signals to the child's process group (default)"),
         child: false,
         vars: &[],
-        man: man(r#"Forward signals to the child's process group.
+        man: doc(r#"Forward signals to the child's process group.
 This is the default; the option is accepted for
 .BR tini ."#),
     },
@@ -256,18 +266,17 @@ This is the default; the option is accepted for
         short: Some(b's'),
         long: Some("subreaper"),
         takes: Takes::Nothing(|_| {}),
-        help: "accepted for tini; reaper is a subreaper whenever it\nis not PID 1",
+        help: doc("accepted for tini; reaper is a subreaper whenever it\nis not PID 1"),
         child: false,
         // tini's variables for -s and -g: both are what reaper does anyway.
         vars: &[Var {
-            names: &["TINI_SUBREAPER", "TINI_KILL_PROCESS_GROUP"],
-            value: None,
+            shown: "TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP",
             listed: 9,
             reads: Reads::Never,
-            help: "accepted for tini; no effect",
-            man: man(r#"Accepted for tini; no effect (reaper does both by default)."#),
+            help: doc("accepted for tini; no effect"),
+            man: doc(r#"Accepted for tini; no effect (reaper does both by default)."#),
         }],
-        man: man(r#"Accepted for
+        man: doc(r#"Accepted for
 .BR tini ;
 no effect.
 reaper is a child subreaper whenever it is not PID 1."#),
@@ -275,14 +284,14 @@ reaper is a child subreaper whenever it is not PID 1."#),
     Opt {
         short: Some(b'p'),
         long: Some("pdeath-signal"),
-        takes: Takes::Value("SIG", |b, v| {
+        takes: Takes::Value(doc("SIG"), |b, v| {
             parse_pdeath_signal(text(v, "--pdeath-signal")?)
                 .map(|sig| b.config.pdeath_signal = Some(sig))
         }),
-        help: "have SIG sent to reaper when its parent dies (and so\nforwarded)",
+        help: doc("have SIG sent to reaper when its parent dies (and so\nforwarded)"),
         child: false,
         vars: &[],
-        man: man(r#"Have the kernel send
+        man: doc(r#"Have the kernel send
 .I SIG
 to reaper when reaper's parent dies
 .RB ( PR_SET_PDEATHSIG );
@@ -297,13 +306,13 @@ SIGCHLD, SIGSTOP and the synchronous faults are usage errors."#),
     Opt {
         short: Some(b'e'),
         long: Some("remap-exit"),
-        takes: Takes::Value("CODE", |b, v| {
+        takes: Takes::Value(doc("CODE"), |b, v| {
             parse_exit_code(text(v, "--remap-exit")?).map(|code| b.config.remap_exit.insert(code))
         }),
-        help: "report the main child's exit status CODE as 0\n(repeatable)",
+        help: doc("report the main child's exit status CODE as 0\n(repeatable)"),
         child: true,
         vars: &[],
-        man: man(r#"Report the main child's exit status
+        man: doc(r#"Report the main child's exit status
 .I CODE
 (0 to 255) as 0.
 Applied after 128+N is computed, so
@@ -314,13 +323,13 @@ Repeatable."#),
     Opt {
         short: Some(b'r'),
         long: Some("rewrite"),
-        takes: Takes::Value("FROM:TO", |b, v| {
+        takes: Takes::Value(doc("FROM:TO"), |b, v| {
             parse_rewrite(text(v, "--rewrite")?).map(|(from, to)| b.config.rewrite.set(from, to))
         }),
-        help: "forward signal FROM as TO; TO=0 drops it (repeatable)",
+        help: doc("forward signal FROM as TO; TO=0 drops it (repeatable)"),
         child: true,
         vars: &[],
-        man: man(r#"Forward signal
+        man: doc(r#"Forward signal
 .I FROM
 as
 .IR TO ;
@@ -335,18 +344,19 @@ cannot be rewritten."#),
     Opt {
         short: Some(b't'),
         long: Some("grace-period"),
-        takes: Takes::Value("DURATION", |b, v| {
+        takes: Takes::Value(doc("DURATION"), |b, v| {
             let v = text(v, "--grace-period")?;
             b.config.grace_period = parse_duration(v).ok_or_else(|| {
                 Error::usage(format!("invalid duration '{v}' for --grace-period"))
             })?;
             Ok(())
         }),
-        help: "time between SIGTERM and SIGKILL for what is left when\nthe main child exits (default 5s; 0 kills at once)",
+        help: doc(
+            "time between SIGTERM and SIGKILL for what is left when\nthe main child exits (default 5s; 0 kills at once)",
+        ),
         child: false,
         vars: &[Var {
-            names: &["REAPER_GRACE_PERIOD"],
-            value: Some("DURATION"),
+            shown: "REAPER_GRACE_PERIOD=DURATION",
             listed: 0,
             reads: Reads::UnlessGiven(|b, v| {
                 b.config.grace_period = v.to_str().and_then(parse_duration).ok_or_else(|| {
@@ -357,12 +367,12 @@ cannot be rewritten."#),
                 })?;
                 Ok(())
             }),
-            help: "as --grace-period (the option wins)",
-            man: man(r#"As
+            help: doc("as --grace-period (the option wins)"),
+            man: doc(r#"As
 .BR \-\-grace\-period ;
 the option wins."#),
         }],
-        man: man(
+        man: doc(
             r#"Time between SIGTERM and SIGKILL for what is left when the main child exits
 (default 5s; 0 kills at once)."#,
         ),
@@ -371,19 +381,21 @@ the option wins."#),
         short: Some(b'w'),
         long: Some("warn-on-reap"),
         takes: Takes::Nothing(|b| b.config.warn_on_reap = true),
-        help: "warn for every reaped process but the main child",
+        help: doc("warn for every reaped process but the main child"),
         child: false,
         vars: &[],
-        man: man(r#"Warn for every reaped process but the main child."#),
+        man: doc(r#"Warn for every reaped process but the main child."#),
     },
     Opt {
         short: None,
         long: Some("wait-all"),
         takes: Takes::Nothing(|b| b.config.wait_all = true),
-        help: "when the main child exits, go on reaping and forwarding\n(to every process left) until none is left",
+        help: doc(
+            "when the main child exits, go on reaping and forwarding\n(to every process left) until none is left",
+        ),
         child: true,
-        vars: &[Var::switch(&["REAPER_WAIT_ALL"], 4)],
-        man: man(
+        vars: &[Var::switch("REAPER_WAIT_ALL=1", 4)],
+        man: doc(
             r#"When the main child exits, do not tear down: go on reaping, and forwarding signals to
 every process left, until none is left (for an application that daemonizes: a launcher
 that starts the real service and exits).
@@ -412,10 +424,10 @@ for the status."#,
         short: Some(b'P'),
         long: Some("pause"),
         takes: Takes::Nothing(|b| b.pause = true),
-        help: "run no command: reap until SIGTERM or SIGINT, exit 0",
+        help: doc("run no command: reap until SIGTERM or SIGINT, exit 0"),
         child: false,
         vars: &[],
-        man: man(
+        man: doc(
             r#"Run no command: reap whatever is reparented to reaper until SIGTERM or SIGINT, then
 tear down and exit 0 (catatonit's flag, which podman passes to its pod infra process).
 An option about the command
@@ -427,19 +439,18 @@ given with it is a usage error."#,
         short: Some(b'v'),
         long: Some("verbose"),
         takes: Takes::Nothing(|b| b.verbose = b.verbose.saturating_add(1)),
-        help: "more output on stderr (repeat: info, debug, trace)",
+        help: doc("more output on stderr (repeat: info, debug, trace)"),
         child: false,
         vars: &[
             Var {
-                names: &["REAPER_LOG"],
-                value: Some("SPEC"),
+                shown: "REAPER_LOG=SPEC",
                 listed: 1,
                 reads: Reads::Always(|b, v| {
                     b.config.log_spec = Some(v.to_string_lossy().into_owned());
                     Ok(())
                 }),
-                help: "log filter in env_logger syntax (e.g. debug)",
-                man: man(r#"Log filter in
+                help: doc("log filter in env_logger syntax (e.g. debug)"),
+                man: doc(r#"Log filter in
 .B env_logger
 syntax
 .RB ( debug ,
@@ -449,8 +460,7 @@ overrides
 An empty value counts as unset."#),
             },
             Var {
-                names: &["TINI_VERBOSITY"],
-                value: Some("N"),
+                shown: "TINI_VERBOSITY=N",
                 listed: 5,
                 reads: Reads::Always(|b, v| {
                     match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
@@ -462,8 +472,8 @@ An empty value counts as unset."#),
                     }
                     Ok(())
                 }),
-                help: "0 errors, 1 warnings, 2 info, 3 debug, 4 trace",
-                man: man(
+                help: doc("0 errors, 1 warnings, 2 info, 3 debug, 4 trace"),
+                man: doc(
                     r#"tini's scale: 0 errors only, 1 warnings (the default), 2 info, 3 debug, 4 trace;
 each
 .B \-v
@@ -471,36 +481,25 @@ is a step up from it."#,
                 ),
             },
             Var {
-                names: &["DUMB_INIT_DEBUG"],
-                value: Some("1"),
+                shown: "DUMB_INIT_DEBUG=1",
                 listed: 6,
-                reads: Reads::Always(|b, v| {
-                    if v == "1" {
-                        b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
-                    }
-                    Ok(())
-                }),
-                help: "as -vv",
-                man: man(r#"As
+                reads: Reads::Debug,
+                help: doc("as -vv"),
+                man: doc(r#"As
 .BR \-vv ."#),
             },
             Var {
-                names: &["CATATONIT_DEBUG"],
-                value: Some("ANY"),
+                shown: "CATATONIT_DEBUG=ANY",
                 listed: 8,
                 // catatonit turns debug output on for any value.
-                reads: Reads::Always(|b, _| {
-                    b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
-                    Ok(())
-                }),
-                help: "as -vv",
-                man: man(r#"As
+                reads: Reads::Debug,
+                help: doc("as -vv"),
+                man: doc(r#"As
 .BR \-vv ,
 whatever the value (as catatonit)."#),
             },
             Var {
-                names: &["CATATONIT_LOG"],
-                value: None,
+                shown: "CATATONIT_LOG",
                 listed: 10,
                 // catatonit refuses to start with it ("reserved for future use"); it means
                 // nothing yet.
@@ -511,14 +510,14 @@ whatever the value (as catatonit)."#),
                     );
                     Ok(())
                 }),
-                help: "reserved by catatonit: ignored with a warning",
-                man: man(
+                help: doc("reserved by catatonit: ignored with a warning"),
+                man: doc(
                     r#"Reserved by catatonit, which refuses to start with it; reaper ignores it with a
 warning."#,
                 ),
             },
         ],
-        man: man(
+        man: doc(
             r#"More output on standard error; repeat for more: info (start, exit status, teardown
 summary), debug (each signal forwarded, each process reaped), trace."#,
         ),
@@ -526,26 +525,24 @@ summary), debug (each signal forwarded, each process reaped), trace."#,
     Opt {
         short: Some(b'u'),
         long: Some("user"),
-        takes: Takes::Value("USER[:GROUP]", |b, v| {
+        takes: Takes::Value(doc("USER[:GROUP]"), |b, v| {
             b.config.user = Some(v.to_owned());
             Ok(())
         }),
-        help: "run COMMAND (only) as USER: name or uid, GROUP name or\ngid; groups, gid, then uid switched, and checked",
+        help: doc(
+            "run COMMAND (only) as USER: name or uid, GROUP name or\ngid; groups, gid, then uid switched, and checked",
+        ),
         child: true,
         vars: &[Var {
-            names: &["REAPER_USER"],
-            value: Some("USER[:GROUP]"),
+            shown: "REAPER_USER=USER[:GROUP]",
             listed: 2,
-            reads: Reads::UnlessGiven(|b, v| {
-                b.config.user = Some(v.to_owned());
-                Ok(())
-            }),
-            help: "as --user (the option wins)",
-            man: man(r#"As
+            reads: Reads::AsOption,
+            help: doc("as --user (the option wins)"),
+            man: doc(r#"As
 .BR \-\-user ;
 the option wins."#),
         }],
-        man: man(r#"Run
+        man: doc(r#"Run
 .I COMMAND
 as
 .IR USER ,
@@ -584,26 +581,22 @@ reaper itself keeps its own ids, so that it can still signal and reap everything
     Opt {
         short: None,
         long: Some("workdir"),
-        takes: Takes::Value("DIR", |b, v| {
+        takes: Takes::Value(doc("DIR"), |b, v| {
             b.config.workdir = Some(v.to_owned());
             Ok(())
         }),
-        help: "run COMMAND in DIR (changed to after --user)",
+        help: doc("run COMMAND in DIR (changed to after --user)"),
         child: true,
         vars: &[Var {
-            names: &["REAPER_WORKDIR"],
-            value: Some("DIR"),
+            shown: "REAPER_WORKDIR=DIR",
             listed: 3,
-            reads: Reads::UnlessGiven(|b, v| {
-                b.config.workdir = Some(v.to_owned());
-                Ok(())
-            }),
-            help: "as --workdir (the option wins)",
-            man: man(r#"As
+            reads: Reads::AsOption,
+            help: doc("as --workdir (the option wins)"),
+            man: doc(r#"As
 .BR \-\-workdir ;
 the option wins."#),
         }],
-        man: man(r#"Run
+        man: doc(r#"Run
 .I COMMAND
 in
 .IR DIR ,
@@ -617,19 +610,19 @@ is not run and reaper exits 1."#),
         short: Some(b'h'),
         long: Some("help"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Help)),
-        help: "print this help",
+        help: doc("print this help"),
         child: false,
         vars: &[],
-        man: man(r#"Print the help and exit 0."#),
+        man: doc(r#"Print the help and exit 0."#),
     },
     Opt {
         short: Some(b'V'),
         long: Some("version"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Version)),
-        help: "print the version",
+        help: doc("print the version"),
         child: false,
         vars: &[],
-        man: man(r#"Print the version and exit 0, as
+        man: doc(r#"Print the version and exit 0, as
 .RB \(lq "reaper version \fIX.Y.Z\fB \- git.\fISHA\fR" \(rq,
 the form that
 .B docker info
@@ -639,10 +632,10 @@ parses."#),
         short: Some(b'l'),
         long: Some("license"),
         takes: Takes::Nothing(|b| b.done = Some(Request::License)),
-        help: "print the licence (tini's -l)",
+        help: doc("print the licence (tini's -l)"),
         child: false,
         vars: &[],
-        man: man(r#"Print the licence (MIT OR Apache\-2.0) and exit 0, as
+        man: doc(r#"Print the licence (MIT OR Apache\-2.0) and exit 0, as
 .BR tini 's
 .B \-l
 does."#),
@@ -651,10 +644,10 @@ does."#),
         short: Some(b'L'),
         long: None,
         takes: Takes::Nothing(|b| b.done = Some(Request::License)),
-        help: "print the licence (catatonit's -L)",
+        help: doc("print the licence (catatonit's -L)"),
         child: false,
         vars: &[],
-        man: man(r#"As
+        man: doc(r#"As
 .BR \-l :
 .BR catatonit 's
 spelling."#),
@@ -880,29 +873,35 @@ fn apply_environment(
 ) -> Result<(), Error> {
     for (index, opt) in OPTIONS.iter().enumerate() {
         for var in opt.vars {
-            let reads = match var.reads {
-                Reads::Never => continue,
-                Reads::Switch | Reads::UnlessGiven(_) if b.given(index) => continue,
-                ref reads => reads,
-            };
-            for name in var.names {
-                let Some(value) = env(name) else { continue };
-                match (reads, &opt.takes) {
-                    (Reads::Switch, Takes::Nothing(set)) => {
-                        let on = parse_switch(&value).ok_or_else(|| {
-                            Error::usage(format!(
-                                "invalid value '{}' in {name} (1, true, yes, on or 0, false, no, off)",
-                                shown(value.as_bytes())
-                            ))
-                        })?;
-                        if on {
-                            set(b);
-                        }
+            let the_option_wins = matches!(
+                var.reads,
+                Reads::Switch | Reads::AsOption | Reads::UnlessGiven(_)
+            );
+            if matches!(var.reads, Reads::Never) || the_option_wins && b.given(index) {
+                continue;
+            }
+            let (name, shown_value) = var.shown.split_once('=').unwrap_or((var.shown, ""));
+            let Some(value) = env(name) else { continue };
+            // A unit test checks that each kind is in a row that has what it needs.
+            match (&var.reads, &opt.takes) {
+                (Reads::Switch, Takes::Nothing(set)) => {
+                    let on = parse_switch(&value).ok_or_else(|| {
+                        Error::usage(format!(
+                            "invalid value '{}' in {name} (1, true, yes, on or 0, false, no, off)",
+                            shown(value.as_bytes())
+                        ))
+                    })?;
+                    if on {
+                        set(b);
                     }
-                    (Reads::UnlessGiven(set) | Reads::Always(set), _) => set(b, &value)?,
-                    // A switch is for a flag (a unit test checks the table).
-                    (Reads::Switch | Reads::Never, _) => {}
                 }
+                (Reads::FlagIfShown, Takes::Nothing(set)) if value == shown_value => set(b),
+                (Reads::AsOption, Takes::Value(_, set)) => set(b, &value)?,
+                (Reads::UnlessGiven(set) | Reads::Always(set), _) => set(b, &value)?,
+                (Reads::Debug, _) if value == shown_value || shown_value == "ANY" => {
+                    b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
+                }
+                _ => {}
             }
         }
     }
@@ -1026,82 +1025,88 @@ pub fn version() -> String {
     )
 }
 
-const HELP_HEAD: &str = "\
-reaper: PID 1 for containers. Runs COMMAND in its own process group, forwards
+/// The `--help` text. It is written from `OPTIONS` and `status` by `docgen`, into the
+/// region below, so that the release binary carries the text alone: not the table's help
+/// lines, nor the code that lays them out.
+pub fn help() -> &'static str {
+    HELP
+}
+
+// BEGIN GENERATED HELP by: REAPER_REGENERATE=1 cargo test --bin reaper docgen
+const HELP: &str = r#"reaper: PID 1 for containers. Runs COMMAND in its own process group, forwards
 signals to it, reaps every orphan and zombie, and exits with COMMAND's status.
 
 Usage: reaper [OPTIONS] [--] COMMAND [ARG]...
        reaper -P|--pause [OPTIONS]
 
 Options:
-";
+  -c, --single-child           forward signals to the main child only, not its group
+  -g                           forward signals to the child's process group (default)
+  -s, --subreaper              accepted for tini; reaper is a subreaper whenever it
+                               is not PID 1
+  -p, --pdeath-signal SIG      have SIG sent to reaper when its parent dies (and so
+                               forwarded)
+  -e, --remap-exit CODE        report the main child's exit status CODE as 0
+                               (repeatable)
+  -r, --rewrite FROM:TO        forward signal FROM as TO; TO=0 drops it (repeatable)
+  -t, --grace-period DURATION  time between SIGTERM and SIGKILL for what is left when
+                               the main child exits (default 5s; 0 kills at once)
+  -w, --warn-on-reap           warn for every reaped process but the main child
+      --wait-all               when the main child exits, go on reaping and forwarding
+                               (to every process left) until none is left
+  -P, --pause                  run no command: reap until SIGTERM or SIGINT, exit 0
+  -v, --verbose                more output on stderr (repeat: info, debug, trace)
+  -u, --user USER[:GROUP]      run COMMAND (only) as USER: name or uid, GROUP name or
+                               gid; groups, gid, then uid switched, and checked
+      --workdir DIR            run COMMAND in DIR (changed to after --user)
+  -h, --help                   print this help
+  -V, --version                print the version
+  -l, --license                print the licence (tini's -l)
+  -L                           print the licence (catatonit's -L)
 
-const HELP_VALUES: &str = "
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
 A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
 
 Environment:
-";
+  REAPER_GRACE_PERIOD=DURATION  as --grace-period (the option wins)
+  REAPER_LOG=SPEC               log filter in env_logger syntax (e.g. debug)
+  REAPER_USER=USER[:GROUP]      as --user (the option wins)
+  REAPER_WORKDIR=DIR            as --workdir (the option wins)
+  REAPER_WAIT_ALL=1             as --wait-all (1/true/yes/on, 0/false/no/off)
+  TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
+  DUMB_INIT_DEBUG=1             as -vv
+  DUMB_INIT_SETSID=0            as --single-child
+  CATATONIT_DEBUG=ANY           as -vv
+  TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
+  CATATONIT_LOG                 reserved by catatonit: ignored with a warning
 
-/// The `--help` text: the options and the variables come from `OPTIONS`, the exit status
-/// from `status`.
-pub fn help() -> String {
-    let mut text = String::from(HELP_HEAD);
-    for o in OPTIONS {
-        let mut term = match (o.short, o.long) {
-            (Some(s), Some(l)) => format!("-{}, --{l}", s as char),
-            (Some(s), None) => format!("-{}", s as char),
-            (None, Some(l)) => format!("    --{l}"),
-            (None, None) => String::new(),
-        };
-        if let Takes::Value(name, _) = o.takes {
-            term = format!("{term} {name}");
-        }
-        let mut lines = o.help.lines();
-        text += &format!("  {term:<28} {}\n", lines.next().unwrap_or(""));
-        for line in lines {
-            text += &format!("{:31}{line}\n", "");
-        }
-    }
-    text += HELP_VALUES;
-    for (opt, var) in variables() {
-        let mut term = var.names.join(", ");
-        if let Some(value) = var.value {
-            term = format!("{term}={value}");
-        }
-        text += &format!("  {term:<28}  {}\n", var.help(opt));
-    }
-    text + "\n" + crate::status::HELP
-}
-
-/// Every variable, with its option, in the order `--help` lists them.
-fn variables() -> Vec<(&'static Opt, &'static Var)> {
-    let mut all: Vec<_> = OPTIONS
-        .iter()
-        .flat_map(|o| o.vars.iter().map(move |v| (o, v)))
-        .collect();
-    all.sort_by_key(|(_, v)| v.listed);
-    all
-}
-
-impl Opt {
-    /// Its name as `--help` writes it in a variable's line: the long one if it has one.
-    fn name(&self) -> String {
-        match (self.long, self.short) {
-            (Some(l), _) => format!("--{l}"),
-            (None, Some(s)) => format!("-{}", s as char),
-            (None, None) => String::new(),
-        }
-    }
-}
+Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
+COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
+or malformed --user included); 1 when reaper cannot start COMMAND (the user
+switch or --workdir failed included); 0 when --pause ends. With --wait-all:
+COMMAND's status if it is not 0, else that of the last process to end.
+"#;
+// END GENERATED HELP
 
 impl Var {
-    /// Its line in `--help`.
-    fn help(&self, opt: &Opt) -> String {
-        match self.reads {
-            Reads::Switch => format!("as {} (1/true/yes/on, 0/false/no/off)", opt.name()),
-            _ => self.help.to_string(),
-        }
+    /// Its names: `shown` without the value. (Only a variable that is never read has
+    /// more than one, a unit test checks.)
+    #[cfg(test)]
+    fn names(&self) -> impl Iterator<Item = &'static str> {
+        let shown = self.shown;
+        // Split at a character, not at ", ": a string pattern costs the binary its searcher.
+        shown
+            .split('=')
+            .next()
+            .unwrap_or(shown)
+            .split(',')
+            .map(str::trim_start)
+    }
+
+    /// Its value, if `shown` gives one.
+    #[cfg(test)]
+    fn value(&self) -> Option<&'static str> {
+        self.shown.split_once('=').map(|(_, value)| value)
     }
 }
 
@@ -1684,32 +1689,41 @@ mod tests {
     }
 
     /// The variables' order in `--help` is a permutation, a name is read for one thing,
-    /// a switch is for a flag, and only reaper's own variables give way to their option.
+    /// each kind of variable is in a row that has what it needs (a flag, a value, a value
+    /// shown), and only reaper's own variables give way to their option.
     #[test]
     fn every_variable_is_listed_once_and_read_for_one_thing() {
-        let vars = variables();
+        let vars = docgen::variables();
         let listed: Vec<u8> = vars.iter().map(|(_, v)| v.listed).collect();
         assert_eq!(listed, (0..vars.len() as u8).collect::<Vec<_>>());
-        let mut names: Vec<&str> = vars.iter().flat_map(|(_, v)| v.names.to_vec()).collect();
+        let mut names: Vec<&str> = vars.iter().flat_map(|(_, v)| v.names()).collect();
         let count = names.len();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), count, "a variable is in two rows: {names:?}");
         for (o, v) in vars {
-            if matches!(v.reads, Reads::Switch) {
-                assert!(matches!(o.takes, Takes::Nothing(_)), "{:?}", v.names);
+            let flag = matches!(o.takes, Takes::Nothing(_));
+            let needs = match v.reads {
+                Reads::Switch => flag,
+                Reads::FlagIfShown => flag && v.value().is_some(),
+                Reads::AsOption => !flag,
+                Reads::Debug => v.value().is_some(),
+                Reads::UnlessGiven(_) | Reads::Always(_) | Reads::Never => true,
+            };
+            assert!(needs, "{}: its kind does not fit its row", v.shown);
+            if !matches!(v.reads, Reads::Never) {
+                assert_eq!(v.names().count(), 1, "{}: one name is read", v.shown);
             }
-            if matches!(v.reads, Reads::Switch | Reads::UnlessGiven(_)) {
-                assert!(
-                    v.names.iter().all(|n| n.starts_with("REAPER_")),
-                    "{:?}",
-                    v.names
-                );
+            if matches!(
+                v.reads,
+                Reads::Switch | Reads::AsOption | Reads::UnlessGiven(_)
+            ) {
+                assert!(v.shown.starts_with("REAPER_"), "{}", v.shown);
             }
             assert!(
                 !v.help(o).contains('\n') && !v.help(o).is_empty(),
-                "{:?}",
-                v.names
+                "{}",
+                v.shown
             );
         }
     }

@@ -39,6 +39,7 @@ pub fn killed_by(signal: i32) -> u8 {
 }
 
 /// `--help`'s paragraph on the exit status.
+#[cfg(test)]
 pub const HELP: &str = "\
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown

@@ -1,5 +1,6 @@
-//! The generated parts of the man page and of the reference, written from the tables:
-//! `OPTIONS` (each option's names, value, variables and man text) and `status::TABLE`.
+//! The generated parts of `--help` (in `cli.rs`), the man page and the reference, written
+//! from the tables: `OPTIONS` (each option's names, value, variables, help and man text)
+//! and `status`'s.
 //! A checked-in copy that differs from what the tables give fails this test; to write
 //! them again:
 //!
@@ -8,9 +9,10 @@
 //! ```
 //!
 //! A test, not an option of reaper's: the release binary carries none of this code, and
-//! none of the man text (only test builds keep it, see `cli::Man`).
+//! none of the help and man text of the table (only test builds keep it, see `cli::Doc`):
+//! only `--help`'s text, whole.
 
-use super::{OPTIONS, Opt, Reads, Takes, Var, help, variables};
+use super::{OPTIONS, Opt, Reads, Takes, Var};
 use crate::status::{self, Shown};
 
 /// The one command that writes every generated region again.
@@ -28,6 +30,82 @@ struct Comment(&'static str, &'static str);
 
 const ROFF: Comment = Comment(r#".\""#, "");
 const MARKDOWN: Comment = Comment("<!--", " -->");
+const RUST: Comment = Comment("//", "");
+
+const HELP_HEAD: &str = "\
+reaper: PID 1 for containers. Runs COMMAND in its own process group, forwards
+signals to it, reaps every orphan and zombie, and exits with COMMAND's status.
+
+Usage: reaper [OPTIONS] [--] COMMAND [ARG]...
+       reaper -P|--pause [OPTIONS]
+
+Options:
+";
+
+const HELP_VALUES: &str = "
+Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
+A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
+
+Environment:
+";
+
+/// The `--help` text: the options and the variables from `OPTIONS`, the exit status from
+/// `status`.
+pub fn help() -> String {
+    let mut text = String::from(HELP_HEAD);
+    for o in OPTIONS {
+        let mut term = match (o.short, o.long) {
+            (Some(s), Some(l)) => format!("-{}, --{l}", s as char),
+            (Some(s), None) => format!("-{}", s as char),
+            (None, Some(l)) => format!("    --{l}"),
+            (None, None) => String::new(),
+        };
+        if let Takes::Value(name, _) = o.takes {
+            term = format!("{term} {name}");
+        }
+        let mut lines = o.help.lines();
+        text += &format!("  {term:<28} {}\n", lines.next().unwrap_or(""));
+        for line in lines {
+            text += &format!("{:31}{line}\n", "");
+        }
+    }
+    text += HELP_VALUES;
+    for (opt, var) in variables() {
+        text += &format!("  {:<28}  {}\n", var.shown, var.help(opt));
+    }
+    text + "\n" + status::HELP
+}
+
+/// Every variable, with its option, in the order `--help` lists them (`listed`).
+pub fn variables() -> Vec<(&'static Opt, &'static Var)> {
+    let mut all: Vec<_> = OPTIONS
+        .iter()
+        .flat_map(|o| o.vars.iter().map(move |v| (o, v)))
+        .collect();
+    all.sort_by_key(|(_, v)| v.listed);
+    all
+}
+
+impl Opt {
+    /// Its name as a variable's text gives it: the long one if it has one.
+    pub fn name(&self) -> String {
+        match (self.long, self.short) {
+            (Some(l), _) => format!("--{l}"),
+            (None, Some(s)) => format!("-{}", s as char),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+impl Var {
+    /// Its line in `--help`.
+    pub fn help(&self, opt: &Opt) -> String {
+        match self.reads {
+            Reads::Switch => format!("as {} (1/true/yes/on, 0/false/no/off)", opt.name()),
+            _ => self.help.to_string(),
+        }
+    }
+}
 
 /// `text` with each region's lines replaced by its content, the BEGIN line (which names
 /// the command) written again too.
@@ -124,9 +202,9 @@ fn option_tag(o: &Opt) -> String {
 }
 
 fn variable_tag(v: &Var) -> String {
-    let names = v.names.join(", ");
-    match v.value {
-        None => bold(&listed(v.names.iter().map(|n| n.to_string()))),
+    let names = v.names().collect::<Vec<_>>().join(", ");
+    match v.value() {
+        None => bold(&listed(v.names().map(str::to_string))),
         Some(value) if value.bytes().all(|c| c.is_ascii_digit()) => format!(".B {names}={value}"),
         Some(value) if value.bytes().all(|c| c.is_ascii_uppercase()) => {
             format!(".BI {names}= {value}")
@@ -193,7 +271,17 @@ fn man_exit_status() -> String {
 
 /// Each generated file, its comment syntax and its regions.
 fn generated() -> Vec<(&'static str, Comment, Vec<Region>)> {
+    let help = help();
+    assert!(!help.contains("\"#"), "--help cannot be a raw string");
     vec![
+        (
+            "src/cli.rs",
+            RUST,
+            vec![Region {
+                name: "HELP",
+                content: format!("const HELP: &str = r#\"{help}\"#;\n"),
+            }],
+        ),
         (
             "doc/reaper.1",
             ROFF,
@@ -217,7 +305,7 @@ fn generated() -> Vec<(&'static str, Comment, Vec<Region>)> {
             MARKDOWN,
             vec![Region {
                 name: "HELP",
-                content: format!("```text\n{}```\n", help()),
+                content: format!("```text\n{help}```\n"),
             }],
         ),
     ]
@@ -233,7 +321,7 @@ fn docgen_the_checked_in_docs_are_what_the_tables_give() {
             with_regions(&text, &comment, &regions).unwrap_or_else(|e| panic!("{relative}: {e}"));
         let head: String = wanted.lines().take(5).collect();
         assert!(
-            head.contains(COMMAND),
+            relative.ends_with(".rs") || head.contains(COMMAND),
             "{relative} does not name, in its first lines, the command that writes it"
         );
         if regenerate {
@@ -278,7 +366,7 @@ fn docgen_tags_read_as_the_help_writes_them() {
     let var = |name: &str| {
         variables()
             .into_iter()
-            .find(|(_, v)| v.names.contains(&name))
+            .find(|(_, v)| v.names().any(|n| n == name))
             .map(|(_, v)| variable_tag(v))
             .unwrap_or_default()
     };
