@@ -80,11 +80,20 @@ pub fn one_line(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            // Every control character is below U+00A0, so one byte.
+            c if c.is_control() => push_escaped(&mut out, u32::from(c) as u8),
             c => out.push(c),
         }
     }
     out
+}
+
+/// `\xNN`, written by hand: `format!` costs the binary more than this whole function.
+fn push_escaped(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\x");
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0xf)]));
 }
 
 /// `bytes` as text for a message, on one line: what is not UTF-8 is shown as `\xNN`, so
@@ -93,8 +102,8 @@ pub fn shown(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         text.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            text.push_str(&format!("\\x{b:02x}"));
+        for &b in chunk.invalid() {
+            push_escaped(&mut text, b);
         }
     }
     one_line(&text)
@@ -105,9 +114,13 @@ pub fn shown(bytes: &[u8]) -> String {
 /// words some differently ("Try again" for EAGAIN).
 pub fn describe(errno: Errno) -> String {
     let mut text = std::io::Error::from_raw_os_error(errno as i32).to_string();
-    let suffix = format!(" (os error {})", errno as i32);
-    if text.ends_with(&suffix) {
-        text.truncate(text.len() - suffix.len());
+    let without = text
+        .strip_suffix(')')
+        .map(|t| t.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .and_then(|t| t.strip_suffix(" (os error "))
+        .map(str::len);
+    if let Some(len) = without {
+        text.truncate(len);
     }
     text
 }
