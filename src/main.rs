@@ -13,8 +13,8 @@
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
 //! 7. exit with the main child's status (--wait-all: see supervise)
 //!
-//! Errors are `error::Error`, which carries the exit status; this is the one place that
-//! prints a fatal one. `unsafe` is denied everywhere but in the few modules that must make
+//! Errors are `error::Error`, which carries the exit status (every status is named in
+//! `status`); this is the one place that prints a fatal one. `unsafe` is denied everywhere but in the few modules that must make
 //! raw calls, each of which says why: this entry point, `signals`, `spawn` and `reap`.
 //!
 //! `no_main`: std's runtime start-up would set SIGPIPE to ignored and open /dev/null on
