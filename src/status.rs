@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn every_status_is_in_the_table_once_and_in_help() {
         let constants = constants();
-        assert_eq!(constants.len(), 6, "{constants:?}");
+        assert!(constants.len() >= 6, "too few statuses read: {constants:?}");
         for (name, code) in &constants {
             let rows = TABLE
                 .iter()
