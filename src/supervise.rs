@@ -94,7 +94,8 @@ pub fn supervise(
         None => To::Nobody,
     };
     let mut ended = Ended {
-        status: 0,
+        // What `--pause` ends with; a main child's status replaces it.
+        status: status::OK,
         asked_to_end: Spare::Nobody,
         later_exits_count: None,
     };
