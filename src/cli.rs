@@ -5,10 +5,12 @@
 //! non-option, as getopt does with a leading `+`, so `reaper sh -c 'x'` never mistakes
 //! `-c` for one of reaper's own options.
 //!
-//! Every option is one row of `OPTIONS`: its names, its value, its help text and what it
-//! sets. Parsing, `--help` and (through `--help`) the man-page test all read that table,
-//! so adding an option is adding a row and its test. Every environment variable reaper
-//! reads is read here too.
+//! Every option is one row of `OPTIONS`: its names, its value, what it sets, its help
+//! text, its environment variables (reaper's and the peers') and its man-page text.
+//! Parsing, the variables, `--help`, and the man page's OPTIONS and ENVIRONMENT (written
+//! by `docgen` under `cargo test`) all read that table, so adding an option is adding a
+//! row, the `Config` field it sets, and its test. Every environment variable reaper
+//! reads is read here, from the table.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -26,15 +28,20 @@ pub enum Request {
     License,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Default)]
 pub enum Mode {
     /// Run this command (never empty) and exit with its status.
     Command(Vec<OsString>),
-    /// No command: reap until SIGTERM or SIGINT.
+    /// No command: reap until SIGTERM or SIGINT. (The default only until `parse` has
+    /// seen whether there is a command.)
+    #[default]
     Pause,
 }
 
-#[derive(Debug, PartialEq)]
+/// What reaper runs and how. Each option sets one field (its row in `OPTIONS`); the
+/// default is "nothing given", but for the grace period, which `parse` starts at
+/// [`DEFAULT_GRACE_PERIOD`].
+#[derive(Debug, PartialEq, Default)]
 pub struct Config {
     pub mode: Mode,
     /// Forward signals to the main child only instead of its process group.
@@ -46,7 +53,7 @@ pub struct Config {
     pub warn_on_reap: bool,
     /// When the main child exits, go on until no process is left (`--wait-all`).
     pub wait_all: bool,
-    pub log_level: log::LevelFilter,
+    pub log_level: LogLevel,
     /// `REAPER_LOG`, an env_logger filter that overrides `log_level`.
     pub log_spec: Option<String>,
     /// Problems with the tini and dumb-init variables: logged once logging is up.
@@ -58,6 +65,22 @@ pub struct Config {
 }
 
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
+
+/// The log level: warnings and errors unless `-v` or a variable says otherwise.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub struct LogLevel(pub log::LevelFilter);
+
+impl Default for LogLevel {
+    fn default() -> Self {
+        LogLevel(log::LevelFilter::Warn)
+    }
+}
+
+impl PartialEq<log::LevelFilter> for LogLevel {
+    fn eq(&self, other: &log::LevelFilter) -> bool {
+        self.0 == *other
+    }
+}
 
 /// The exit codes `--remap-exit` turns into 0.
 #[derive(Debug, Default, PartialEq, Clone, Copy)]
@@ -107,16 +130,22 @@ impl Rewrites {
     }
 }
 
-/// One option: its names, the name of its value (if it takes one), its help text (lines
-/// after the first are continuation lines) and what it does to the configuration.
+/// One option: its names, the name of its value (if it takes one), what it does to the
+/// configuration, its help text (lines after the first are continuation lines), the
+/// environment variables that set the same thing, and its man-page entry.
 struct Opt {
     short: Option<u8>,
     long: Option<&'static str>,
     takes: Takes,
-    help: &'static str,
+    #[cfg_attr(not(test), allow(dead_code))]
+    help: Doc,
     /// It concerns the command (its user, its signals, its status), so it means nothing
     /// with `--pause`, which runs none: given with it, a usage error.
     child: bool,
+    vars: &'static [Var],
+    /// The man page's text for it, after the tag made from its names (roff).
+    #[cfg_attr(not(test), allow(dead_code))]
+    man: Doc,
 }
 
 enum Takes {
@@ -124,7 +153,84 @@ enum Takes {
     Nothing(fn(&mut Builder)),
     /// A value, shown under this name in `--help`, as given (byte for byte: a path or a
     /// user name need not be UTF-8; a value that must be text says so with `text`).
-    Value(&'static str, fn(&mut Builder, &OsStr) -> Result<(), Error>),
+    Value(
+        #[cfg_attr(not(test), allow(dead_code))] Doc,
+        fn(&mut Builder, &OsStr) -> Result<(), Error>,
+    ),
+}
+
+/// An environment variable of reaper's or of a peer's (tini, dumb-init, catatonit) that
+/// does what its option does, or something close.
+struct Var {
+    /// Its name and value as `--help` shows them: `NAME=VALUE`, the value a name in
+    /// capitals (`DURATION`) or the one that does something (`1`); a peer's variables that
+    /// mean the same are listed together (`A, B`). (One string: each pointer in a table
+    /// costs the binary a relocation.)
+    shown: &'static str,
+    /// The order in which `--help` and the man page list the variables (reaper's own
+    /// first, then the peers').
+    #[cfg_attr(not(test), allow(dead_code))]
+    listed: u8,
+    reads: Reads,
+    /// Its line in `--help` (a switch's is made from the option's name).
+    #[cfg_attr(not(test), allow(dead_code))]
+    help: Doc,
+    /// The man page's text for it, after its tag (roff; a switch's is made).
+    #[cfg_attr(not(test), allow(dead_code))]
+    man: Doc,
+}
+
+enum Reads {
+    /// reaper's on/off variable for a flag, read only when the flag is not given (the
+    /// option wins): `1`, `true`, `yes`, `on` do what the flag does, `0`, `false`, `no`,
+    /// `off` nothing, anything else is a usage error.
+    Switch,
+    /// reaper's variable for an option's value, read only when the option is not given,
+    /// and taken as that option's value.
+    AsOption,
+    /// As `AsOption`, with a rule of its own (its own words for a bad value).
+    UnlessGiven(fn(&mut Builder, &OsStr) -> Result<(), Error>),
+    /// A peer's variable that does what the flag does when its value is the one shown
+    /// (`DUMB_INIT_SETSID=0`), whatever the options say.
+    FlagIfShown,
+    /// A peer's variable that turns debug output on (as `-vv`) when its value is the one
+    /// shown (`=1`), or whatever it is (`=ANY`), whatever the options say.
+    Debug,
+    /// Read whatever the options say, with a rule of its own.
+    Always(fn(&mut Builder, &OsStr) -> Result<(), Error>),
+    /// Accepted and never read: it has no effect.
+    Never,
+}
+
+impl Var {
+    /// reaper's on/off variable for a flag (see `Reads::Switch`).
+    const fn switch(shown: &'static str, listed: u8) -> Var {
+        Var {
+            shown,
+            listed,
+            reads: Reads::Switch,
+            help: doc(""),
+            man: doc(""),
+        }
+    }
+}
+
+/// Text for `--help` and the man page: only test builds keep it, as they write both
+/// (`docgen`); in the release binary it is nothing at all.
+#[cfg(test)]
+type Doc = &'static str;
+#[cfg(not(test))]
+#[derive(Clone, Copy)]
+struct Doc;
+
+#[cfg(test)]
+const fn doc(text: &'static str) -> Doc {
+    text
+}
+
+#[cfg(not(test))]
+const fn doc(_: &'static str) -> Doc {
+    Doc
 }
 
 /// Every option, in the order `--help` lists them.
@@ -132,146 +238,428 @@ const OPTIONS: &[Opt] = &[
     Opt {
         short: Some(b'c'),
         long: Some("single-child"),
-        takes: Takes::Nothing(|b| b.single_child = true),
-        help: "forward signals to the main child only, not its group",
+        takes: Takes::Nothing(|b| b.config.single_child = true),
+        help: doc("forward signals to the main child only, not its group"),
         child: true,
+        vars: &[Var {
+            shown: "DUMB_INIT_SETSID=0",
+            listed: 7,
+            reads: Reads::FlagIfShown,
+            help: doc("as --single-child"),
+            man: doc(r#"As
+.BR \-\-single\-child ."#),
+        }],
+        man: doc(r#"Forward signals to the main child only, not to its process group."#),
     },
     Opt {
         short: Some(b'g'),
         long: None,
         takes: Takes::Nothing(|_| {}),
-        help: "forward signals to the child's process group (default)",
+        help: doc("forward signals to the child's process group (default)"),
         child: false,
+        vars: &[],
+        man: doc(r#"Forward signals to the child's process group.
+This is the default; the option is accepted for
+.BR tini ."#),
     },
     Opt {
         short: Some(b's'),
         long: Some("subreaper"),
         takes: Takes::Nothing(|_| {}),
-        help: "accepted for tini; reaper is a subreaper whenever it\nis not PID 1",
+        help: doc("accepted for tini; reaper is a subreaper whenever it\nis not PID 1"),
         child: false,
+        // tini's variables for -s and -g: both are what reaper does anyway.
+        vars: &[Var {
+            shown: "TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP",
+            listed: 9,
+            reads: Reads::Never,
+            help: doc("accepted for tini; no effect"),
+            man: doc(r#"Accepted for tini; no effect (reaper does both by default)."#),
+        }],
+        man: doc(r#"Accepted for
+.BR tini ;
+no effect.
+reaper is a child subreaper whenever it is not PID 1."#),
     },
     Opt {
         short: Some(b'p'),
         long: Some("pdeath-signal"),
-        takes: Takes::Value("SIG", |b, v| {
-            parse_pdeath_signal(text(v, "--pdeath-signal")?).map(|sig| b.pdeath_signal = Some(sig))
+        takes: Takes::Value(doc("SIG"), |b, v| {
+            parse_pdeath_signal(text(v, "--pdeath-signal")?)
+                .map(|sig| b.config.pdeath_signal = Some(sig))
         }),
-        help: "have SIG sent to reaper when its parent dies (and so\nforwarded)",
+        help: doc("have SIG sent to reaper when its parent dies (and so\nforwarded)"),
         child: false,
+        vars: &[],
+        man: doc(r#"Have the kernel send
+.I SIG
+to reaper when reaper's parent dies
+.RB ( PR_SET_PDEATHSIG );
+reaper forwards it like any other signal.
+If the parent is already gone when reaper starts, reaper raises
+.I SIG
+at once.
+.I SIG
+must be a signal reaper forwards, or SIGKILL (reaper dies with its parent);
+SIGCHLD, SIGSTOP and the synchronous faults are usage errors."#),
     },
     Opt {
         short: Some(b'e'),
         long: Some("remap-exit"),
-        takes: Takes::Value("CODE", |b, v| {
-            parse_exit_code(text(v, "--remap-exit")?).map(|code| b.remap_exit.insert(code))
+        takes: Takes::Value(doc("CODE"), |b, v| {
+            parse_exit_code(text(v, "--remap-exit")?).map(|code| b.config.remap_exit.insert(code))
         }),
-        help: "report the main child's exit status CODE as 0\n(repeatable)",
+        help: doc("report the main child's exit status CODE as 0\n(repeatable)"),
         child: true,
+        vars: &[],
+        man: doc(r#"Report the main child's exit status
+.I CODE
+(0 to 255) as 0.
+Applied after 128+N is computed, so
+.B \-e 143
+makes an application killed by SIGTERM report success.
+Repeatable."#),
     },
     Opt {
         short: Some(b'r'),
         long: Some("rewrite"),
-        takes: Takes::Value("FROM:TO", |b, v| {
-            parse_rewrite(text(v, "--rewrite")?).map(|(from, to)| b.rewrite.set(from, to))
+        takes: Takes::Value(doc("FROM:TO"), |b, v| {
+            parse_rewrite(text(v, "--rewrite")?).map(|(from, to)| b.config.rewrite.set(from, to))
         }),
-        help: "forward signal FROM as TO; TO=0 drops it (repeatable)",
+        help: doc("forward signal FROM as TO; TO=0 drops it (repeatable)"),
         child: true,
+        vars: &[],
+        man: doc(r#"Forward signal
+.I FROM
+as
+.IR TO ;
+.I TO
+= 0 drops it (for example
+.B \-r TERM:QUIT
+for an application that shuts down cleanly on SIGQUIT).
+Repeatable.
+Signals that are never forwarded (SIGCHLD, SIGKILL, SIGSTOP, the synchronous faults)
+cannot be rewritten."#),
     },
     Opt {
         short: Some(b't'),
         long: Some("grace-period"),
-        takes: Takes::Value("DURATION", |b, v| {
+        takes: Takes::Value(doc("DURATION"), |b, v| {
             let v = text(v, "--grace-period")?;
-            let grace = parse_duration(v).ok_or_else(|| {
+            b.config.grace_period = parse_duration(v).ok_or_else(|| {
                 Error::usage(format!("invalid duration '{v}' for --grace-period"))
             })?;
-            b.grace_period = Some(grace);
             Ok(())
         }),
-        help: "time between SIGTERM and SIGKILL for what is left when\nthe main child exits (default 5s; 0 kills at once)",
+        help: doc(
+            "time between SIGTERM and SIGKILL for what is left when\nthe main child exits (default 5s; 0 kills at once)",
+        ),
         child: false,
+        vars: &[Var {
+            shown: "REAPER_GRACE_PERIOD=DURATION",
+            listed: 0,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config.grace_period = v.to_str().and_then(parse_duration).ok_or_else(|| {
+                    Error::usage(format!(
+                        "invalid duration '{}' in REAPER_GRACE_PERIOD",
+                        shown(v.as_bytes())
+                    ))
+                })?;
+                Ok(())
+            }),
+            help: doc("as --grace-period (the option wins)"),
+            man: doc(r#"As
+.BR \-\-grace\-period ;
+the option wins."#),
+        }],
+        man: doc(
+            r#"Time between SIGTERM and SIGKILL for what is left when the main child exits
+(default 5s; 0 kills at once)."#,
+        ),
     },
     Opt {
         short: Some(b'w'),
         long: Some("warn-on-reap"),
-        takes: Takes::Nothing(|b| b.warn_on_reap = true),
-        help: "warn for every reaped process but the main child",
+        takes: Takes::Nothing(|b| b.config.warn_on_reap = true),
+        help: doc("warn for every reaped process but the main child"),
         child: false,
+        vars: &[],
+        man: doc(r#"Warn for every reaped process but the main child."#),
     },
     Opt {
         short: None,
         long: Some("wait-all"),
-        takes: Takes::Nothing(|b| b.wait_all = true),
-        help: "when the main child exits, go on reaping and forwarding\n(to every process left) until none is left",
+        takes: Takes::Nothing(|b| b.config.wait_all = true),
+        help: doc(
+            "when the main child exits, go on reaping and forwarding\n(to every process left) until none is left",
+        ),
         child: true,
+        vars: &[Var::switch("REAPER_WAIT_ALL=1", 4)],
+        man: doc(
+            r#"When the main child exits, do not tear down: go on reaping, and forwarding signals to
+every process left, until none is left (for an application that daemonizes: a launcher
+that starts the real service and exits).
+As PID 1, a forwarded signal then goes to every process in the namespace
+.RB ( kill (2)
+with pid \-1); as a subreaper, to reaper's own descendants only.
+A forwarded signal that asks to end (SIGTERM, SIGINT, SIGQUIT, after
+.BR \-\-rewrite )
+is followed by SIGCONT when one of them is stopped; reaper then waits for every process
+to end in its own time, and never sends a SIGKILL of its own after a forwarded signal
+(the runtime has its own timeout).
+"No process left" means no descendant of reaper's: processes that entered the
+namespace from outside (a pod's other containers,
+.BR "docker exec" )
+do not hold reaper, and get the usual teardown.
+If a signal asking the application to end was forwarded before the main child exited,
+reaper does not wait: it tears down as usual.
+A usage error with
+.BR \-\-pause .
+See
+.B EXIT STATUS
+for the status."#,
+        ),
     },
     Opt {
         short: Some(b'P'),
         long: Some("pause"),
         takes: Takes::Nothing(|b| b.pause = true),
-        help: "run no command: reap until SIGTERM or SIGINT, exit 0",
+        help: doc("run no command: reap until SIGTERM or SIGINT, exit 0"),
         child: false,
+        vars: &[],
+        man: doc(
+            r#"Run no command: reap whatever is reparented to reaper until SIGTERM or SIGINT, then
+tear down and exit 0 (catatonit's flag, which podman passes to its pod infra process).
+An option about the command
+.RB ( \-\-user ", " \-\-workdir ", " \-c ", " \-e ", " \-r ", " \-\-wait\-all )
+given with it is a usage error."#,
+        ),
     },
     Opt {
         short: Some(b'v'),
         long: Some("verbose"),
         takes: Takes::Nothing(|b| b.verbose = b.verbose.saturating_add(1)),
-        help: "more output on stderr (repeat: info, debug, trace)",
+        help: doc("more output on stderr (repeat: info, debug, trace)"),
         child: false,
+        vars: &[
+            Var {
+                shown: "REAPER_LOG=SPEC",
+                listed: 1,
+                reads: Reads::Always(|b, v| {
+                    b.config.log_spec = Some(v.to_string_lossy().into_owned());
+                    Ok(())
+                }),
+                help: doc("log filter in env_logger syntax (e.g. debug)"),
+                man: doc(r#"Log filter in
+.B env_logger
+syntax
+.RB ( debug ,
+.BR reaper::shutdown=debug );
+overrides
+.BR \-v .
+An empty value counts as unset."#),
+            },
+            Var {
+                shown: "TINI_VERBOSITY=N",
+                listed: 5,
+                reads: Reads::Always(|b, v| {
+                    match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
+                        Some(n) => b.env_level = Some(level_from_count(n)),
+                        None => b.config.warnings.push(crate::error::one_line(&format!(
+                            "ignoring TINI_VERBOSITY='{}': not a number from 0 to 255",
+                            shown(v.as_bytes())
+                        ))),
+                    }
+                    Ok(())
+                }),
+                help: doc("0 errors, 1 warnings, 2 info, 3 debug, 4 trace"),
+                man: doc(
+                    r#"tini's scale: 0 errors only, 1 warnings (the default), 2 info, 3 debug, 4 trace;
+each
+.B \-v
+is a step up from it."#,
+                ),
+            },
+            Var {
+                shown: "DUMB_INIT_DEBUG=1",
+                listed: 6,
+                reads: Reads::Debug,
+                help: doc("as -vv"),
+                man: doc(r#"As
+.BR \-vv ."#),
+            },
+            Var {
+                shown: "CATATONIT_DEBUG=ANY",
+                listed: 8,
+                // catatonit turns debug output on for any value.
+                reads: Reads::Debug,
+                help: doc("as -vv"),
+                man: doc(r#"As
+.BR \-vv ,
+whatever the value (as catatonit)."#),
+            },
+            Var {
+                shown: "CATATONIT_LOG",
+                listed: 10,
+                // catatonit refuses to start with it ("reserved for future use"); it means
+                // nothing yet.
+                reads: Reads::Always(|b, _| {
+                    b.config.warnings.push(
+                        "ignoring CATATONIT_LOG: catatonit reserves it and gives it no meaning"
+                            .into(),
+                    );
+                    Ok(())
+                }),
+                help: doc("reserved by catatonit: ignored with a warning"),
+                man: doc(
+                    r#"Reserved by catatonit, which refuses to start with it; reaper ignores it with a
+warning."#,
+                ),
+            },
+        ],
+        man: doc(
+            r#"More output on standard error; repeat for more: info (start, exit status, teardown
+summary), debug (each signal forwarded, each process reaped), trace."#,
+        ),
     },
     Opt {
         short: Some(b'u'),
         long: Some("user"),
-        takes: Takes::Value("USER[:GROUP]", |b, v| {
-            b.user = Some(v.to_owned());
+        takes: Takes::Value(doc("USER[:GROUP]"), |b, v| {
+            b.config.user = Some(v.to_owned());
             Ok(())
         }),
-        help: "run COMMAND (only) as USER: name or uid, GROUP name or\ngid; groups, gid, then uid switched, and checked",
+        help: doc(
+            "run COMMAND (only) as USER: name or uid, GROUP name or\ngid; groups, gid, then uid switched, and checked",
+        ),
         child: true,
+        vars: &[Var {
+            shown: "REAPER_USER=USER[:GROUP]",
+            listed: 2,
+            reads: Reads::AsOption,
+            help: doc("as --user (the option wins)"),
+            man: doc(r#"As
+.BR \-\-user ;
+the option wins."#),
+        }],
+        man: doc(r#"Run
+.I COMMAND
+as
+.IR USER ,
+a name from the image's
+.I /etc/passwd
+or a numeric uid, with
+.IR GROUP ,
+a name from
+.I /etc/group
+or a numeric gid, as its gid and only group (as gosu and Docker give it).
+The files are read as glibc reads them: a missing trailing field is empty.
+Only the child switches, in this order: the supplementary groups
+.RI ( GROUP
+alone when it is given, else those
+.BR initgroups (3)
+gives: the gid, then every group that lists
+.IR USER ),
+the gid, the uid; then it checks that its real, effective and saved ids are the new
+ones and that
+.BR setuid (2)
+back to root fails.
+If any step fails,
+.I COMMAND
+is not run: reaper says which step and why, and exits 1.
+When reaper's own ids already are the ones asked for
+.RB ( "docker run \-\-user" ),
+there is nothing to switch: if only the groups differ and reaper may not set them, the
+application keeps the ones it has; when the ids differ and reaper may not switch, the
+message names both.
+An unknown user or group, a malformed entry (looked for by name or by uid), a name
+over 255 bytes or an id that does not fit is a usage error, found before anything runs.
+.B HOME
+is set to the user's home directory when it is unset or empty.
+reaper itself keeps its own ids, so that it can still signal and reap everything."#),
     },
     Opt {
         short: None,
         long: Some("workdir"),
-        takes: Takes::Value("DIR", |b, v| {
-            b.workdir = Some(v.to_owned());
+        takes: Takes::Value(doc("DIR"), |b, v| {
+            b.config.workdir = Some(v.to_owned());
             Ok(())
         }),
-        help: "run COMMAND in DIR (changed to after --user)",
+        help: doc("run COMMAND in DIR (changed to after --user)"),
         child: true,
+        vars: &[Var {
+            shown: "REAPER_WORKDIR=DIR",
+            listed: 3,
+            reads: Reads::AsOption,
+            help: doc("as --workdir (the option wins)"),
+            man: doc(r#"As
+.BR \-\-workdir ;
+the option wins."#),
+        }],
+        man: doc(r#"Run
+.I COMMAND
+in
+.IR DIR ,
+entered after the switch of
+.BR \-\-user ,
+with the user's permissions; if it cannot be entered,
+.I COMMAND
+is not run and reaper exits 1."#),
     },
     Opt {
         short: Some(b'h'),
         long: Some("help"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Help)),
-        help: "print this help",
+        help: doc("print this help"),
         child: false,
+        vars: &[],
+        man: doc(r#"Print the help and exit 0."#),
     },
     Opt {
         short: Some(b'V'),
         long: Some("version"),
         takes: Takes::Nothing(|b| b.done = Some(Request::Version)),
-        help: "print the version",
+        help: doc("print the version"),
         child: false,
+        vars: &[],
+        man: doc(r#"Print the version and exit 0, as
+.RB \(lq "reaper version \fIX.Y.Z\fB \- git.\fISHA\fR" \(rq,
+the form that
+.B docker info
+parses."#),
     },
     Opt {
         short: Some(b'l'),
         long: Some("license"),
         takes: Takes::Nothing(|b| b.done = Some(Request::License)),
-        help: "print the licence (tini's -l)",
+        help: doc("print the licence (tini's -l)"),
         child: false,
+        vars: &[],
+        man: doc(r#"Print the licence (MIT OR Apache\-2.0) and exit 0, as
+.BR tini 's
+.B \-l
+does."#),
     },
     Opt {
         short: Some(b'L'),
         long: None,
         takes: Takes::Nothing(|b| b.done = Some(Request::License)),
-        help: "print the licence (catatonit's -L)",
+        help: doc("print the licence (catatonit's -L)"),
         child: false,
+        vars: &[],
+        man: doc(r#"As
+.BR \-l :
+.BR catatonit 's
+spelling."#),
     },
 ];
 
+// Which options were given is a bit each (`Builder::given`).
+const _: () = assert!(OPTIONS.len() <= 64);
+
 /// Turns argv (without argv[0]) and the environment into a request.
 pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Result<Request, Error> {
-    let mut b = Builder::default();
+    let mut b = Builder::new();
     let mut rest = args.iter();
     let mut command = Vec::new();
     while let Some(arg) = rest.next() {
@@ -283,13 +671,14 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
                 Some(eq) => (&long[..eq], Some(OsStr::from_bytes(&long[eq + 1..]))),
                 None => (long, None),
             };
-            let (opt, long) = OPTIONS
+            let (index, long) = OPTIONS
                 .iter()
-                .find_map(|o| o.long.filter(|l| l.as_bytes() == name).map(|l| (o, l)))
+                .enumerate()
+                .find_map(|(i, o)| o.long.filter(|l| l.as_bytes() == name).map(|l| (i, l)))
                 .ok_or_else(|| {
                     Error::usage(format!("unknown option '{}'", shown(arg.as_bytes())))
                 })?;
-            let value = match (&opt.takes, inline) {
+            let value = match (&OPTIONS[index].takes, inline) {
                 (Takes::Value(..), Some(v)) => Some(v),
                 (Takes::Value(..), None) => Some(next_value(&mut rest, &format!("--{long}"))?),
                 (Takes::Nothing(_), Some(_)) => {
@@ -297,18 +686,18 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
                 }
                 (Takes::Nothing(_), None) => None,
             };
-            b.apply(opt, value, || format!("--{long}"))?;
+            b.apply(index, value, || format!("--{long}"))?;
         } else if bytes.len() > 1 && bytes[0] == b'-' {
             // A cluster of short options, getopt style: `-vvv`, `-cv`, `-t5`, `-t 5`.
             let mut i = 1;
             while i < bytes.len() && b.done.is_none() {
                 let c = bytes[i];
-                let opt = OPTIONS
+                let index = OPTIONS
                     .iter()
-                    .find(|o| o.short == Some(c))
+                    .position(|o| o.short == Some(c))
                     .ok_or_else(|| Error::usage(format!("unknown option '-{}'", shown(&[c]))))?;
                 i += 1;
-                let value = if matches!(opt.takes, Takes::Nothing(_)) {
+                let value = if matches!(OPTIONS[index].takes, Takes::Nothing(_)) {
                     None
                 } else if i < bytes.len() {
                     let v = OsStr::from_bytes(&bytes[i..]);
@@ -317,7 +706,7 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
                 } else {
                     Some(next_value(&mut rest, &format!("-{}", c as char))?)
                 };
-                b.apply(opt, value, || format!("-{}", c as char))?;
+                b.apply(index, value, || format!("-{}", c as char))?;
             }
         } else {
             command.push(arg.clone());
@@ -344,22 +733,18 @@ fn next_value<'a>(
         .ok_or_else(|| Error::usage(format!("option '{option}' needs a value")))
 }
 
+/// The configuration as the options and then the variables make it.
 #[derive(Default)]
 struct Builder {
+    /// What the options set; `mode` and `log_level` are decided at the end (`finish`).
+    config: Config,
     pause: bool,
-    single_child: bool,
-    pdeath_signal: Option<i32>,
-    remap_exit: ExitCodeSet,
-    rewrite: Rewrites,
-    grace_period: Option<Duration>,
-    warn_on_reap: bool,
-    wait_all: bool,
     verbose: u8,
+    /// The level the tini, dumb-init and catatonit variables ask for.
     env_level: Option<log::LevelFilter>,
-    log_spec: Option<String>,
-    warnings: Vec<String>,
-    user: Option<OsString>,
-    workdir: Option<OsString>,
+    /// The options given, a bit each by their place in `OPTIONS`: reaper's variable for
+    /// an option given is not read (the option wins).
+    given: u64,
     /// The first option given that concerns the command, as spelt: refused with `--pause`.
     child_option: Option<String>,
     /// Set by an option that ends parsing (`--help`, `--version`).
@@ -367,12 +752,21 @@ struct Builder {
 }
 
 impl Builder {
+    fn new() -> Builder {
+        let mut b = Builder::default();
+        b.config.grace_period = DEFAULT_GRACE_PERIOD;
+        b
+    }
+
+    /// Applies `OPTIONS[index]`, given as `spelt`.
     fn apply(
         &mut self,
-        opt: &Opt,
+        index: usize,
         value: Option<&OsStr>,
         spelt: impl FnOnce() -> String,
     ) -> Result<(), Error> {
+        let opt = &OPTIONS[index];
+        self.given |= 1 << index;
         if opt.child && self.child_option.is_none() {
             self.child_option = Some(spelt());
         }
@@ -383,6 +777,10 @@ impl Builder {
             }
             Takes::Value(_, set) => set(self, value.unwrap_or_default()),
         }
+    }
+
+    fn given(&self, index: usize) -> bool {
+        self.given & (1 << index) != 0
     }
 
     fn finish(self, command: Vec<OsString>) -> Result<Config, Error> {
@@ -411,18 +809,8 @@ impl Builder {
         };
         Ok(Config {
             mode,
-            single_child: self.single_child,
-            pdeath_signal: self.pdeath_signal,
-            remap_exit: self.remap_exit,
-            rewrite: self.rewrite,
-            grace_period: self.grace_period.unwrap_or(DEFAULT_GRACE_PERIOD),
-            warn_on_reap: self.warn_on_reap,
-            wait_all: self.wait_all,
-            log_level,
-            log_spec: self.log_spec,
-            warnings: self.warnings,
-            user: self.user,
-            workdir: self.workdir,
+            log_level: LogLevel(log_level),
+            ..self.config
         })
     }
 }
@@ -476,64 +864,46 @@ fn level_from_count(n: u8) -> log::LevelFilter {
     }
 }
 
-/// Our own variable is strict, like an option: a bad value is a usage error. The tini and
-/// dumb-init variables are lenient, as those tools are: a bad value is warned about and ignored.
+/// Reads the variables of `OPTIONS`, in its order. Our own variables are strict, like an
+/// option: a bad value is a usage error. The tini, dumb-init and catatonit ones are
+/// lenient, as those tools are: a bad value is warned about and ignored.
 fn apply_environment(
     b: &mut Builder,
     env: &impl Fn(&str) -> Option<OsString>,
 ) -> Result<(), Error> {
-    // Each of reaper's own variables is read only when its option was not given.
-    if b.grace_period.is_none()
-        && let Some(v) = env("REAPER_GRACE_PERIOD")
-    {
-        let grace = v.to_str().and_then(parse_duration).ok_or_else(|| {
-            Error::usage(format!(
-                "invalid duration '{}' in REAPER_GRACE_PERIOD",
-                shown(v.as_bytes())
-            ))
-        })?;
-        b.grace_period = Some(grace);
-    }
-    if b.user.is_none() {
-        b.user = env("REAPER_USER");
-    }
-    if b.workdir.is_none() {
-        b.workdir = env("REAPER_WORKDIR");
-    }
-    if !b.wait_all
-        && let Some(v) = env("REAPER_WAIT_ALL")
-    {
-        b.wait_all = parse_switch(&v).ok_or_else(|| {
-            Error::usage(format!(
-                "invalid value '{}' in REAPER_WAIT_ALL (1, true, yes, on or 0, false, no, off)",
-                shown(v.as_bytes())
-            ))
-        })?;
-    }
-    b.log_spec = env("REAPER_LOG").map(|s| s.to_string_lossy().into_owned());
-    if env("DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
-        b.single_child = true;
-    }
-    if let Some(v) = env("TINI_VERBOSITY") {
-        match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
-            Some(n) => b.env_level = Some(level_from_count(n)),
-            None => b.warnings.push(crate::error::one_line(&format!(
-                "ignoring TINI_VERBOSITY='{}': not a number from 0 to 255",
-                shown(v.as_bytes())
-            ))),
+    for (index, opt) in OPTIONS.iter().enumerate() {
+        for var in opt.vars {
+            let the_option_wins = matches!(
+                var.reads,
+                Reads::Switch | Reads::AsOption | Reads::UnlessGiven(_)
+            );
+            if matches!(var.reads, Reads::Never) || the_option_wins && b.given(index) {
+                continue;
+            }
+            let (name, shown_value) = var.shown.split_once('=').unwrap_or((var.shown, ""));
+            let Some(value) = env(name) else { continue };
+            // A unit test checks that each kind is in a row that has what it needs.
+            match (&var.reads, &opt.takes) {
+                (Reads::Switch, Takes::Nothing(set)) => {
+                    let on = parse_switch(&value).ok_or_else(|| {
+                        Error::usage(format!(
+                            "invalid value '{}' in {name} (1, true, yes, on or 0, false, no, off)",
+                            shown(value.as_bytes())
+                        ))
+                    })?;
+                    if on {
+                        set(b);
+                    }
+                }
+                (Reads::FlagIfShown, Takes::Nothing(set)) if value == shown_value => set(b),
+                (Reads::AsOption, Takes::Value(_, set)) => set(b, &value)?,
+                (Reads::UnlessGiven(set) | Reads::Always(set), _) => set(b, &value)?,
+                (Reads::Debug, _) if value == shown_value || shown_value == "ANY" => {
+                    b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
+                }
+                _ => {}
+            }
         }
-    }
-    if env("DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
-        b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
-    }
-    // catatonit turns debug output on for any value.
-    if env("CATATONIT_DEBUG").is_some() {
-        b.env_level = b.env_level.max(Some(log::LevelFilter::Debug));
-    }
-    // catatonit refuses to start with it ("reserved for future use"); it means nothing yet.
-    if env("CATATONIT_LOG").is_some() {
-        b.warnings
-            .push("ignoring CATATONIT_LOG: catatonit reserves it and gives it no meaning".into());
     }
     Ok(())
 }
@@ -655,17 +1025,45 @@ pub fn version() -> String {
     )
 }
 
-const HELP_HEAD: &str = "\
-reaper: PID 1 for containers. Runs COMMAND in its own process group, forwards
+/// The `--help` text. It is written from `OPTIONS` and `status` by `docgen`, into the
+/// region below, so that the release binary carries the text alone: not the table's help
+/// lines, nor the code that lays them out.
+pub fn help() -> &'static str {
+    HELP
+}
+
+// BEGIN GENERATED HELP by: REAPER_REGENERATE=1 cargo test --bin reaper docgen
+const HELP: &str = r#"reaper: PID 1 for containers. Runs COMMAND in its own process group, forwards
 signals to it, reaps every orphan and zombie, and exits with COMMAND's status.
 
 Usage: reaper [OPTIONS] [--] COMMAND [ARG]...
        reaper -P|--pause [OPTIONS]
 
 Options:
-";
+  -c, --single-child           forward signals to the main child only, not its group
+  -g                           forward signals to the child's process group (default)
+  -s, --subreaper              accepted for tini; reaper is a subreaper whenever it
+                               is not PID 1
+  -p, --pdeath-signal SIG      have SIG sent to reaper when its parent dies (and so
+                               forwarded)
+  -e, --remap-exit CODE        report the main child's exit status CODE as 0
+                               (repeatable)
+  -r, --rewrite FROM:TO        forward signal FROM as TO; TO=0 drops it (repeatable)
+  -t, --grace-period DURATION  time between SIGTERM and SIGKILL for what is left when
+                               the main child exits (default 5s; 0 kills at once)
+  -w, --warn-on-reap           warn for every reaped process but the main child
+      --wait-all               when the main child exits, go on reaping and forwarding
+                               (to every process left) until none is left
+  -P, --pause                  run no command: reap until SIGTERM or SIGINT, exit 0
+  -v, --verbose                more output on stderr (repeat: info, debug, trace)
+  -u, --user USER[:GROUP]      run COMMAND (only) as USER: name or uid, GROUP name or
+                               gid; groups, gid, then uid switched, and checked
+      --workdir DIR            run COMMAND in DIR (changed to after --user)
+  -h, --help                   print this help
+  -V, --version                print the version
+  -l, --license                print the licence (tini's -l)
+  -L                           print the licence (catatonit's -L)
 
-const HELP_TAIL: &str = "
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
 A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
 
@@ -687,29 +1085,33 @@ COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
 or malformed --user included); 1 when reaper cannot start COMMAND (the user
 switch or --workdir failed included); 0 when --pause ends. With --wait-all:
 COMMAND's status if it is not 0, else that of the last process to end.
-";
+"#;
+// END GENERATED HELP
 
-/// The `--help` text: the options block comes from `OPTIONS`.
-pub fn help() -> String {
-    let mut text = String::from(HELP_HEAD);
-    for o in OPTIONS {
-        let mut term = match (o.short, o.long) {
-            (Some(s), Some(l)) => format!("-{}, --{l}", s as char),
-            (Some(s), None) => format!("-{}", s as char),
-            (None, Some(l)) => format!("    --{l}"),
-            (None, None) => String::new(),
-        };
-        if let Takes::Value(name, _) = o.takes {
-            term = format!("{term} {name}");
-        }
-        let mut lines = o.help.lines();
-        text += &format!("  {term:<28} {}\n", lines.next().unwrap_or(""));
-        for line in lines {
-            text += &format!("{:31}{line}\n", "");
-        }
+impl Var {
+    /// Its names: `shown` without the value. (Only a variable that is never read has
+    /// more than one, a unit test checks.)
+    #[cfg(test)]
+    fn names(&self) -> impl Iterator<Item = &'static str> {
+        let shown = self.shown;
+        // Split at a character, not at ", ": a string pattern costs the binary its searcher.
+        shown
+            .split('=')
+            .next()
+            .unwrap_or(shown)
+            .split(',')
+            .map(str::trim_start)
     }
-    text + HELP_TAIL
+
+    /// Its value, if `shown` gives one.
+    #[cfg(test)]
+    fn value(&self) -> Option<&'static str> {
+        self.shown.split_once('=').map(|(_, value)| value)
+    }
 }
+
+#[cfg(test)]
+mod docgen;
 
 #[cfg(test)]
 mod tests {
@@ -1283,6 +1685,46 @@ mod tests {
                     assert_eq!(e.status(), 2, "{args:?}: {e}");
                 }
             }
+        }
+    }
+
+    /// The variables' order in `--help` is a permutation, a name is read for one thing,
+    /// each kind of variable is in a row that has what it needs (a flag, a value, a value
+    /// shown), and only reaper's own variables give way to their option.
+    #[test]
+    fn every_variable_is_listed_once_and_read_for_one_thing() {
+        let vars = docgen::variables();
+        let listed: Vec<u8> = vars.iter().map(|(_, v)| v.listed).collect();
+        assert_eq!(listed, (0..vars.len() as u8).collect::<Vec<_>>());
+        let mut names: Vec<&str> = vars.iter().flat_map(|(_, v)| v.names()).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a variable is in two rows: {names:?}");
+        for (o, v) in vars {
+            let flag = matches!(o.takes, Takes::Nothing(_));
+            let needs = match v.reads {
+                Reads::Switch => flag,
+                Reads::FlagIfShown => flag && v.value().is_some(),
+                Reads::AsOption => !flag,
+                Reads::Debug => v.value().is_some(),
+                Reads::UnlessGiven(_) | Reads::Always(_) | Reads::Never => true,
+            };
+            assert!(needs, "{}: its kind does not fit its row", v.shown);
+            if !matches!(v.reads, Reads::Never) {
+                assert_eq!(v.names().count(), 1, "{}: one name is read", v.shown);
+            }
+            if matches!(
+                v.reads,
+                Reads::Switch | Reads::AsOption | Reads::UnlessGiven(_)
+            ) {
+                assert!(v.shown.starts_with("REAPER_"), "{}", v.shown);
+            }
+            assert!(
+                !v.help(o).contains('\n') && !v.help(o).is_empty(),
+                "{}",
+                v.shown
+            );
         }
     }
 

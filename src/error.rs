@@ -1,4 +1,4 @@
-//! reaper's one error type: a message and the exit status it maps to.
+//! reaper's one error type: a message and the exit status it maps to (from `status`).
 //!
 //! Before the child runs, an `Error` ends reaper: `main` prints the message once and exits
 //! with the status. After, there is no bailing out (the application must be reaped and
@@ -7,6 +7,8 @@
 use std::fmt;
 
 use nix::errno::Errno;
+
+use crate::status;
 
 /// Something that went wrong, with the exit status it maps to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +21,7 @@ impl Error {
     /// A bad command line or environment variable: exit 2, with a hint to `--help`.
     pub fn usage(what: impl fmt::Display) -> Error {
         Error {
-            status: 2,
+            status: status::USAGE,
             message: one_line(&format!("{what} (see 'reaper --help')")),
         }
     }
@@ -27,16 +29,16 @@ impl Error {
     /// A step of reaper's own set-up failed: exit 1.
     pub fn failed(step: impl fmt::Display, errno: Errno) -> Error {
         Error {
-            status: 1,
+            status: status::FAILED,
             message: format!("failed to {step}: {}", describe(errno)),
         }
     }
 
-    /// The command could not be executed: 127 when it was not found, 126 otherwise, the
-    /// codes shells and Docker use.
+    /// The command could not be executed: 127 when it was not found, 126 otherwise
+    /// (`status::of_exec_error`).
     pub fn cannot_run(program: impl fmt::Display, errno: Errno) -> Error {
         Error {
-            status: exec_status(errno),
+            status: status::of_exec_error(errno),
             message: one_line(&format!("cannot run '{program}': {}", describe(errno))),
         }
     }
@@ -44,7 +46,7 @@ impl Error {
     /// Anything else reaper cannot do, said in its own words: exit 1.
     pub fn other(message: impl Into<String>) -> Error {
         Error {
-            status: 1,
+            status: status::FAILED,
             message: message.into(),
         }
     }
@@ -78,11 +80,20 @@ pub fn one_line(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            // Every control character is below U+00A0, so one byte.
+            c if c.is_control() => push_escaped(&mut out, u32::from(c) as u8),
             c => out.push(c),
         }
     }
     out
+}
+
+/// `\xNN`, written by hand: `format!` costs the binary more than this whole function.
+fn push_escaped(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("\\x");
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0xf)]));
 }
 
 /// `bytes` as text for a message, on one line: what is not UTF-8 is shown as `\xNN`, so
@@ -91,21 +102,11 @@ pub fn shown(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         text.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            text.push_str(&format!("\\x{b:02x}"));
+        for &b in chunk.invalid() {
+            push_escaped(&mut text, b);
         }
     }
     one_line(&text)
-}
-
-/// The exit status of a failed exec: 127 when not found, 126 for anything else.
-/// Allocates nothing: the child uses it between clone and exec.
-pub const fn exec_status(errno: Errno) -> u8 {
-    if matches!(errno, Errno::ENOENT) {
-        127
-    } else {
-        126
-    }
 }
 
 /// The C library's text for an errno, as shells print it ("No such file or directory").
@@ -113,9 +114,13 @@ pub const fn exec_status(errno: Errno) -> u8 {
 /// words some differently ("Try again" for EAGAIN).
 pub fn describe(errno: Errno) -> String {
     let mut text = std::io::Error::from_raw_os_error(errno as i32).to_string();
-    let suffix = format!(" (os error {})", errno as i32);
-    if text.ends_with(&suffix) {
-        text.truncate(text.len() - suffix.len());
+    let without = text
+        .strip_suffix(')')
+        .map(|t| t.trim_end_matches(|c: char| c.is_ascii_digit()))
+        .and_then(|t| t.strip_suffix(" (os error "))
+        .map(str::len);
+    if let Some(len) = without {
+        text.truncate(len);
     }
     text
 }

@@ -13,8 +13,8 @@
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
 //! 7. exit with the main child's status (--wait-all: see supervise)
 //!
-//! Errors are `error::Error`, which carries the exit status; this is the one place that
-//! prints a fatal one. `unsafe` is denied everywhere but in the few modules that must make
+//! Errors are `error::Error`, which carries the exit status (every status is named in
+//! `status`); this is the one place that prints a fatal one. `unsafe` is denied everywhere but in the few modules that must make
 //! raw calls, each of which says why: this entry point, `signals`, `spawn` and `reap`.
 //!
 //! `no_main`: std's runtime start-up would set SIGPIPE to ignored and open /dev/null on
@@ -33,12 +33,14 @@ mod shutdown;
 mod signals;
 mod signo;
 mod spawn;
+mod status;
 mod supervise;
 mod terminal;
 mod user;
 
 use std::ffi::OsString;
-use std::io::Write;
+
+use nix::errno::Errno;
 
 use cli::{Mode, Request};
 use error::Error;
@@ -48,11 +50,11 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     setup::guard_closed_stdio();
     let config = match cli::parse(args.get(1..).unwrap_or_default(), |k| std::env::var_os(k))? {
         Request::Run(config) => *config,
-        Request::Help => return print_stdout(&cli::help()),
+        Request::Help => return print_stdout(cli::help()),
         Request::Version => return print_stdout(&cli::version()),
         Request::License => return print_stdout(&cli::license()),
     };
-    logging::init(config.log_level, config.log_spec.as_deref());
+    logging::init(config.log_level.0, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
 
@@ -105,12 +107,28 @@ fn start(
 
 /// Prints what was asked for (`--help`, `--version`); one that could not be written (a
 /// full disk, `>/dev/full`, a closed pipe) is an error, status 1, as in coreutils.
+///
+/// Plain writes to fd 1, not through std's `Stdout`, whose lock and line buffer cost the
+/// binary more than they give one text written once. A closed stdout takes the text
+/// silently, as std's does.
 fn print_stdout(text: &str) -> Result<u8, Error> {
-    let mut out = std::io::stdout();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::other(format!("write error: {}", Error::from(e))))?;
-    Ok(0)
+    let stdout = std::io::stdout();
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        match nix::unistd::write(&stdout, rest) {
+            // What std's `write_all` reports as "failed to write whole buffer".
+            Ok(0) => return Err(write_error(Errno::EIO)),
+            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Err(Errno::EINTR) => {}
+            Err(Errno::EBADF) => break,
+            Err(e) => return Err(write_error(e)),
+        }
+    }
+    Ok(status::OK)
+}
+
+fn write_error(errno: Errno) -> Error {
+    Error::other(format!("write error: {}", error::describe(errno)))
 }
 
 // Under `cargo test` the test harness brings its own `main`.

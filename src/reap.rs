@@ -10,6 +10,8 @@
 
 use nix::errno::Errno;
 
+use crate::status;
+
 /// What is left after a drain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Children {
@@ -73,11 +75,11 @@ pub fn exit_code(status: i32) -> u8 {
     if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status) as u8
     } else if libc::WIFSIGNALED(status) {
-        128u8.saturating_add(libc::WTERMSIG(status) as u8)
+        status::killed_by(libc::WTERMSIG(status))
     } else {
         // Stopped or continued: `drain` does not ask for those, so this is unreachable in
         // practice; report a generic failure rather than pretend success.
-        1
+        status::FAILED
     }
 }
 

@@ -54,8 +54,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use crate::error::{Error, describe, exec_status};
+use crate::error::{Error, describe};
 use crate::signals::Inherited;
+use crate::status;
 use crate::terminal::Terminal;
 use crate::user::{Current, Identity};
 
@@ -158,7 +159,7 @@ impl Step {
 
 /// The exit status of a child that never got to exec because the user switch or the
 /// working directory failed: "reaper cannot start COMMAND", as gosu and su-exec exit 1.
-const SETUP_FAILED: i32 = 1;
+const SETUP_FAILED: i32 = status::FAILED as i32;
 
 /// The raw system calls of the switch: the C library's wrappers of the id calls
 /// broadcast the change to every thread of the process (glibc's SIGSETXID, musl's
@@ -571,8 +572,8 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         setup.step.store(step as u8, Ordering::Release);
         libc::_exit(match step {
             // The file was found: it is the shell that is missing or broken.
-            Step::Shell => 126,
-            _ => i32::from(exec_status(Errno::from_raw(errno))),
+            Step::Shell => i32::from(status::CANNOT_RUN),
+            _ => i32::from(status::of_exec_error(Errno::from_raw(errno))),
         })
     }
 }

@@ -23,6 +23,7 @@ use crate::setup::Place;
 use crate::shutdown::{self, Spare};
 use crate::signals;
 use crate::signo::{self, SigSet};
+use crate::status;
 use crate::terminal::{self, Terminal};
 
 /// How many signals in a row may be handled before reaping regardless of SIGCHLD.
@@ -93,7 +94,8 @@ pub fn supervise(
         None => To::Nobody,
     };
     let mut ended = Ended {
-        status: 0,
+        // What `--pause` ends with; a main child's status replaces it.
+        status: status::OK,
         asked_to_end: Spare::Nobody,
         later_exits_count: None,
     };
@@ -109,7 +111,7 @@ pub fn supervise(
             }
             // Neither forwarding nor reaping can go on (signals said why): end as an init
             // must, through the teardown, with a failure of reaper's own.
-            ended.status = 1;
+            ended.status = status::FAILED;
             ended.later_exits_count = None;
             return ended;
         };
