@@ -4,8 +4,8 @@
 //! those signals asks them to end.
 //!
 //! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
-//! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
-//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled (nor
+//! handler. Per SIGCHLD, one `waitpid` per exited child plus one (and, as PID 1 or with a
+//! terminal, one `waitid` for a stop of the main child); per forwarded signal, one `kill`. Nothing in the loop allocates unless a log line at that level is enabled (nor
 //! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal
 //! then takes a walk of `/proc` to find reaper's descendants).
 //!
@@ -79,13 +79,14 @@ enum To {
 /// Runs the loop until the main child exits (with `--wait-all`, until no descendant is
 /// left). With no main child (`--pause`) it runs until SIGTERM or SIGINT.
 ///
-/// `job_control`: reaper is not PID 1 and handed the app a terminal's foreground; when the
-/// app is stopped from that terminal, reaper stops with it (see `terminal`).
+/// `terminal`: reaper's controlling terminal. Not as PID 1, when the app is stopped from
+/// it, reaper stops with it (see `terminal`); as PID 1 it continues the app. With
+/// `--wait-all`, once the main child is gone, reaper takes its foreground back.
 pub fn supervise(
     config: &Config,
     place: Place,
     main_child: Option<libc::pid_t>,
-    job_control: Option<&Terminal>,
+    terminal: Option<&Terminal>,
 ) -> Ended {
     let mut to = match main_child {
         Some(child) if config.single_child => To::App(child),
@@ -129,6 +130,12 @@ pub fn supervise(
                     ended.asked_to_end = Spare::Everything;
                     return ended;
                 }
+                if let Some(terminal) = terminal
+                    && place != Place::Pid1
+                    && sent.is_some_and(terminal::is_terminal_stop)
+                {
+                    terminal.stop_with_the_rest();
+                }
             }
             (libc::SIGTERM | libc::SIGINT, To::Nobody) => {
                 log::info!("{} received: ending", signo::name(sig.signo));
@@ -159,17 +166,53 @@ pub fn supervise(
                 }
                 log::info!("--wait-all: waiting for every process left");
                 to = To::Everything;
+                // As a shell takes the terminal back when its job ends: Ctrl-C, Ctrl-\ and
+                // Ctrl-Z now reach reaper, which forwards them to every process left.
+                if let Some(terminal) = terminal {
+                    terminal.take_back();
+                }
             }
             if to == To::Everything && children == Children::None {
                 log::info!("--wait-all: no process left");
                 return ended;
             }
-            if let (Some(terminal), Some(child)) = (job_control, main_child)
-                && reap::stopped(child).is_some_and(terminal::is_terminal_stop)
+            if let (Some(child), To::App(_)) = (main_child, to)
+                && (place == Place::Pid1 || terminal.is_some())
+                && let Some(sig) = reap::stopped(child).filter(|&s| terminal::is_terminal_stop(s))
             {
-                terminal.stop_with_app(Pid::from_raw(child));
+                let app = Pid::from_raw(child);
+                match terminal {
+                    _ if place != Place::Pid1 => {
+                        if let Some(terminal) = terminal {
+                            terminal.stop_with_app(app);
+                        }
+                    }
+                    Some(terminal) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {
+                        log::info!(
+                            "the app was stopped by {} in the background: it stays stopped \
+                             until continued",
+                            signo::name(sig)
+                        );
+                    }
+                    _ => continue_app(child, sig),
+                }
             }
         }
+    }
+}
+
+/// As PID 1, the app was stopped by a terminal's stop signal (Ctrl-Z under `docker run
+/// -it`): no shell is there to continue it, and an app that was itself PID 1 would not have
+/// stopped at all, so continue it. Info, not a warning: the app only sees what it would see
+/// without an init, and a line on the terminal would land in a full-screen app's screen
+/// (an editor or pager stops itself on Ctrl-Z and redraws on SIGCONT).
+fn continue_app(child: libc::pid_t, sig: i32) {
+    log::info!(
+        "the app was stopped by {}: continuing it (as PID 1, no shell can)",
+        signo::name(sig)
+    );
+    if let Err(e) = signals::send(-child, libc::SIGCONT) {
+        log::debug!("failed to continue the app: {}", describe(e));
     }
 }
 

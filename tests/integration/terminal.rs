@@ -428,3 +428,134 @@ fn an_app_reads_dev_tty_with_stdin_a_pipe() {
         shell.expect("got=secret");
     }
 }
+
+/// As PID 1 on a terminal of its own (`docker run -it`), Ctrl-Z stops the app and no shell
+/// is there to continue it: reaper continues it and says so (`-v`), so the app goes on
+/// reading the terminal, as an app that was itself PID 1 would never have stopped. The same
+/// for SIGTTIN and SIGTTOU (here sent by the app to itself).
+#[test]
+fn ctrl_z_as_pid_1_continues_the_app() {
+    let pty = open_pty();
+    let rx = read_master(&pty);
+    let run = on_terminal(reaper(As::Pid1), &pty)
+        .args(["-v", "--", "sh", "-c"])
+        .arg("echo ready; read x; echo got=$x; kill -TTIN $$; kill -TTOU $$; echo sur\"\"vived")
+        .start();
+    let mut master = pty.master.try_clone().unwrap();
+    wait_for_output(&rx, "ready");
+    master.write_all(b"\x1a").unwrap();
+    master.write_all(b"hello\n").unwrap();
+    let out = wait_for_output(&rx, "got=hello");
+    assert!(
+        out.contains("stopped by SIGTSTP: continuing it"),
+        "one line says so: {out:?}"
+    );
+    let out = wait_for_output(&rx, "survived");
+    assert!(
+        out.contains("SIGTTIN") && out.contains("SIGTTOU"),
+        "one line for each stop: {out:?}"
+    );
+    let out = run.wait();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// A launcher that leaves a worker behind under `--wait-all` and exits 0: with `setsid`, in
+/// a session of its own, as a daemon is. `up` is created once the worker runs. It ends on
+/// SIGINT or SIGQUIT, which a shell's `&` ignores and `env` sets back to their default.
+fn daemonizing_launcher(up: &str, setsid: &str) -> String {
+    format!("{setsid} sh -c 'touch {up}; exec env --default-signal=INT,QUIT sleep 1000' & exit 0")
+}
+
+/// `--wait-all` on a terminal of its own, session leader as under `docker run -it`, as PID 1
+/// and as a subreaper: once the launcher is gone, reaper has taken the terminal's
+/// foreground back, so Ctrl-C (and Ctrl-\) reach reaper, which forwards them to the
+/// daemon left, which ends.
+#[test]
+fn wait_all_takes_the_terminal_back_so_ctrl_c_reaches_the_rest() {
+    for mode in BOTH {
+        for (key, status) in [(b"\x03", 130), (b"\x1c", 131)] {
+            let sandbox = Sandbox::new("tty-wait-all");
+            let pty = open_pty();
+            let _rx = read_master(&pty);
+            let mut run = on_terminal(reaper(mode), &pty)
+                .wrap(["setsid", "--ctty"])
+                .args(["--wait-all", "--", "sh", "-c"])
+                .arg(daemonizing_launcher(&sandbox.file("up"), "setsid"))
+                .start();
+            run.wait_for_file(&sandbox.path("up"), "");
+            let reaper_pid = run.reaper_pid;
+            run.poll("reaper to take the terminal back", || {
+                proc_stat(reaper_pid)
+                    .filter(|s| s.tpgid == s.pgrp && children_of(reaper_pid).len() == 1)
+                    .map(|_| ())
+            });
+            let mut master = pty.master.try_clone().unwrap();
+            master.write_all(key).unwrap();
+            let out = run.wait();
+            assert_eq!(out.code, status, "{mode:?} {key:?}: {out:?}");
+        }
+    }
+}
+
+/// The same from an interactive job-control shell: once the launcher is gone the terminal
+/// is reaper's; Ctrl-Z stops the job (the worker with it) and gives the prompt back, `fg`
+/// continues it, and Ctrl-C ends the worker, and with it reaper: the prompt comes back.
+/// The worker stays in the launcher's group: a daemon in a session of its own is in an
+/// orphaned group, which the kernel never stops on SIGTSTP.
+#[test]
+fn wait_all_in_a_shell_gives_the_prompt_back_on_ctrl_c() {
+    let sandbox = Sandbox::new("tty-wait-all-sh");
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} --wait-all -- sh -c \"{}\"\n",
+        reaper_path(),
+        daemonizing_launcher(&sandbox.file("up"), "")
+    ));
+    wait_for_path(&sandbox.path("up"));
+    let reaper_pid = wait_for_process(shell.child.id(), "--wait-all");
+    wait_for_stat(reaper_pid, "reaper to take the terminal back", |s| {
+        s.tpgid == s.pgrp && children_of(reaper_pid).len() == 1
+    });
+    let worker = children_of(reaper_pid)[0];
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    wait_for_stat(worker, "the worker to stop with the job", |s| {
+        s.state == 'T'
+    });
+    shell.send("fg\n");
+    wait_for_stat(reaper_pid, "fg to continue reaper in the foreground", |s| {
+        s.state != 'T' && s.tpgid == s.pgrp
+    });
+    wait_for_stat(worker, "the worker to be continued", |s| s.state != 'T');
+    shell.send("\x03");
+    shell.send("echo st\"\"atus=$?\n");
+    shell.expect("status=130");
+}
+
+/// Not PID 1, started in the background of a job-control shell: when the app stops to read
+/// the terminal, reaper stops with it (`jobs` says Stopped), and `fg` gives the app the
+/// terminal and continues it, so the line typed is read.
+#[test]
+fn a_reaper_started_in_the_background_stops_for_terminal_input_and_fg_gives_it() {
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -- sh -c 'read x </dev/tty; echo go\"\"t=$x' &\n",
+        reaper_path()
+    ));
+    let deadline = std::time::Instant::now() + crate::harness::HANG;
+    loop {
+        shell.send("jobs; echo li\"\"sted\n");
+        let out = shell.expect("listed");
+        if out.contains("Stopped") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never stopped: {out:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    shell.send("fg\n");
+    shell.send("hello\n");
+    shell.expect("got=hello");
+}
