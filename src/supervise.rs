@@ -184,7 +184,7 @@ pub fn supervise(
                 match terminal {
                     _ if place != Place::Pid1 => {
                         if let Some(terminal) = terminal {
-                            terminal.stop_with_app(app);
+                            terminal.app_stopped(app, sig);
                         }
                     }
                     Some(terminal) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {

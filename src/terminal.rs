@@ -97,6 +97,12 @@ impl Terminal {
         }
     }
 
+    /// Gives the app's group the foreground, which reaper's job has.
+    fn give_to_app(&self, app: Pid) {
+        self.hand_to(app);
+        self.app_has_it.set(true);
+    }
+
     /// Makes `group` the foreground group. reaper keeps SIGTTOU blocked, so this works from
     /// the background too.
     fn hand_to(&self, group: Pid) {
@@ -108,22 +114,39 @@ impl Terminal {
         }
     }
 
+    /// Not as PID 1: the app, group `app`, was stopped by `sig` from the terminal. For
+    /// terminal input or output while reaper's job has the foreground, the app lost it to
+    /// that job's group after reaper gave it (a shell's other process in a pipeline, `echo |
+    /// reaper app`, hands the terminal to the job when it starts, which may be after reaper
+    /// started the app): the terminal is the job's, so reaper gives it to the app again and
+    /// continues it, as the job the shell sees was never stopped. Otherwise reaper stops
+    /// with the app.
+    pub fn app_stopped(&self, app: Pid, sig: i32) {
+        if sig != libc::SIGTSTP && self.reaper_in_foreground() {
+            log::debug!(
+                "the app was stopped by {} in reaper's foreground: giving it the terminal",
+                crate::signo::name(sig)
+            );
+            self.give_to_app(app);
+            continue_group(app);
+            return;
+        }
+        self.stop_with_app(app);
+    }
+
     /// The app, group `app`, was stopped from the terminal (Ctrl-Z, or a read or write in
     /// the background): stop reaper too, after taking the terminal back, so that the shell
     /// that ran reaper sees its job stopped and gets its terminal back. When the shell
     /// continues reaper, the app gets the terminal if reaper's job has it (`fg`, whether
     /// reaper was started in the foreground or not), not if it was continued in the
     /// background (`bg`); then SIGCONT.
-    pub fn stop_with_app(&self, app: Pid) {
+    fn stop_with_app(&self, app: Pid) {
         self.take_back();
         stop_self();
         if self.reaper_in_foreground() {
-            self.hand_to(app);
-            self.app_has_it.set(true);
+            self.give_to_app(app);
         }
-        if let Err(e) = signals::send(-app.as_raw(), libc::SIGCONT) {
-            log::debug!("failed to continue the app: {}", describe(e));
-        }
+        continue_group(app);
     }
 
     /// As PID 1: whether the app, group `app`, stopped for terminal input or output
@@ -139,8 +162,7 @@ impl Terminal {
         if !self.reaper_in_foreground() {
             return false;
         }
-        self.hand_to(app);
-        self.app_has_it.set(true);
+        self.give_to_app(app);
         true
     }
 
@@ -155,10 +177,17 @@ impl Terminal {
     }
 }
 
+/// Continues the app's group (SIGCONT), stopped from the terminal as a whole.
+fn continue_group(app: Pid) {
+    if let Err(e) = signals::send(-app.as_raw(), libc::SIGCONT) {
+        log::debug!("failed to continue the app: {}", describe(e));
+    }
+}
+
 /// Stops reaper (SIGSTOP: the terminal's own stop signals are blocked, to be forwarded);
 /// returns when someone continues it.
 fn stop_self() {
-    log::debug!("the app was stopped from the terminal: stopping with it");
+    log::debug!("stopped from the terminal: stopping reaper too, as the job the shell sees");
     let _ = signals::send(nix::unistd::getpid().as_raw(), libc::SIGSTOP);
 }
 
