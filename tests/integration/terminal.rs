@@ -559,3 +559,40 @@ fn a_reaper_started_in_the_background_stops_for_terminal_input_and_fg_gives_it()
     shell.send("hello\n");
     shell.expect("got=hello");
 }
+
+/// Ctrl-Z, then `bg`: reaper goes on in the background, and when its app ends it leaves the
+/// terminal to the shell (it gave the foreground back when the app stopped, and has not had
+/// it since), so the shell goes on reading commands.
+#[test]
+fn a_reaper_continued_with_bg_leaves_the_terminal_to_the_shell() {
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -- sh -c 'exec sleep 1000.75'\n",
+        reaper_path()
+    ));
+    let app = wait_for_process(shell.child.id(), "1000.75");
+    wait_for_stat(app, "the app to sleep in the foreground", |s| {
+        s.state == 'S'
+            && s.tpgid == s.pgrp
+            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
+    });
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    shell.send("bg\n");
+    wait_for_stat(app, "bg to continue the app", |s| s.state != 'T');
+    // SAFETY: kill has no memory-safety preconditions; the pid is this test's app.
+    assert_eq!(unsafe { libc::kill(app, libc::SIGTERM) }, 0);
+    shell.send("wait; echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
+    let out = shell.expect("alive-42");
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.contains("alive-42"))
+        .unwrap_or("");
+    let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
+    assert_eq!(ids.len(), 2, "{out:?}");
+    assert_eq!(
+        ids[0], ids[1],
+        "the shell's group is in the foreground: {out:?}"
+    );
+}
