@@ -4,8 +4,8 @@
 //! those signals asks them to end.
 //!
 //! One `rt_sigtimedwait` per event and nothing else while idle: no timer, no poll, no
-//! handler. Per SIGCHLD, one `waitpid` per exited child plus one (and, as PID 1 or with a
-//! terminal, one `waitid` for a stop of the main child); per forwarded signal, one `kill`. Nothing in the loop allocates unless a log line at that level is enabled (nor
+//! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
+//! `kill`. Nothing in the loop allocates unless a log line at that level is enabled (nor
 //! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal
 //! then takes a walk of `/proc` to find reaper's descendants).
 //!
@@ -176,43 +176,43 @@ pub fn supervise(
                 log::info!("--wait-all: no process left");
                 return ended;
             }
+            // One `waitid` more per SIGCHLD, as PID 1 or with a terminal: did the app stop?
             if let (Some(child), To::App(_)) = (main_child, to)
                 && (place == Place::Pid1 || terminal.is_some())
                 && let Some(sig) = reap::stopped(child).filter(|&s| terminal::is_terminal_stop(s))
             {
-                let app = Pid::from_raw(child);
-                match terminal {
-                    _ if place != Place::Pid1 => {
-                        if let Some(terminal) = terminal {
-                            terminal.app_stopped(app, sig);
-                        }
-                    }
-                    Some(terminal) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {
-                        log::info!(
-                            "the app was stopped by {} in the background: it stays stopped \
-                             until continued",
-                            signo::name(sig)
-                        );
-                    }
-                    _ => continue_app(child, sig),
-                }
+                app_stopped(Pid::from_raw(child), sig, place, terminal);
             }
         }
     }
 }
 
-/// As PID 1, the app was stopped by a terminal's stop signal (Ctrl-Z under `docker run
-/// -it`): no shell is there to continue it, and an app that was itself PID 1 would not have
-/// stopped at all, so continue it. Info, not a warning: the app only sees what it would see
-/// without an init, and a line on the terminal would land in a full-screen app's screen
-/// (an editor or pager stops itself on Ctrl-Z and redraws on SIGCONT).
-fn continue_app(child: libc::pid_t, sig: i32) {
-    log::info!(
-        "the app was stopped by {}: continuing it (as PID 1, no shell can)",
-        signo::name(sig)
-    );
-    if let Err(e) = signals::send(-child, libc::SIGCONT) {
-        log::debug!("failed to continue the app: {}", describe(e));
+/// The app, group `app`, was stopped by `sig`, a terminal's stop signal (SIGTSTP, SIGTTIN,
+/// SIGTTOU). Not as PID 1, reaper is the job the shell sees (see `terminal`). As PID 1 no
+/// shell is there to continue it (Ctrl-Z under `docker run -it`), and an app that was
+/// itself PID 1 would not have stopped at all: reaper continues it. Info, not a warning:
+/// the app only sees what it would see without an init, and a line on the terminal would
+/// land in a full-screen app's screen (an editor or pager stops itself on Ctrl-Z and
+/// redraws on SIGCONT).
+fn app_stopped(app: Pid, sig: i32, place: Place, terminal: Option<&Terminal>) {
+    match (place, terminal) {
+        (Place::Pid1, Some(terminal)) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {
+            log::info!(
+                "the app was stopped by {} in the background: it stays stopped until continued",
+                signo::name(sig)
+            );
+        }
+        (Place::Pid1, _) => {
+            log::info!(
+                "the app was stopped by {}: continuing it (as PID 1, no shell can)",
+                signo::name(sig)
+            );
+            if let Err(e) = signals::send(-app.as_raw(), libc::SIGCONT) {
+                log::debug!("failed to continue the app: {}", describe(e));
+            }
+        }
+        (_, Some(terminal)) => terminal.app_stopped(app, sig),
+        (_, None) => {}
     }
 }
 
