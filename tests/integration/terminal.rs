@@ -466,6 +466,20 @@ fn daemonizing_launcher(up: &str, setsid: &str) -> String {
     format!("{setsid} sh -c 'touch {up}; exec env --default-signal=INT,QUIT sleep 1000' & exit 0")
 }
 
+/// The worker, once the launcher is gone and reaper has taken the terminal back: reaper's
+/// only child, `sleep` by now, with SIGINT and SIGQUIT at their default (before `env` has
+/// run, the worker still ignores them, and a Ctrl-C then would be lost).
+fn worker_once_reaper_has_the_terminal(reaper_pid: i32) -> Option<i32> {
+    let reaper = proc_stat(reaper_pid)?;
+    let worker = crate::harness::only_child(reaper_pid)?;
+    let ignored = crate::harness::status_field(worker, "SigIgn")
+        .and_then(|m| u64::from_str_radix(&m, 16).ok())?;
+    let quit_or_int = crate::sys::bit(libc::SIGINT) | crate::sys::bit(libc::SIGQUIT);
+    let comm = std::fs::read_to_string(format!("/proc/{worker}/comm")).ok()?;
+    (reaper.tpgid == reaper.pgrp && comm == "sleep\n" && ignored & quit_or_int == 0)
+        .then_some(worker)
+}
+
 /// `--wait-all` on a terminal of its own, session leader as under `docker run -it`, as PID 1
 /// and as a subreaper: once the launcher is gone, reaper has taken the terminal's
 /// foreground back, so Ctrl-C (and Ctrl-\) reach reaper, which forwards them to the
@@ -485,9 +499,7 @@ fn wait_all_takes_the_terminal_back_so_ctrl_c_reaches_the_rest() {
             run.wait_for_file(&sandbox.path("up"), "");
             let reaper_pid = run.reaper_pid;
             run.poll("reaper to take the terminal back", || {
-                proc_stat(reaper_pid)
-                    .filter(|s| s.tpgid == s.pgrp && children_of(reaper_pid).len() == 1)
-                    .map(|_| ())
+                worker_once_reaper_has_the_terminal(reaper_pid)
             });
             let mut master = pty.master.try_clone().unwrap();
             master.write_all(key).unwrap();
@@ -513,10 +525,18 @@ fn wait_all_in_a_shell_gives_the_prompt_back_on_ctrl_c() {
     ));
     wait_for_path(&sandbox.path("up"));
     let reaper_pid = wait_for_process(shell.child.id(), "--wait-all");
-    wait_for_stat(reaper_pid, "reaper to take the terminal back", |s| {
-        s.tpgid == s.pgrp && children_of(reaper_pid).len() == 1
-    });
-    let worker = children_of(reaper_pid)[0];
+    let deadline = std::time::Instant::now() + crate::harness::HANG;
+    let worker = loop {
+        if let Some(worker) = worker_once_reaper_has_the_terminal(reaper_pid) {
+            break worker;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reaper to take the terminal back: {:?}",
+            proc_stat(reaper_pid)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
     shell.send("\x1a");
     shell.expect("Stopped");
     wait_for_stat(worker, "the worker to stop with the job", |s| {
