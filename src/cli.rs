@@ -413,6 +413,9 @@ namespace from outside (a pod's other containers,
 do not hold reaper, and get the usual teardown.
 If a signal asking the application to end was forwarded before the main child exited,
 reaper does not wait: it tears down as usual.
+On a terminal whose foreground reaper gave to the application, reaper takes it back when
+the main child exits, so Ctrl\-C, Ctrl\-\e and Ctrl\-Z reach reaper and are forwarded
+to every process left; not as PID 1, Ctrl\-Z then stops reaper too.
 A usage error with
 .BR \-\-pause .
 See

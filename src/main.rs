@@ -68,10 +68,9 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();
-    let job_control = terminal.as_ref().filter(|_| place != setup::Place::Pid1);
-    let mut ended = supervise::supervise(&config, place, main_child, job_control);
+    let mut ended = supervise::supervise(&config, place, main_child, terminal.as_ref());
     if let Some(terminal) = &terminal {
-        terminal.give_back();
+        terminal.take_back();
     }
     shutdown::teardown(
         place,
@@ -89,16 +88,17 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
 }
 
 /// Starts the command as `--user` and `--workdir` say, in the terminal's foreground when
-/// reaper has it; returns its pid and that terminal.
+/// reaper has it; returns its pid and the controlling terminal.
 fn start(
     argv: &[OsString],
     config: &cli::Config,
     inherited: signals::Inherited,
 ) -> Result<(Option<libc::pid_t>, Option<terminal::Terminal>), Error> {
     let user = config.user.as_deref().map(user::lookup).transpose()?;
-    let terminal = terminal::Terminal::if_in_foreground();
+    let terminal = terminal::Terminal::controlling();
+    let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
     let workdir = config.workdir.as_deref();
-    let child = spawn::spawn(argv, inherited, terminal.as_ref(), user.as_ref(), workdir)?;
+    let child = spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir)?;
     if let Some(user) = &user {
         setup::warn_if_unable_to_signal(user.uid);
     }

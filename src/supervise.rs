@@ -18,6 +18,7 @@
 use nix::unistd::Pid;
 
 use crate::cli::{Config, ExitCodeSet, Rewrites};
+use crate::error::describe;
 use crate::reap::{self, Children};
 use crate::setup::Place;
 use crate::shutdown::{self, Spare};
@@ -80,13 +81,14 @@ enum To {
 /// Runs the loop until the main child exits (with `--wait-all`, until no descendant is
 /// left). With no main child (`--pause`) it runs until SIGTERM or SIGINT.
 ///
-/// `job_control`: reaper is not PID 1 and handed the app a terminal's foreground; when the
-/// app is stopped from that terminal, reaper stops with it (see `terminal`).
+/// `terminal`: reaper's controlling terminal. Not as PID 1, when the app is stopped from
+/// it, reaper stops with it (see `terminal`); as PID 1 it continues the app. With
+/// `--wait-all`, once the main child is gone, reaper takes its foreground back.
 pub fn supervise(
     config: &Config,
     place: Place,
     main_child: Option<libc::pid_t>,
-    job_control: Option<&Terminal>,
+    terminal: Option<&Terminal>,
 ) -> Ended {
     let mut to = match main_child {
         Some(child) if config.single_child => To::App(child),
@@ -140,6 +142,12 @@ pub fn supervise(
                 if sent.is_some_and(signo::asks_to_end) {
                     ended.asked_to_end = Spare::Everything;
                 }
+                if let Some(terminal) = terminal
+                    && place != Place::Pid1
+                    && sent.is_some_and(terminal::is_terminal_stop)
+                {
+                    terminal.stop_with_the_rest();
+                }
             }
             (libc::SIGTERM | libc::SIGINT, To::Nobody) => {
                 log::info!("{} received: ending", signo::name(sig.signo));
@@ -170,17 +178,53 @@ pub fn supervise(
                 }
                 log::info!("--wait-all: waiting for every process left");
                 to = To::Everything;
+                // As a shell takes the terminal back when its job ends: Ctrl-C, Ctrl-\ and
+                // Ctrl-Z now reach reaper, which forwards them to every process left.
+                if let Some(terminal) = terminal {
+                    terminal.take_back();
+                }
             }
             if to == To::Everything && children == Children::None {
                 log::info!("--wait-all: no process left");
                 return ended;
             }
-            if let (Some(terminal), Some(child)) = (job_control, main_child)
-                && reap::stopped(child).is_some_and(terminal::is_terminal_stop)
+            // One `waitid` more per SIGCHLD, as PID 1 or with a terminal: did the app stop?
+            if let (Some(child), To::App(_)) = (main_child, to)
+                && (place == Place::Pid1 || terminal.is_some())
+                && let Some(sig) = reap::stopped(child).filter(|&s| terminal::is_terminal_stop(s))
             {
-                terminal.stop_with_app(Pid::from_raw(child));
+                app_stopped(Pid::from_raw(child), sig, place, terminal);
             }
         }
+    }
+}
+
+/// The app, group `app`, was stopped by `sig`, a terminal's stop signal (SIGTSTP, SIGTTIN,
+/// SIGTTOU). Not as PID 1, reaper is the job the shell sees (see `terminal`). As PID 1 no
+/// shell is there to continue it (Ctrl-Z under `docker run -it`), and an app that was
+/// itself PID 1 would not have stopped at all: reaper continues it. Info, not a warning:
+/// the app only sees what it would see without an init, and a line on the terminal would
+/// land in a full-screen app's screen (an editor or pager stops itself on Ctrl-Z and
+/// redraws on SIGCONT).
+fn app_stopped(app: Pid, sig: i32, place: Place, terminal: Option<&Terminal>) {
+    match (place, terminal) {
+        (Place::Pid1, Some(terminal)) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {
+            log::info!(
+                "the app was stopped by {} in the background: it stays stopped until continued",
+                signo::name(sig)
+            );
+        }
+        (Place::Pid1, _) => {
+            log::info!(
+                "the app was stopped by {}: continuing it (as PID 1, no shell can)",
+                signo::name(sig)
+            );
+            if let Err(e) = signals::send(-app.as_raw(), libc::SIGCONT) {
+                log::debug!("failed to continue the app: {}", describe(e));
+            }
+        }
+        (_, Some(terminal)) => terminal.app_stopped(app, sig),
+        (_, None) => {}
     }
 }
 

@@ -11,9 +11,12 @@
 //! blocked) exactly when the caller is in a background group, and reads nothing either way.
 //! So a reaper in the background of a shell never takes the terminal from it.
 //!
-//! Nothing here changes anything unless reaper had the foreground: the terminal is then the
-//! job's, and reaper passes it on as a shell would.
+//! reaper hands the foreground on only when its own group had it (the terminal is then the
+//! job's): to the app as it starts and on `fg`, back to reaper's group when the app stops
+//! or ends, and with `--wait-all` when the main child is gone, so that Ctrl-C reaches
+//! reaper. It never takes the terminal from anyone else.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -23,16 +26,21 @@ use nix::unistd::{Pid, getpgrp, tcgetpgrp, tcsetpgrp};
 use crate::error::describe;
 use crate::signals;
 
-/// The controlling terminal, when reaper was in its foreground at start.
+/// The controlling terminal, and whether its foreground is the app's, by reaper's doing.
 pub struct Terminal {
     tty: File,
-    /// The group that had the foreground (reaper's own), when it is visible from here.
-    previous: Option<Pid>,
+    /// reaper's own group, when it is visible from here: where the foreground goes back to.
+    own: Option<Pid>,
+    /// reaper handed the foreground to the app's group and has not taken it back: the
+    /// terminal is the job's, reaper's to pass on as a shell would.
+    app_has_it: Cell<bool>,
 }
 
 impl Terminal {
-    /// The controlling terminal, if reaper has one and is in its foreground group.
-    pub fn if_in_foreground() -> Option<Terminal> {
+    /// The controlling terminal, if reaper has one, whether or not reaper is in its
+    /// foreground: started in the background of a shell, reaper still stops with its app
+    /// when the app stops for terminal input or output, and gets the foreground on `fg`.
+    pub fn controlling() -> Option<Terminal> {
         // std opens it close-on-exec; O_NOCTTY, should it not be ours after all.
         let tty = File::options()
             .read(true)
@@ -40,18 +48,25 @@ impl Terminal {
             .custom_flags(libc::O_NOCTTY)
             .open("/dev/tty")
             .ok()?;
-        let terminal = Terminal {
-            previous: tcgetpgrp(&tty).ok().filter(|g| g.as_raw() > 0),
+        Some(Terminal {
             tty,
-        };
-        terminal.reaper_in_foreground().then_some(terminal)
+            own: Some(getpgrp()).filter(|g| g.as_raw() > 0),
+            app_has_it: Cell::new(false),
+        })
+    }
+
+    /// For the app to take the foreground as it starts: this terminal if reaper's group is
+    /// its foreground group (the terminal is then the job's), else none.
+    pub fn for_the_app(&self) -> Option<&Terminal> {
+        let foreground = self.reaper_in_foreground();
+        self.app_has_it.set(foreground);
+        foreground.then_some(self)
     }
 
     /// Whether reaper's group is the terminal's foreground group.
     fn reaper_in_foreground(&self) -> bool {
         let foreground = tcgetpgrp(&self.tty).ok().filter(|g| g.as_raw() > 0);
-        let own = Some(getpgrp()).filter(|g| g.as_raw() > 0);
-        match (foreground, own) {
+        match (foreground, self.own) {
             (Some(foreground), Some(own)) => foreground == own,
             // A group not visible from this PID namespace: ask the kernel. Every signal is
             // blocked, SIGTTIN included, so a background read fails with EIO and stops
@@ -65,20 +80,32 @@ impl Terminal {
         self.tty.as_raw_fd()
     }
 
-    /// Gives the foreground back to the group that had it, as a shell does when a job
-    /// ends, so that whatever ran reaper can read the terminal again. A group that is not
-    /// visible from this PID namespace cannot be named: then the shell that started the
-    /// namespace takes the terminal back itself when its job ends (a job-control shell
-    /// does; a script that reads the terminal after reaper does not get it back).
-    pub fn give_back(&self) {
-        if let Some(previous) = self.previous {
-            self.hand_to(previous);
+    /// Takes the foreground back from the app's group to reaper's, if reaper gave it to the
+    /// app: as a shell does when a job ends (so that whatever ran reaper can read the
+    /// terminal again) or stops, and, with `--wait-all`, once the main child is gone, so
+    /// that Ctrl-C reaches reaper and is forwarded to every process left. Never from
+    /// anyone else: a reaper continued with `bg` leaves the terminal to the shell. A group
+    /// that is not visible from this PID namespace cannot be named: then the shell that
+    /// started the namespace takes the terminal back itself when its job ends (a
+    /// job-control shell does; a script that reads the terminal after reaper does not get
+    /// it back).
+    pub fn take_back(&self) {
+        if self.app_has_it.replace(false)
+            && let Some(own) = self.own
+        {
+            self.hand_to(own);
         }
+    }
+
+    /// Gives the app's group the foreground, which reaper's job has.
+    fn give_to_app(&self, app: Pid) {
+        self.hand_to(app);
+        self.app_has_it.set(true);
     }
 
     /// Makes `group` the foreground group. reaper keeps SIGTTOU blocked, so this works from
     /// the background too.
-    pub fn hand_to(&self, group: Pid) {
+    fn hand_to(&self, group: Pid) {
         if let Err(e) = tcsetpgrp(self.tty.as_fd(), group) {
             log::debug!(
                 "failed to give the terminal to group {group}: {}",
@@ -87,26 +114,81 @@ impl Terminal {
         }
     }
 
+    /// Not as PID 1: the app, group `app`, was stopped by `sig` from the terminal. For
+    /// terminal input or output while reaper's job has the foreground, the app lost it to
+    /// that job's group after reaper gave it (a shell's other process in a pipeline, `echo |
+    /// reaper app`, hands the terminal to the job when it starts, which may be after reaper
+    /// started the app): the terminal is the job's, so reaper gives it to the app again and
+    /// continues it, as the job the shell sees was never stopped. Otherwise reaper stops
+    /// with the app.
+    pub fn app_stopped(&self, app: Pid, sig: i32) {
+        if sig != libc::SIGTSTP && self.reaper_in_foreground() {
+            log::debug!(
+                "the app was stopped by {} in reaper's foreground: giving it the terminal",
+                crate::signo::name(sig)
+            );
+            self.give_to_app(app);
+            continue_group(app);
+            return;
+        }
+        self.stop_with_app(app);
+    }
+
     /// The app, group `app`, was stopped from the terminal (Ctrl-Z, or a read or write in
     /// the background): stop reaper too, after taking the terminal back, so that the shell
     /// that ran reaper sees its job stopped and gets its terminal back. When the shell
-    /// continues reaper (`fg`, `bg`), the app gets the terminal, if it is in the
-    /// foreground, and SIGCONT.
-    pub fn stop_with_app(&self, app: Pid) {
-        if let Some(previous) = self.previous {
-            self.hand_to(previous);
-        }
-        log::debug!("the app was stopped from the terminal: stopping with it");
-        let _ = signals::send(nix::unistd::getpid().as_raw(), libc::SIGSTOP);
-        // Here again: continued. The app gets the terminal if reaper's job has it (`fg`),
-        // not if it was continued in the background (`bg`).
+    /// continues reaper, the app gets the terminal if reaper's job has it (`fg`, whether
+    /// reaper was started in the foreground or not), not if it was continued in the
+    /// background (`bg`); then SIGCONT.
+    fn stop_with_app(&self, app: Pid) {
+        self.take_back();
+        stop_self();
         if self.reaper_in_foreground() {
-            self.hand_to(app);
+            self.give_to_app(app);
         }
-        if let Err(e) = signals::send(-app.as_raw(), libc::SIGCONT) {
-            log::debug!("failed to continue the app: {}", describe(e));
+        continue_group(app);
+    }
+
+    /// As PID 1: whether the app, group `app`, stopped for terminal input or output
+    /// (SIGTTIN, SIGTTOU), can be continued without stopping again at once. It can if its
+    /// group has the foreground, or gets it from reaper's (the terminal is then the job's);
+    /// not while someone else has the terminal (reaper was started in the background): it
+    /// then stays stopped until the shell gives reaper's job the terminal and continues it,
+    /// and stops again at once, to be given the terminal then.
+    pub fn can_continue(&self, app: Pid) -> bool {
+        if tcgetpgrp(&self.tty).ok() == Some(app) {
+            return true;
+        }
+        if !self.reaper_in_foreground() {
+            return false;
+        }
+        self.give_to_app(app);
+        true
+    }
+
+    /// With `--wait-all`, once the main child is gone, a stop signal from the terminal
+    /// (Ctrl-Z) has been forwarded to every process left: stop reaper too, if the terminal
+    /// is its own, so that the shell sees the job stopped. When continued, the shell's
+    /// SIGCONT is forwarded like any signal.
+    pub fn stop_with_the_rest(&self) {
+        if self.reaper_in_foreground() {
+            stop_self();
         }
     }
+}
+
+/// Continues the app's group (SIGCONT), stopped from the terminal as a whole.
+fn continue_group(app: Pid) {
+    if let Err(e) = signals::send(-app.as_raw(), libc::SIGCONT) {
+        log::debug!("failed to continue the app: {}", describe(e));
+    }
+}
+
+/// Stops reaper (SIGSTOP: the terminal's own stop signals are blocked, to be forwarded);
+/// returns when someone continues it.
+fn stop_self() {
+    log::debug!("stopped from the terminal: stopping reaper too, as the job the shell sees");
+    let _ = signals::send(nix::unistd::getpid().as_raw(), libc::SIGSTOP);
 }
 
 /// Whether a stop signal is one a terminal raises: the app was stopped by job control, not
@@ -119,9 +201,10 @@ impl std::fmt::Debug for Terminal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Terminal(fd {}, previous {:?})",
+            "Terminal(fd {}, own group {:?}, the app's: {})",
             self.tty.as_raw_fd(),
-            self.previous
+            self.own,
+            self.app_has_it.get()
         )
     }
 }

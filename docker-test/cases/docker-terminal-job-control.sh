@@ -1,4 +1,4 @@
-# title: a terminal: docker run -it, Ctrl-C and job control
+# title: a terminal: docker run -it, Ctrl-C, Ctrl-Z as PID 1 and job control
 # runtime: Docker
 # limit: 60
 
@@ -19,6 +19,17 @@ run_case() {
   pgrp=$(tr -d '\r' <"$WORK/e-ctrlc.log" | sed -n 's/^pgrp: //p')
   tpgid=$(tr -d '\r' <"$WORK/e-ctrlc.log" | sed -n 's/^tpgid: //p')
   expect_eq "the app's process group is the terminal's foreground group" "$tpgid" "$pgrp"
+
+  # Ctrl-Z as PID 1 (issue 18): no shell is there to continue the app, so reaper does; the
+  # app goes on reading the terminal, as it would have had it been PID 1 itself.
+  name=$(cname e-ctrlz)
+  rc=0
+  "$pty" --timeout 30 --transcript "$WORK/e-ctrlz.log" \
+    expect ready send '\x1a' send 'hello\r' expect 'got=hello' eof -- \
+    docker run -it --name "$name" --label "$LABEL" "$IMG_APP" \
+    sh -c 'echo ready; read x; echo got=$x' || rc=$?
+  sed 's/^/      | /' "$WORK/e-ctrlz.log"
+  expect_eq "Ctrl-Z as PID 1: the app is continued and reads a line" "$rc" 0
 
   # Job control in an interactive shell: Ctrl-Z stops a job, fg resumes it, Ctrl-C ends it.
   name=$(cname e-jobs)

@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Run, Sandbox, reaper, testkit_str};
+use crate::harness::{As, BOTH, Run, Sandbox, children_of, proc_stat, reaper, testkit_str};
 
 /// A pseudo-terminal: the master for the test, the slave to be reaper's terminal.
 struct Pty {
@@ -338,33 +338,77 @@ fn the_terminal_is_given_back_when_the_app_ends() {
     shell.expect("got=hello");
 }
 
-/// Ctrl-Z on an app under reaper (not PID 1) in an interactive shell: the shell sees the
-/// job stopped and gets its terminal back; `fg` continues the app, which gets the
-/// terminal again (Ctrl-C then ends it: 130).
-#[test]
-fn ctrl_z_stops_the_job_and_fg_continues_it() {
-    let sandbox = Sandbox::new("tty-ctrl-z");
-    let tick = sandbox.file("tick");
-    let shell = Shell::interactive();
-    shell.send(&format!(
-        "{} -- sh -c 'while :; do date +%s%N > {tick}; sleep 0.02; done'\n",
-        reaper_path()
-    ));
-    wait_for_path(&sandbox.path("tick"));
-    shell.send("\x1a");
-    shell.expect("Stopped");
-    shell.send("echo back-at-the-pro\"\"mpt\n");
-    shell.expect("back-at-the-prompt");
-    let stopped_at = sandbox.read("tick");
-    shell.send("fg\n");
+/// The process below `root` (the test's view of pids) whose command line has `word` as one of
+/// its arguments, once there is one: reaper, or its app, under a shell of the test's.
+fn wait_for_process(root: u32, word: &str) -> i32 {
     let deadline = std::time::Instant::now() + crate::harness::HANG;
-    while sandbox.read("tick") == stopped_at {
+    loop {
+        let mut frontier = vec![root as i32];
+        while let Some(pid) = frontier.pop() {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline.split(|&b| b == 0).any(|a| a == word.as_bytes()) {
+                return pid;
+            }
+            frontier.extend(children_of(pid));
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "fg did not continue the app"
+            "no process with the argument {word:?}"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Polls `/proc/PID/stat` until `f` holds, for up to `HANG`.
+fn wait_for_stat(pid: i32, what: &str, f: impl Fn(&crate::sys::Stat) -> bool) {
+    let deadline = std::time::Instant::now() + crate::harness::HANG;
+    while !proc_stat(pid).is_some_and(|s| f(&s)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: {:?}",
+            proc_stat(pid)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Ctrl-Z on an app under reaper (not PID 1) in an interactive shell: the shell sees the
+/// job stopped and gets its terminal back; `fg` continues the app, which gets the
+/// terminal again (Ctrl-C then ends it: 130).
+///
+/// The app is one process asleep, not a shell loop that forks: a shell stops on Ctrl-Z only
+/// when it is not in the middle of `vfork` (dash, Debian's sh, vforks each command). A
+/// Ctrl-Z between its vfork and the child's exec stops the child and leaves the shell
+/// waiting in the kernel for it: the shell never stops, with or without reaper (a plain
+/// `sh -c 'while :; do date; sleep 0.02; done'` in bash hangs the same way, 4 runs in 8
+/// beside a CPU hog). That, not reaper, is what made this test fail on a loaded machine.
+#[test]
+fn ctrl_z_stops_the_job_and_fg_continues_it() {
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -- sh -c 'exec sleep 1000.25'\n",
+        reaper_path()
+    ));
+    let app = wait_for_process(shell.child.id(), "1000.25");
+    // Asleep in sleep itself: the exec is done, and the app's group has the terminal.
+    wait_for_stat(app, "the app to sleep in the foreground", |s| {
+        s.state == 'S'
+            && s.tpgid == s.pgrp
+            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
+    });
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    assert_eq!(
+        proc_stat(app).map(|s| s.state),
+        Some('T'),
+        "the app is stopped"
+    );
+    shell.send("echo back-at-the-pro\"\"mpt\n");
+    shell.expect("back-at-the-prompt");
+    shell.send("fg\n");
+    wait_for_stat(app, "fg continues the app, in the foreground", |s| {
+        s.state != 'T' && s.tpgid == s.pgrp
+    });
     shell.send("\x03");
     shell.send("echo st\"\"=$?\n");
     shell.expect("st=130");
@@ -383,4 +427,192 @@ fn an_app_reads_dev_tty_with_stdin_a_pipe() {
         shell.send("secret\n");
         shell.expect("got=secret");
     }
+}
+
+/// As PID 1 on a terminal of its own (`docker run -it`), Ctrl-Z stops the app and no shell
+/// is there to continue it: reaper continues it and says so (`-v`), so the app goes on
+/// reading the terminal, as an app that was itself PID 1 would never have stopped. The same
+/// for SIGTTIN and SIGTTOU (here sent by the app to itself).
+#[test]
+fn ctrl_z_as_pid_1_continues_the_app() {
+    let pty = open_pty();
+    let rx = read_master(&pty);
+    let run = on_terminal(reaper(As::Pid1), &pty)
+        .args(["-v", "--", "sh", "-c"])
+        .arg("echo ready; read x; echo got=$x; kill -TTIN $$; kill -TTOU $$; echo sur\"\"vived")
+        .start();
+    let mut master = pty.master.try_clone().unwrap();
+    wait_for_output(&rx, "ready");
+    master.write_all(b"\x1a").unwrap();
+    master.write_all(b"hello\n").unwrap();
+    let out = wait_for_output(&rx, "got=hello");
+    assert!(
+        out.contains("stopped by SIGTSTP: continuing it"),
+        "one line says so: {out:?}"
+    );
+    let out = wait_for_output(&rx, "survived");
+    assert!(
+        out.contains("SIGTTIN") && out.contains("SIGTTOU"),
+        "one line for each stop: {out:?}"
+    );
+    let out = run.wait();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// A launcher that leaves a worker behind under `--wait-all` and exits 0: with `setsid`, in
+/// a session of its own, as a daemon is. `up` is created once the worker runs. It ends on
+/// SIGINT or SIGQUIT, which a shell's `&` ignores and `env` sets back to their default.
+fn daemonizing_launcher(up: &str, setsid: &str) -> String {
+    format!("{setsid} sh -c 'touch {up}; exec env --default-signal=INT,QUIT sleep 1000' & exit 0")
+}
+
+/// The worker, once the launcher is gone and reaper has taken the terminal back: reaper's
+/// only child, `sleep` by now, with SIGINT and SIGQUIT at their default (before `env` has
+/// run, the worker still ignores them, and a Ctrl-C then would be lost).
+fn worker_once_reaper_has_the_terminal(reaper_pid: i32) -> Option<i32> {
+    let reaper = proc_stat(reaper_pid)?;
+    let worker = crate::harness::only_child(reaper_pid)?;
+    let ignored = crate::harness::status_field(worker, "SigIgn")
+        .and_then(|m| u64::from_str_radix(&m, 16).ok())?;
+    let quit_or_int = crate::sys::bit(libc::SIGINT) | crate::sys::bit(libc::SIGQUIT);
+    let comm = std::fs::read_to_string(format!("/proc/{worker}/comm")).ok()?;
+    (reaper.tpgid == reaper.pgrp && comm == "sleep\n" && ignored & quit_or_int == 0)
+        .then_some(worker)
+}
+
+/// `--wait-all` on a terminal of its own, session leader as under `docker run -it`, as PID 1
+/// and as a subreaper: once the launcher is gone, reaper has taken the terminal's
+/// foreground back, so Ctrl-C (and Ctrl-\) reach reaper, which forwards them to the
+/// daemon left, which ends.
+#[test]
+fn wait_all_takes_the_terminal_back_so_ctrl_c_reaches_the_rest() {
+    for mode in BOTH {
+        for (key, status) in [(b"\x03", 130), (b"\x1c", 131)] {
+            let sandbox = Sandbox::new("tty-wait-all");
+            let pty = open_pty();
+            let _rx = read_master(&pty);
+            let mut run = on_terminal(reaper(mode), &pty)
+                .wrap(["setsid", "--ctty"])
+                .args(["--wait-all", "--", "sh", "-c"])
+                .arg(daemonizing_launcher(&sandbox.file("up"), "setsid"))
+                .start();
+            run.wait_for_file(&sandbox.path("up"), "");
+            let reaper_pid = run.reaper_pid;
+            run.poll("reaper to take the terminal back", || {
+                worker_once_reaper_has_the_terminal(reaper_pid)
+            });
+            let mut master = pty.master.try_clone().unwrap();
+            master.write_all(key).unwrap();
+            let out = run.wait();
+            assert_eq!(out.code, status, "{mode:?} {key:?}: {out:?}");
+        }
+    }
+}
+
+/// The same from an interactive job-control shell: once the launcher is gone the terminal
+/// is reaper's; Ctrl-Z stops the job (the worker with it) and gives the prompt back, `fg`
+/// continues it, and Ctrl-C ends the worker, and with it reaper: the prompt comes back.
+/// The worker stays in the launcher's group: a daemon in a session of its own is in an
+/// orphaned group, which the kernel never stops on SIGTSTP.
+#[test]
+fn wait_all_in_a_shell_gives_the_prompt_back_on_ctrl_c() {
+    let sandbox = Sandbox::new("tty-wait-all-sh");
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} --wait-all -- sh -c \"{}\"\n",
+        reaper_path(),
+        daemonizing_launcher(&sandbox.file("up"), "")
+    ));
+    wait_for_path(&sandbox.path("up"));
+    let reaper_pid = wait_for_process(shell.child.id(), "--wait-all");
+    let deadline = std::time::Instant::now() + crate::harness::HANG;
+    let worker = loop {
+        if let Some(worker) = worker_once_reaper_has_the_terminal(reaper_pid) {
+            break worker;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reaper to take the terminal back: {:?}",
+            proc_stat(reaper_pid)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    wait_for_stat(worker, "the worker to stop with the job", |s| {
+        s.state == 'T'
+    });
+    shell.send("fg\n");
+    wait_for_stat(reaper_pid, "fg to continue reaper in the foreground", |s| {
+        s.state != 'T' && s.tpgid == s.pgrp
+    });
+    wait_for_stat(worker, "the worker to be continued", |s| s.state != 'T');
+    shell.send("\x03");
+    shell.send("echo st\"\"atus=$?\n");
+    shell.expect("status=130");
+}
+
+/// Not PID 1, started in the background of a job-control shell: when the app stops to read
+/// the terminal, reaper stops with it (`jobs` says Stopped), and `fg` gives the app the
+/// terminal and continues it, so the line typed is read.
+#[test]
+fn a_reaper_started_in_the_background_stops_for_terminal_input_and_fg_gives_it() {
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -- sh -c 'read x </dev/tty; echo go\"\"t=$x' &\n",
+        reaper_path()
+    ));
+    let deadline = std::time::Instant::now() + crate::harness::HANG;
+    loop {
+        shell.send("jobs; echo li\"\"sted\n");
+        let out = shell.expect("listed");
+        if out.contains("Stopped") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never stopped: {out:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    shell.send("fg\n");
+    shell.send("hello\n");
+    shell.expect("got=hello");
+}
+
+/// Ctrl-Z, then `bg`: reaper goes on in the background, and when its app ends it leaves the
+/// terminal to the shell (it gave the foreground back when the app stopped, and has not had
+/// it since), so the shell goes on reading commands.
+#[test]
+fn a_reaper_continued_with_bg_leaves_the_terminal_to_the_shell() {
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -- sh -c 'exec sleep 1000.75'\n",
+        reaper_path()
+    ));
+    let app = wait_for_process(shell.child.id(), "1000.75");
+    wait_for_stat(app, "the app to sleep in the foreground", |s| {
+        s.state == 'S'
+            && s.tpgid == s.pgrp
+            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
+    });
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    shell.send("bg\n");
+    wait_for_stat(app, "bg to continue the app", |s| s.state != 'T');
+    // SAFETY: kill has no memory-safety preconditions; the pid is this test's app.
+    assert_eq!(unsafe { libc::kill(app, libc::SIGTERM) }, 0);
+    shell.send("wait; echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
+    let out = shell.expect("alive-42");
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.contains("alive-42"))
+        .unwrap_or("");
+    let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
+    assert_eq!(ids.len(), 2, "{out:?}");
+    assert_eq!(
+        ids[0], ids[1],
+        "the shell's group is in the foreground: {out:?}"
+    );
 }
