@@ -25,14 +25,17 @@
 
 mod cli;
 mod error;
+mod kernel;
 mod logging;
 mod procs;
 mod reap;
+mod scope;
 mod setup;
 mod shutdown;
 mod signals;
 mod signo;
 mod spawn;
+mod stat;
 mod status;
 mod supervise;
 mod terminal;
@@ -68,13 +71,14 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();
-    let mut ended = supervise::supervise(&config, place, main_child, terminal.as_ref());
+    let mut kernel = kernel::Os(scope::Scope::of(place, main_child));
+    let mut ended =
+        supervise::supervise(&mut kernel, &config, place, main_child, terminal.as_ref());
     if let Some(terminal) = &terminal {
         terminal.take_back();
     }
     shutdown::teardown(
-        place,
-        main_child,
+        &mut kernel,
         ended.asked_to_end,
         config.grace_period,
         |pid, status| {
