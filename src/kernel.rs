@@ -131,6 +131,8 @@ pub mod fake {
         /// The signal that ends it (after `delay`), if any: others leave it running.
         pub ends_on: Option<(i32, Duration)>,
         pub exit_status: i32,
+        /// SIGKILL does not end it (uninterruptible sleep).
+        pub unkillable: bool,
     }
 
     pub struct Fake {
@@ -191,6 +193,7 @@ pub mod fake {
                 child: true,
                 ends_on: None,
                 exit_status: 0,
+                unkillable: false,
             });
             self.procs.last_mut().expect("just pushed")
         }
@@ -224,7 +227,9 @@ pub mod fake {
             for i in hit {
                 let p = &mut self.procs[i];
                 match sig {
-                    libc::SIGKILL => self.dying.push((clock, p.stat.pid, libc::SIGKILL)),
+                    libc::SIGKILL if !p.unkillable => {
+                        self.dying.push((clock, p.stat.pid, libc::SIGKILL))
+                    }
                     libc::SIGCONT => p.stat.stopped = false,
                     _ => {}
                 }
@@ -266,7 +271,14 @@ pub mod fake {
             }
             let deadline = timeout.map(|t| self.clock + t);
             let next_signal = self.signals.front().map(|s| self.start + s.0);
-            let next_death = self.dying.iter().map(|d| d.0).min();
+            // Only a child's death wakes reaper (SIGCHLD); another's goes unnoticed.
+            let is_child = |pid| self.procs.iter().any(|p| p.stat.pid == pid && p.child);
+            let next_death = self
+                .dying
+                .iter()
+                .filter(|d| is_child(d.1))
+                .map(|d| d.0)
+                .min();
             let next = [next_signal, next_death, deadline]
                 .into_iter()
                 .flatten()
@@ -278,10 +290,7 @@ pub mod fake {
             if next_signal == Some(next) {
                 return self.signals.pop_front().map(|s| s.1);
             }
-            if next_death == Some(next) && self.settle() {
-                return Some(signal(libc::SIGCHLD));
-            }
-            None
+            self.settle().then(|| signal(libc::SIGCHLD))
         }
 
         fn can_wait(&self) -> bool {

@@ -207,3 +207,143 @@ enum Left {
     /// so it looks again, less and less often (`FIRST_LOOK` to `LAST_LOOK`).
     Others,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::fake::{Fake, Sent};
+    use crate::setup::Place;
+
+    const MS: Duration = Duration::from_millis(1);
+    const GRACE: Duration = Duration::from_secs(5);
+    const TERM: [Sent; 2] = [
+        Sent::Round(libc::SIGTERM, None),
+        Sent::Round(libc::SIGCONT, None),
+    ];
+    const KILL: Sent = Sent::Round(libc::SIGKILL, None);
+
+    /// Runs a teardown; returns what it reaped.
+    fn run(k: &mut Fake, spare: Spare, grace: Duration) -> Vec<(libc::pid_t, i32)> {
+        let mut reaped = Vec::new();
+        teardown(k, spare, grace, |pid, status| reaped.push((pid, status)));
+        reaped
+    }
+
+    fn pid1() -> Fake {
+        Fake::new(Scope::of(Place::Pid1, Some(10)))
+    }
+
+    fn subreaper() -> Fake {
+        Fake::new(Scope::of(Place::Subreaper(5), Some(10)))
+    }
+
+    #[test]
+    fn nothing_left_is_nothing_to_do() {
+        for mut k in [pid1(), subreaper()] {
+            assert!(run(&mut k, Spare::Nobody, GRACE).is_empty());
+            assert!(k.sent.is_empty());
+            assert_eq!(k.elapsed(), Duration::ZERO);
+        }
+    }
+
+    #[test]
+    fn a_process_that_handles_sigterm_ends_within_the_grace_period() {
+        for mut k in [pid1(), subreaper()] {
+            k.child(20, 20).ends_on = Some((libc::SIGTERM, 300 * MS));
+            k.procs[0].exit_status = 3 << 8;
+            let reaped = run(&mut k, Spare::Nobody, GRACE);
+            assert_eq!(reaped, [(20, 3 << 8)]);
+            assert_eq!(k.sent, TERM, "no SIGKILL");
+            assert_eq!(k.elapsed(), 300 * MS, "reaped as soon as it exited");
+        }
+    }
+
+    #[test]
+    fn one_that_ignores_it_is_killed_when_the_grace_period_ends() {
+        for mut k in [pid1(), subreaper()] {
+            k.child(20, 20);
+            let reaped = run(&mut k, Spare::Nobody, GRACE);
+            assert_eq!(reaped, [(20, libc::SIGKILL)]);
+            assert_eq!(k.sent, [TERM[0], TERM[1], KILL]);
+            assert_eq!(k.elapsed(), GRACE);
+        }
+    }
+
+    #[test]
+    fn a_zero_grace_period_kills_at_once() {
+        let mut k = pid1();
+        k.child(20, 20).ends_on = Some((libc::SIGTERM, MS));
+        assert_eq!(
+            run(&mut k, Spare::Nobody, Duration::ZERO),
+            [(20, libc::SIGKILL)]
+        );
+        assert_eq!(k.sent, [KILL]);
+        assert_eq!(k.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_group_already_asked_to_end_gets_no_second_sigterm() {
+        let mut k = subreaper();
+        k.child(10, 10);
+        k.child(20, 20).ends_on = Some((libc::SIGTERM, MS));
+        let reaped = run(&mut k, Spare::Group(10), GRACE);
+        assert_eq!(reaped, [(20, 0), (10, libc::SIGKILL)]);
+        assert_eq!(
+            k.sent,
+            [
+                Sent::Round(libc::SIGTERM, Some(10)),
+                Sent::Round(libc::SIGCONT, Some(10)),
+                KILL
+            ],
+            "the group gets the grace period, and SIGKILL after it"
+        );
+        assert_eq!(k.elapsed(), GRACE);
+    }
+
+    #[test]
+    fn everything_already_asked_to_end_gets_only_the_grace_period() {
+        let mut k = pid1();
+        k.child(20, 20);
+        k.child(21, 21).ends_on = Some((libc::SIGTERM, MS));
+        k.dying.push((k.start + 2 * MS, 22, 0));
+        k.child(22, 22);
+        let reaped = run(&mut k, Spare::Everything, GRACE);
+        assert_eq!(reaped, [(22, 0), (20, libc::SIGKILL), (21, libc::SIGKILL)]);
+        assert_eq!(k.sent, [KILL]);
+        assert_eq!(k.elapsed(), GRACE);
+    }
+
+    #[test]
+    fn a_grace_period_too_long_to_represent_waits_as_long_as_it_takes() {
+        let mut k = subreaper();
+        let hour = Duration::from_secs(3600);
+        k.child(20, 20).ends_on = Some((libc::SIGTERM, hour));
+        assert_eq!(run(&mut k, Spare::Nobody, Duration::MAX), [(20, 0)]);
+        assert_eq!(k.sent, TERM);
+        assert_eq!(k.elapsed(), hour);
+    }
+
+    #[test]
+    fn as_pid1_others_in_the_namespace_are_looked_for_less_and_less_often() {
+        let mut k = pid1();
+        k.child(30, 30).child = false;
+        k.procs[0].ends_on = Some((libc::SIGTERM, 100 * MS));
+        assert!(run(&mut k, Spare::Nobody, GRACE).is_empty(), "not a child");
+        assert_eq!(k.sent, TERM);
+        // Gone at 100 ms, seen at the look after: 10, 30, 70, then 150 ms.
+        assert_eq!(k.elapsed(), 150 * MS);
+    }
+
+    #[test]
+    fn what_survives_sigkill_is_given_up_on_after_kill_wait() {
+        for (mut k, rounds) in [(pid1(), 1..=1), (subreaper(), 2..=101)] {
+            k.child(20, 20).unkillable = true;
+            run(&mut k, Spare::Nobody, GRACE);
+            assert_eq!(k.elapsed(), GRACE + KILL_WAIT);
+            // As a subreaper, a round that reached anyone is followed by another 20 ms
+            // later (a child forked in between); `kill(-1)` needs one.
+            let kills = k.sent.iter().filter(|&&s| s == KILL).count();
+            assert!(rounds.contains(&kills), "{kills} rounds of SIGKILL");
+        }
+    }
+}

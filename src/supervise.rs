@@ -619,7 +619,11 @@ mod tests {
         let args = ["-r", "HUP:TERM", "-r", "USR1:0"];
         let ended = run(&mut k, &args, Place::Pid1);
         assert_eq!(kills(&k), [(-APP, libc::SIGTERM), (-APP, libc::SIGWINCH)]);
-        assert_eq!(ended.asked_to_end, Spare::Group(APP), "TERM is what was sent");
+        assert_eq!(
+            ended.asked_to_end,
+            Spare::Group(APP),
+            "TERM is what was sent"
+        );
     }
 
     #[test]
@@ -631,11 +635,21 @@ mod tests {
             from_kernel: true,
         };
         k.signals.push_back((MS, own));
-        k.signals.push_back((2 * MS, Received { signo: libc::SIGXFSZ, ..own }));
+        k.signals.push_back((
+            2 * MS,
+            Received {
+                signo: libc::SIGXFSZ,
+                ..own
+            },
+        ));
         k.at(3 * MS, libc::SIGXCPU);
         k.procs[0].ends_on = Some((libc::SIGXCPU, MS));
         run(&mut k, &[], Place::Pid1);
-        assert_eq!(kills(&k), [(-APP, libc::SIGXCPU)], "only the one sent by kill");
+        assert_eq!(
+            kills(&k),
+            [(-APP, libc::SIGXCPU)],
+            "only the one sent by kill"
+        );
     }
 
     #[test]
@@ -750,7 +764,6 @@ mod tests {
             assert_eq!(kills(&k), want, "{place:?} {}", signo::name(stop));
         }
     }
-
 
     #[test]
     fn with_wait_all_the_last_exit_counts_once_the_main_child_ended_well() {
