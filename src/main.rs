@@ -74,18 +74,11 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     let mut kernel = kernel::Os(scope::Scope::of(place, main_child));
     let mut ended =
         supervise::supervise(&mut kernel, &config, place, main_child, terminal.as_ref());
-    if let Some(terminal) = &terminal {
-        terminal.take_back();
-    }
-    shutdown::teardown(
-        &mut kernel,
-        ended.asked_to_end,
-        config.grace_period,
-        |pid, status| {
-            supervise::report_orphan(pid, status, config.warn_on_reap);
-            ended.note_exit(status);
-        },
-    );
+    terminal.iter().for_each(terminal::Terminal::take_back);
+    let (spare, warn) = (ended.asked_to_end, config.warn_on_reap);
+    shutdown::teardown(&mut kernel, spare, config.grace_period, |pid, status| {
+        ended.note_orphan(pid, status, warn);
+    });
     log::info!("exiting with status {}", ended.status);
     logging::last_word();
     Ok(ended.status)

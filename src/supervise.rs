@@ -63,6 +63,12 @@ pub struct Ended {
 }
 
 impl Ended {
+    /// Notes a process reaped that is not the main child (`warn`: `--warn-on-reap`).
+    pub fn note_orphan(&mut self, pid: libc::pid_t, status: i32, warn: bool) {
+        report_orphan(pid, status, warn);
+        self.note_exit(status);
+    }
+
     /// Notes the wait status of a process reaped after the main child: with `--wait-all`,
     /// when the main child ended well, the last process to end gives the final status.
     pub fn note_exit(&mut self, status: i32) {
@@ -186,10 +192,9 @@ impl<'a> Machine<'a> {
                     self.ended.later_exits_count = Some(self.config.remap_exit);
                 }
             }
-            _ => {
-                report_orphan(pid, status, self.config.warn_on_reap);
-                self.ended.note_exit(status);
-            }
+            _ => self
+                .ended
+                .note_orphan(pid, status, self.config.warn_on_reap),
         }
     }
 
@@ -466,7 +471,7 @@ fn descends_from(s: &Proc, root: libc::pid_t, all: &[Proc]) -> bool {
 }
 
 /// Logs a reaped process that is not the main child.
-pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
+fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
     if warn {
         log::warn!(
             "reaped process {pid} (exit status {})",
