@@ -14,7 +14,7 @@ use nix::errno::Errno;
 
 use crate::procs::{self, Proc, Walk};
 use crate::reap::{self, Children};
-use crate::scope::{self, Notes, Reached, Scope};
+use crate::shutdown::scope::{self, Notes, Reached, Scope};
 use crate::signals::{self, Received};
 use crate::signo::SigSet;
 

@@ -15,12 +15,14 @@
 //! (`waitpid`, `kill(-1, 0)`), never inferred from a `kill` that succeeded. The kernel is
 //! `kernel::Kernel`, so the timing of the whole teardown is unit-tested below.
 
+pub mod scope;
+
 use std::time::{Duration, Instant};
 
 use crate::kernel::Kernel;
 use crate::reap::Children;
-use crate::scope::{Notes, Reached, Scope};
 use crate::signo;
+use scope::{Notes, Reached, Scope};
 
 /// How long reaper waits for SIGKILLed processes to be reaped before it gives up on them
 /// (a process in uninterruptible sleep dies only when its I/O ends).
