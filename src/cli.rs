@@ -670,47 +670,9 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
         if bytes == b"--" {
             break;
         } else if let Some(long) = bytes.strip_prefix(b"--") {
-            let (name, inline) = match long.iter().position(|&c| c == b'=') {
-                Some(eq) => (&long[..eq], Some(OsStr::from_bytes(&long[eq + 1..]))),
-                None => (long, None),
-            };
-            let (index, long) = OPTIONS
-                .iter()
-                .enumerate()
-                .find_map(|(i, o)| o.long.filter(|l| l.as_bytes() == name).map(|l| (i, l)))
-                .ok_or_else(|| {
-                    Error::usage(format!("unknown option '{}'", shown(arg.as_bytes())))
-                })?;
-            let value = match (&OPTIONS[index].takes, inline) {
-                (Takes::Value(..), Some(v)) => Some(v),
-                (Takes::Value(..), None) => Some(next_value(&mut rest, &format!("--{long}"))?),
-                (Takes::Nothing(_), Some(_)) => {
-                    return Err(Error::usage(format!("option '--{long}' takes no value")));
-                }
-                (Takes::Nothing(_), None) => None,
-            };
-            b.apply(index, value, || format!("--{long}"))?;
+            long_option(&mut b, arg, long, &mut rest)?;
         } else if bytes.len() > 1 && bytes[0] == b'-' {
-            // A cluster of short options, getopt style: `-vvv`, `-cv`, `-t5`, `-t 5`.
-            let mut i = 1;
-            while i < bytes.len() && b.done.is_none() {
-                let c = bytes[i];
-                let index = OPTIONS
-                    .iter()
-                    .position(|o| o.short == Some(c))
-                    .ok_or_else(|| Error::usage(format!("unknown option '-{}'", shown(&[c]))))?;
-                i += 1;
-                let value = if matches!(OPTIONS[index].takes, Takes::Nothing(_)) {
-                    None
-                } else if i < bytes.len() {
-                    let v = OsStr::from_bytes(&bytes[i..]);
-                    i = bytes.len();
-                    Some(v)
-                } else {
-                    Some(next_value(&mut rest, &format!("-{}", c as char))?)
-                };
-                b.apply(index, value, || format!("-{}", c as char))?;
-            }
+            short_options(&mut b, bytes, &mut rest)?;
         } else {
             command.push(arg.clone());
             break;
@@ -725,6 +687,61 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
     // variable is an unset one: compose files write `VAR=` for "not set".
     apply_environment(&mut b, &|k: &str| env(k).filter(|v| !v.is_empty()))?;
     b.finish(command).map(|c| Request::Run(Box::new(c)))
+}
+
+/// `--name` or `--name=value` (`long`: `arg` without its dashes).
+fn long_option<'a>(
+    b: &mut Builder,
+    arg: &OsString,
+    long: &'a [u8],
+    rest: &mut std::slice::Iter<'a, OsString>,
+) -> Result<(), Error> {
+    let (name, inline) = match long.iter().position(|&c| c == b'=') {
+        Some(eq) => (&long[..eq], Some(OsStr::from_bytes(&long[eq + 1..]))),
+        None => (long, None),
+    };
+    let (index, long) = OPTIONS
+        .iter()
+        .enumerate()
+        .find_map(|(i, o)| o.long.filter(|l| l.as_bytes() == name).map(|l| (i, l)))
+        .ok_or_else(|| Error::usage(format!("unknown option '{}'", shown(arg.as_bytes()))))?;
+    let value = match (&OPTIONS[index].takes, inline) {
+        (Takes::Value(..), Some(v)) => Some(v),
+        (Takes::Value(..), None) => Some(next_value(rest, &format!("--{long}"))?),
+        (Takes::Nothing(_), Some(_)) => {
+            return Err(Error::usage(format!("option '--{long}' takes no value")));
+        }
+        (Takes::Nothing(_), None) => None,
+    };
+    b.apply(index, value, || format!("--{long}"))
+}
+
+/// A cluster of short options, getopt style: `-vvv`, `-cv`, `-t5`, `-t 5`.
+fn short_options<'a>(
+    b: &mut Builder,
+    bytes: &'a [u8],
+    rest: &mut std::slice::Iter<'a, OsString>,
+) -> Result<(), Error> {
+    let mut i = 1;
+    while i < bytes.len() && b.done.is_none() {
+        let c = bytes[i];
+        let index = OPTIONS
+            .iter()
+            .position(|o| o.short == Some(c))
+            .ok_or_else(|| Error::usage(format!("unknown option '-{}'", shown(&[c]))))?;
+        i += 1;
+        let value = if matches!(OPTIONS[index].takes, Takes::Nothing(_)) {
+            None
+        } else if i < bytes.len() {
+            let v = OsStr::from_bytes(&bytes[i..]);
+            i = bytes.len();
+            Some(v)
+        } else {
+            Some(next_value(rest, &format!("-{}", c as char))?)
+        };
+        b.apply(index, value, || format!("-{}", c as char))?;
+    }
+    Ok(())
 }
 
 fn next_value<'a>(

@@ -11,6 +11,10 @@
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
 //!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
+//!    to the processes that are reaper's to end                       (shutdown::scope)
+//!
+//! Steps 5 and 6 talk to the kernel through `kernel::Kernel`, made once here for the
+//! scope reaper stands in, so that both are unit-tested without processes.
 //! 7. exit with the main child's status (--wait-all: see supervise)
 //!
 //! Errors are `error::Error`, which carries the exit status (every status is named in
@@ -25,6 +29,7 @@
 
 mod cli;
 mod error;
+mod kernel;
 mod logging;
 mod procs;
 mod reap;
@@ -33,6 +38,7 @@ mod shutdown;
 mod signals;
 mod signo;
 mod spawn;
+mod stat;
 mod status;
 mod supervise;
 mod terminal;
@@ -68,20 +74,14 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();
-    let mut ended = supervise::supervise(&config, place, main_child, terminal.as_ref());
-    if let Some(terminal) = &terminal {
-        terminal.take_back();
-    }
-    shutdown::teardown(
-        place,
-        main_child,
-        ended.asked_to_end,
-        config.grace_period,
-        |pid, status| {
-            supervise::report_orphan(pid, status, config.warn_on_reap);
-            ended.note_exit(status);
-        },
-    );
+    let mut kernel = kernel::Os(shutdown::scope::Scope::of(place, main_child));
+    let mut ended =
+        supervise::supervise(&mut kernel, &config, place, main_child, terminal.as_ref());
+    terminal.iter().for_each(terminal::Terminal::take_back);
+    let (spare, warn) = (ended.asked_to_end, config.warn_on_reap);
+    shutdown::teardown(&mut kernel, spare, config.grace_period, |pid, status| {
+        ended.note_orphan(pid, status, warn);
+    });
     log::info!("exiting with status {}", ended.status);
     logging::last_word();
     Ok(ended.status)

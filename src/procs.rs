@@ -33,6 +33,7 @@ use nix::unistd::Pid;
 
 use crate::error::Error;
 use crate::signals;
+use crate::stat::Fields;
 
 /// A process as `/proc/PID/stat` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub struct Proc {
     pub ppid: libc::pid_t,
     pub pgid: libc::pid_t,
     pub zombie: bool,
+    /// Stopped (state T), or stopped under a debugger (t).
+    pub stopped: bool,
     /// Clock ticks after boot: with the pid, it names one process for good.
     pub start: u64,
 }
@@ -313,23 +316,26 @@ fn list() -> Result<Vec<libc::pid_t>, Error> {
 }
 
 pub fn parse_stat(pid: libc::pid_t, stat: &[u8]) -> Option<Proc> {
-    // The fields come after the command name, which ends at the last ')' (the name itself
-    // may hold ')' and spaces).
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    // After the name: state (3), ppid (4), pgrp (5), ... starttime (22).
-    let mut fields = rest.split_ascii_whitespace();
-    let zombie = fields.next()? == "Z";
-    let ppid = fields.next()?.parse().ok()?;
-    let pgid = fields.next()?.parse().ok()?;
-    let start = fields.nth(22 - 6)?.parse().ok()?;
+    let fields = Fields::of(stat)?;
+    let state = fields.state()?;
     Some(Proc {
         pid,
-        ppid,
-        pgid,
-        zombie,
-        start,
+        ppid: fields.parse(4)?,
+        pgid: fields.parse(5)?,
+        zombie: state == b'Z',
+        stopped: matches!(state, b'T' | b't'),
+        start: fields.parse(22)?,
     })
+}
+
+/// `/proc/PID/stat` of one process; `None` when it cannot be read (gone, hidden).
+pub fn read_stat(pid: libc::pid_t) -> Option<Proc> {
+    // 1024 bytes always reach the start time (field 22).
+    let mut buf = [0u8; 1024];
+    let n = File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
+    parse_stat(pid, buf.get(..n)?)
 }
 
 #[cfg(test)]
@@ -347,6 +353,7 @@ mod tests {
                 ppid,
                 pgid,
                 zombie,
+                stopped: false,
                 start: 777,
             })
         };

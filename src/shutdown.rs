@@ -10,26 +10,19 @@
 //! namespace the other containers' processes, and anything `docker exec` starts, have a
 //! parent outside it. They send reaper no SIGCHLD and `waitpid` never sees them, so
 //! "nothing left" is `kill(-1, 0)` finding no one, and the wait polls for it.
-//!
-//! What the log says is what the kernel did: a round counts the processes it reached, and
-//! names those it was not permitted to signal (`kill(-1)` returns 0 when it reached none
-//! of them); whether anything is left is asked of the kernel (`waitpid`, `kill(-1, 0)`),
-//! never inferred from a `kill` that succeeded. When /proc hides part of reaper's tree
-//! (`hidepid`, no descriptor free), the round signals what the kernel still shows (reaper's
-//! own children, the sessions they lead) and says at warning level that it walked blind.
+//!//! Which processes those are, and how one round reaches them, is `scope`'s; what the log
+//! says of a round is what the kernel did. Whether anything is left is asked of the kernel
+//! (`waitpid`, `kill(-1, 0)`), never inferred from a `kill` that succeeded. The kernel is
+//! `kernel::Kernel`, so the timing of the whole teardown is unit-tested below.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+pub mod scope;
+
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::unistd::Pid;
-
-use crate::error::describe;
-use crate::procs::{Proc, View, Walk};
-use crate::reap::{self, Children};
-use crate::setup::Place;
-use crate::signals;
-use crate::signo::{self, SigSet};
+use crate::kernel::Kernel;
+use crate::reap::Children;
+use crate::signo;
+use scope::{Notes, Reached, Scope};
 
 /// How long reaper waits for SIGKILLed processes to be reaped before it gives up on them
 /// (a process in uninterruptible sleep dies only when its I/O ends).
@@ -41,19 +34,6 @@ const KILL_WAIT: Duration = Duration::from_secs(2);
 /// 1,500 such processes, a look every 10 ms cost reaper 3.3 s of CPU in a 5 s grace period.)
 const FIRST_LOOK: Duration = Duration::from_millis(10);
 const LAST_LOOK: Duration = Duration::from_millis(250);
-
-/// Which processes the teardown reaches.
-#[derive(Debug, Clone, Copy)]
-enum Scope {
-    /// reaper is PID 1: every process in the namespace.
-    Namespace,
-    /// reaper is a subreaper: its descendants only. When `/proc` cannot list them, the
-    /// main child's process group, if there is one, is all reaper can still reach.
-    Descendants {
-        own_pid: libc::pid_t,
-        app_group: Option<libc::pid_t>,
-    },
-}
 
 /// Who was already forwarded a signal asking it to end, and so gets no SIGTERM of the
 /// teardown's: it is in its own shutdown, which a second SIGTERM would cut short (many
@@ -68,54 +48,153 @@ pub enum Spare {
     Everything,
 }
 
-/// Ends every process that reaper, standing at `place`, is responsible for, reaping as it
-/// goes; `on_exit` sees each reaped process. `app_group` is the main child's process group.
-pub fn teardown(
-    place: Place,
-    app_group: Option<libc::pid_t>,
+/// Ends every process in the kernel's scope, reaping as it goes; `on_exit` sees each
+/// reaped process. `spare` was already asked to end (see `Spare`).
+pub fn teardown<K: Kernel>(
+    kernel: &mut K,
     spare: Spare,
     grace: Duration,
     on_exit: impl FnMut(libc::pid_t, i32),
 ) {
     Teardown {
-        scope: Scope::of(place, app_group),
+        kernel,
         spare,
         on_exit,
-        warned_blind: false,
-        missed_group: false,
+        notes: Notes::default(),
     }
     .run(grace);
 }
 
-/// Sends `sigs`, in turn, to every process that reaper, standing at `place`, is
-/// responsible for, as the teardown reaches them: as PID 1 the whole namespace, as a
-/// subreaper its own descendants (`--wait-all`, once the main child is gone).
-pub fn signal_everything(place: Place, app_group: Option<libc::pid_t>, sigs: &[i32]) {
-    // As PID 1, no walk of /proc per forwarded signal just to count: `kill(-1)` reaches
-    // everything (what it could not reach, the teardown names).
-    if place == Place::Pid1 {
-        for &sig in sigs {
-            if let Err(e) = signals::send(-1, sig) {
-                log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
-            }
-        }
-        return;
-    }
-    let mut t = Teardown {
-        scope: Scope::of(place, app_group),
-        spare: Spare::Nobody,
-        on_exit: |_, _| {},
-        warned_blind: false,
-        missed_group: false,
-    };
-    t.signal(sigs, None);
+struct Teardown<'k, K, F> {
+    kernel: &'k mut K,
+    spare: Spare,
+    on_exit: F,
+    notes: Notes,
 }
 
-impl Scope {
-    fn of(place: Place, app_group: Option<libc::pid_t>) -> Scope {
-        match place {
-            Place::Pid1 => Scope::Namespace,
-            Place::Subreaper(own_pid) => Scope::Descendants { own_pid, app_group },
+impl<K: Kernel, F: FnMut(libc::pid_t, i32)> Teardown<'_, K, F> {
+    fn run(&mut self, grace: Duration) {
+        if self.left() == Left::Nothing {
+            log::debug!("teardown: nothing left");
+            return;
+        }
+        if !grace.is_zero() {
+            self.ask_to_end(grace);
+            if self.wait_for_none(self.kernel.now().checked_add(grace)) {
+                log::info!("teardown: everything exited within the grace period");
+                return;
+            }
+        }
+        self.kill();
+    }
+
+    /// SIGTERM (and SIGCONT) to everything in scope but what `spare` spares.
+    fn ask_to_end(&mut self, grace: Duration) {
+        let sigs = [libc::SIGTERM, libc::SIGCONT];
+        match self.spare {
+            Spare::Group(g) => {
+                let reached = self.kernel.signal_scope(&sigs, Some(g), &mut self.notes);
+                if reached == Reached::Everything {
+                    // Blind: `kill(-1)` left no group out, as the warning said.
+                    log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}")
+                } else {
+                    log::info!(
+                        "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
+                    )
+                }
+            }
+            Spare::Nobody => {
+                let reached = self.kernel.signal_scope(&sigs, None, &mut self.notes);
+                log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}")
+            }
+            Spare::Everything => log::info!(
+                "teardown: everything left was already asked to end; waiting up to {grace:?}"
+            ),
+        }
+    }
+
+    /// SIGKILL to everything in scope, in rounds while a walk of /proc finds more, and
+    /// reaping until none is left or `KILL_WAIT` passes.
+    fn kill(&mut self) {
+        let deadline = self.kernel.now() + KILL_WAIT;
+        let mut first = true;
+        loop {
+            let reached = self
+                .kernel
+                .signal_scope(&[libc::SIGKILL], None, &mut self.notes);
+            // The rounds after the first find what forked in between: one line says it.
+            if std::mem::take(&mut first) {
+                log::info!("teardown: sent SIGKILL to {reached}");
+            } else {
+                log::trace!("teardown: sent SIGKILL to {reached}");
+            }
+            // Under `kill(-1)` one round reaches all: the kernel lets no process fork once
+            // it has a SIGKILL pending. In /proc, a child forked just before its parent was
+            // killed may be missed by one walk and found by the next.
+            let again = matches!(self.kernel.scope(), Scope::Descendants { .. })
+                && (reached.any() || std::mem::take(&mut self.notes.missed_group));
+            let until = if again {
+                self.kernel.now() + Duration::from_millis(20)
+            } else {
+                deadline
+            };
+            if self.wait_for_none(Some(until.min(deadline))) {
+                return;
+            }
+            if !again || self.kernel.now() >= deadline {
+                break;
+            }
+        }
+        log::warn!("teardown: processes still left {KILL_WAIT:?} after SIGKILL; exiting anyway");
+    }
+
+    /// Reaps what exited, and says what is still there.
+    fn left(&mut self) -> Left {
+        let children = self.kernel.reap(&mut self.on_exit);
+        let descendants = if children == Children::Running {
+            Left::Descendants
+        } else {
+            // Everything below reaper is reparented to it as its parents exit: no child,
+            // no descendant.
+            Left::Nothing
+        };
+        match self.kernel.scope() {
+            // ESRCH: no other process in the namespace at all, the usual end of a
+            // container, known with one syscall and no /proc walk.
+            Scope::Namespace if self.kernel.send(-1, 0).is_err() => Left::Nothing,
+            Scope::Namespace if self.kernel.others_in_namespace() => Left::Others,
+            _ => descendants,
+        }
+    }
+
+    /// Reaps until nothing is left (`true`) or `deadline` passes (`false`). No deadline
+    /// means the grace period is too long to be represented: wait as long as it takes.
+    fn wait_for_none(&mut self, deadline: Option<Instant>) -> bool {
+        let mut look_again = FIRST_LOOK;
+        loop {
+            let left = self.left();
+            if left == Left::Nothing {
+                return true;
+            }
+            let mut remaining = match deadline {
+                Some(d) => match d.checked_duration_since(self.kernel.now()) {
+                    Some(r) if !r.is_zero() => Some(r),
+                    _ => return false,
+                },
+                None => None,
+            };
+            if left == Left::Others {
+                remaining = Some(remaining.map_or(look_again, |r| r.min(look_again)));
+                look_again = (look_again * 2).min(LAST_LOOK);
+            }
+            // Only SIGCHLD matters now; anything else has no one to go to. Not a word about
+            // a SIGPIPE of reaper's own logging: the line would raise the next one.
+            if let Some(sig) = self.kernel.wait(remaining)
+                && sig.signo != libc::SIGCHLD
+                && !sig.is_self_inflicted()
+            {
+                log::debug!("teardown: ignoring {}", signo::name(sig.signo));
+            }
         }
     }
 }
@@ -131,653 +210,142 @@ enum Left {
     Others,
 }
 
-struct Teardown<F> {
-    scope: Scope,
-    spare: Spare,
-    on_exit: F,
-    /// A blind walk was reported: once per teardown is enough.
-    warned_blind: bool,
-    /// The last round found a group it could not signal: every member it saw had gone
-    /// (a fork loop's); the next round looks again.
-    missed_group: bool,
-}
-
-impl<F: FnMut(libc::pid_t, i32)> Teardown<F> {
-    fn run(&mut self, grace: Duration) {
-        if self.left() == Left::Nothing {
-            log::debug!("teardown: nothing left");
-            return;
-        }
-        if !grace.is_zero() {
-            match self.spare {
-                Spare::Group(g) => {
-                    let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], Some(g));
-                    if reached == Reached::Everything {
-                        // Blind: `kill(-1)` left no group out, as the warning said.
-                        log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}")
-                    } else {
-                        log::info!(
-                            "teardown: sent SIGTERM to {reached} (not to process group {g}, already asked to end); waiting up to {grace:?}"
-                        )
-                    }
-                }
-                Spare::Nobody => {
-                    let reached = self.signal(&[libc::SIGTERM, libc::SIGCONT], None);
-                    log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}")
-                }
-                Spare::Everything => log::info!(
-                    "teardown: everything left was already asked to end; waiting up to {grace:?}"
-                ),
-            }
-            if self.wait_for_none(Instant::now().checked_add(grace)) {
-                log::info!("teardown: everything exited within the grace period");
-                return;
-            }
-        }
-        let deadline = Instant::now() + KILL_WAIT;
-        let mut first = true;
-        loop {
-            let reached = self.signal(&[libc::SIGKILL], None);
-            // The rounds after the first find what forked in between: one line says it.
-            if std::mem::take(&mut first) {
-                log::info!("teardown: sent SIGKILL to {reached}");
-            } else {
-                log::trace!("teardown: sent SIGKILL to {reached}");
-            }
-            // Under `kill(-1)` one round reaches all: the kernel lets no process fork once
-            // it has a SIGKILL pending. In /proc, a child forked just before its parent was
-            // killed may be missed by one walk and found by the next.
-            let again = matches!(self.scope, Scope::Descendants { .. })
-                && (reached.any() || std::mem::take(&mut self.missed_group));
-            let until = if again {
-                Instant::now() + Duration::from_millis(20)
-            } else {
-                deadline
-            };
-            if self.wait_for_none(Some(until.min(deadline))) {
-                return;
-            }
-            if !again || Instant::now() >= deadline {
-                break;
-            }
-        }
-        log::warn!("teardown: processes still left {KILL_WAIT:?} after SIGKILL; exiting anyway");
-    }
-
-    /// Reaps what exited, and says what is still there.
-    fn left(&mut self) -> Left {
-        let children = reap::drain(&mut self.on_exit);
-        let descendants = if children == Children::Running {
-            Left::Descendants
-        } else {
-            // Everything below reaper is reparented to it as its parents exit: no child,
-            // no descendant.
-            Left::Nothing
-        };
-        match self.scope {
-            // ESRCH: no other process in the namespace at all, the usual end of a
-            // container, known with one syscall and no /proc walk.
-            Scope::Namespace if signals::send(-1, 0).is_err() => Left::Nothing,
-            Scope::Namespace if others_in_namespace() => Left::Others,
-            _ => descendants,
-        }
-    }
-
-    /// Reaps until nothing is left (`true`) or `deadline` passes (`false`). No deadline
-    /// means the grace period is too long to be represented: wait as long as it takes.
-    fn wait_for_none(&mut self, deadline: Option<Instant>) -> bool {
-        let mut look_again = FIRST_LOOK;
-        loop {
-            let left = self.left();
-            if left == Left::Nothing {
-                return true;
-            }
-            let mut remaining = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(r) if !r.is_zero() => Some(r),
-                    _ => return false,
-                },
-                None => None,
-            };
-            if left == Left::Others {
-                remaining = Some(remaining.map_or(look_again, |r| r.min(look_again)));
-                look_again = (look_again * 2).min(LAST_LOOK);
-            }
-            // Only SIGCHLD matters now; anything else has no one to go to. Not a word about
-            // a SIGPIPE of reaper's own logging: the line would raise the next one.
-            if let Some(sig) = signals::wait(SigSet::handled(), remaining)
-                && sig.signo != libc::SIGCHLD
-                && !sig.is_self_inflicted()
-            {
-                log::debug!("teardown: ignoring {}", signo::name(sig.signo));
-            }
-        }
-    }
-
-    /// Sends `sigs` to every process in scope but the members of group `spare`.
-    fn signal(&mut self, sigs: &[i32], spare: Option<libc::pid_t>) -> Reached {
-        match self.scope {
-            Scope::Namespace => self.signal_namespace(sigs, spare),
-            Scope::Descendants { own_pid, app_group } => {
-                self.signal_descendants(own_pid, app_group, sigs, spare)
-            }
-        }
-    }
-
-    /// As PID 1: `kill(-1)`, which needs no /proc and which no fork loop outruns, counted
-    /// by a walk of /proc; with a group to spare, one process at a time (`kill(-1)` cannot
-    /// leave a group out). A fork loop may outrun that round, but not the SIGKILL round.
-    fn signal_namespace(&mut self, sigs: &[i32], spare: Option<libc::pid_t>) -> Reached {
-        let mut walk = Walk::new(1);
-        let view = match walk.survey() {
-            Ok(view) => view,
-            Err(e) => {
-                if spare.is_some() {
-                    self.walked_blind(&format!(
-                        "cannot list processes in /proc ({e}): signalling every process, the app's group included"
-                    ));
-                } else {
-                    log::debug!("teardown: cannot list processes in /proc ({e})");
-                }
-                for &sig in sigs {
-                    if let Err(e) = signals::send(-1, sig) {
-                        log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
-                    }
-                }
-                return Reached::Everything;
-            }
-        };
-        let mut count = Count::default();
-        let found = everyone(&view);
-        if let Some(g) = spare {
-            for (pid, p) in found {
-                // The kernel gives any pid's group, with no /proc file to read.
-                let pgid = match p {
-                    Some(p) => p.pgid,
-                    None => match nix::unistd::getpgid(Some(Pid::from_raw(pid))) {
-                        Ok(g) => g.as_raw(),
-                        Err(_) => continue,
-                    },
-                };
-                if pgid == g {
-                    continue;
-                }
-                let sent = match p {
-                    Some(p) => walk.send(&p, sigs),
-                    // A child of reaper's keeps its pid until reaped: exact. Anything else
-                    // unread goes by pid, as before pidfds.
-                    None => send_all(pid, sigs),
-                };
-                count.add(sent, pid, sigs[0]);
-            }
-        } else {
-            // Probed before: `kill(-1)` says nothing of those it was not permitted to
-            // signal (it returns 0 when it reached anyone, or was refused by everyone).
-            for (pid, _) in found {
-                count.add(signals::send(pid, 0), pid, sigs[0]);
-            }
-            for &sig in sigs {
-                if let Err(e) = signals::send(-1, sig) {
-                    log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
-                }
-            }
-            // `kill(-1)` reached what /proc hid too: only the count is short.
-            return count.reached();
-        }
-        if walk.by_pid {
-            log::debug!(
-                "teardown: no descriptor free for a pidfd: some processes signalled by pid"
-            );
-        }
-        self.note_unseen(&view, false);
-        count.reached()
-    }
-
-    /// As a subreaper: reaper's descendants, found in /proc (with what the kernel lists of
-    /// reaper's own children for what /proc hides), each group made of descendants only
-    /// with one `kill(-pgid)`, the rest one by one.
-    fn signal_descendants(
-        &mut self,
-        own_pid: libc::pid_t,
-        app_group: Option<libc::pid_t>,
-        sigs: &[i32],
-        spare: Option<libc::pid_t>,
-    ) -> Reached {
-        let mut walk = Walk::new(own_pid);
-        let view = match walk.survey() {
-            Ok(view) => view,
-            Err(e) => {
-                self.walked_blind(&format!(
-                    "cannot list descendants in /proc ({e}); signalling the app's process group only"
-                ));
-                let Some(group) = app_group.filter(|&g| Some(g) != spare) else {
-                    return Reached::None;
-                };
-                if let Err(e) = send_all(-group, sigs) {
-                    refused_or_gone(&format!("process group {group}"), sigs[0], e);
-                }
-                return Reached::Group(group);
-            }
-        };
-        let t = targets(own_pid, &view.procs, spare);
-        let mut count = Count::default();
-        for (pgid, members) in &t.groups {
-            match walk.send_to_group(*pgid, members, sigs) {
-                // The kernel took it for someone: at least one, whatever the walk saw alive.
-                Ok(true) => count.reached += members.iter().filter(|m| !m.zombie).count().max(1),
-                Ok(false) => {
-                    log::debug!("teardown: no member of process group {pgid} left as found");
-                    self.missed_group = true;
-                }
-                Err(e) => {
-                    for m in members {
-                        count.add(Err(e), m.pid, sigs[0]);
-                    }
-                }
-            }
-        }
-        for p in &t.pids {
-            count.add(walk.send(p, sigs), p.pid, sigs[0]);
-        }
-        // Children /proc did not show: the kernel still gives their group and session. One
-        // that leads its own session (a daemon's `setsid`) gets it whole: no process
-        // outside reaper's tree can be in that session.
-        for c in view.unseen_children() {
-            let Ok(pgid) = nix::unistd::getpgid(Some(Pid::from_raw(c))) else {
-                continue;
-            };
-            if Some(pgid.as_raw()) == spare {
-                continue;
-            }
-            let leads_session =
-                nix::unistd::getsid(Some(Pid::from_raw(c))).is_ok_and(|s| s.as_raw() == c);
-            let target = if leads_session { -c } else { c };
-            count.add(send_all(target, sigs), c, sigs[0]);
-        }
-        // Blind to some processes: the app's group, as when /proc cannot be listed at all.
-        let blind = !view.unread.is_empty()
-            || view.children.is_none()
-            || !view.unseen_children().is_empty();
-        if let Some(g) = app_group.filter(|&g| blind && Some(g) != spare)
-            && !t.groups.iter().any(|(pgid, _)| *pgid == g)
-        {
-            let in_group = view
-                .unread
-                .iter()
-                .filter(|&&pid| {
-                    nix::unistd::getpgid(Some(Pid::from_raw(pid))).is_ok_and(|p| p.as_raw() == g)
-                })
-                .count();
-            match send_all(-g, sigs) {
-                Ok(()) => count.reached += in_group.max(1),
-                Err(e) => refused_or_gone(&format!("process group {g}"), sigs[0], e),
-            }
-        }
-        if walk.by_pid {
-            log::debug!(
-                "teardown: no descriptor free for a pidfd: some processes signalled by pid"
-            );
-        }
-        let found_none = t.groups.is_empty() && t.pids.is_empty();
-        self.note_unseen(&view, view.children.is_none() && found_none);
-        count.reached()
-    }
-
-    /// Warns once when the walk could not see every process it should have.
-    fn note_unseen(&mut self, view: &View, no_children_list: bool) {
-        let unread = view.unread.len();
-        let hidden = view
-            .unseen_children()
-            .iter()
-            .filter(|c| !view.unread.contains(c))
-            .count();
-        let mut what = Vec::new();
-        if unread > 0 {
-            what.push(format!("{} unreadable", plural(unread, "process")));
-        }
-        if hidden > 0 {
-            what.push(format!("{hidden} of its children not listed"));
-        }
-        if no_children_list {
-            what.push("no list of its own children".to_string());
-        }
-        if !what.is_empty() {
-            self.walked_blind(&format!(
-                "/proc shows reaper only part of the processes (hidepid, or no descriptor free: {}); signalling what the kernel still shows, a process below a hidden one may be missed",
-                what.join(", ")
-            ));
-        }
-    }
-
-    fn walked_blind(&mut self, what: &str) {
-        if !std::mem::replace(&mut self.warned_blind, true) {
-            log::warn!("teardown: {what}");
-        }
-    }
-}
-
-/// Every live process a walk found but reaper itself and PID 1, with what is known of it:
-/// those read, those listed but unread, and reaper's children the walk did not list.
-fn everyone(view: &View) -> Vec<(libc::pid_t, Option<Proc>)> {
-    let me = nix::unistd::getpid().as_raw();
-    let mut all: Vec<(libc::pid_t, Option<Proc>)> = view
-        .procs
-        .iter()
-        .filter(|p| p.pid != 1 && p.pid != me && !p.zombie)
-        .map(|p| (p.pid, Some(*p)))
-        .collect();
-    all.extend(view.unread.iter().map(|&pid| (pid, None)));
-    all.extend(
-        view.unseen_children()
-            .into_iter()
-            .filter(|c| !view.unread.contains(c))
-            .map(|c| (c, None)),
-    );
-    all.retain(|&(pid, _)| pid != 1 && pid != me);
-    all
-}
-
-/// Sends each of `sigs` to `target`; ESRCH for a later one is no error (the first may have
-/// ended it).
-fn send_all(target: libc::pid_t, sigs: &[i32]) -> Result<(), Errno> {
-    for (i, &sig) in sigs.iter().enumerate() {
-        match signals::send(target, sig) {
-            Err(Errno::ESRCH) if i > 0 => {}
-            Err(e) => return Err(e),
-            Ok(()) => {}
-        }
-    }
-    Ok(())
-}
-
-/// Whether reaper was already told, once, that it may not signal some process.
-static WARNED_REFUSED: AtomicBool = AtomicBool::new(false);
-
-/// Logs a signal that could not be sent to `whom`: the first refusal (EPERM) at warning
-/// level, with what to do about it, once for reaper's life; anything else at debug level
-/// (ESRCH: it exited first, which is what reaper wanted anyway).
-pub fn refused_or_gone(whom: &str, sig: i32, e: Errno) {
-    if e == Errno::EPERM && !WARNED_REFUSED.swap(true, Ordering::Relaxed) {
-        log::warn!(
-            "not permitted to send {} to {whom}: reaper needs CAP_KILL to signal processes of another user; keep CAP_KILL, or run reaper as the app's user",
-            signo::name(sig)
-        );
-    } else {
-        log::debug!(
-            "failed to send {} to {whom}: {}",
-            signo::name(sig),
-            describe(e)
-        );
-    }
-}
-
-/// What a round reached, counted as the kernel answered.
-#[derive(Debug, Default)]
-struct Count {
-    reached: usize,
-    refused: usize,
-}
-
-impl Count {
-    fn add(&mut self, sent: Result<(), Errno>, pid: libc::pid_t, sig: i32) {
-        match sent {
-            Ok(()) => self.reached += 1,
-            Err(Errno::ESRCH) => {}
-            Err(e) => {
-                if e == Errno::EPERM {
-                    self.refused += 1;
-                }
-                refused_or_gone(&format!("process {pid}"), sig, e);
-            }
-        }
-    }
-
-    fn reached(&self) -> Reached {
-        match (self.reached, self.refused) {
-            (0, 0) => Reached::None,
-            (n, refused) => Reached::Processes { n, refused },
-        }
-    }
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else if what.ends_with('s') {
-        format!("{n} {what}es")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-/// As PID 1: whether the namespace holds a live process outside reaper's own tree that
-/// reaper may signal. In a pod's shared PID namespace the other containers' processes, and
-/// anything `docker exec` starts, have a parent outside the namespace: they send reaper no
-/// SIGCHLD and `waitpid` never sees them. One that reaper may not signal (another user's,
-/// in a container without root) does not count: nothing reaper could do would end it.
-fn others_in_namespace() -> bool {
-    match Walk::new(1).survey() {
-        Ok(view) => {
-            let mine = tree(1, &view.procs);
-            let may_signal = |pid| signals::send(pid, 0).is_ok();
-            view.procs.iter().any(|p| {
-                p.pid != 1 && !p.zombie && mine.binary_search(&p.pid).is_err() && may_signal(p.pid)
-            })
-            // Unread, whose parent is unknown: assume the worst, and keep looking.
-            || view
-                .unread
-                .iter()
-                .any(|&pid| !view.is_child(pid) && may_signal(pid))
-        }
-        // Without /proc, the kernel can still say whether anything at all is there, though
-        // not whose it is: assume the worst, and keep looking.
-        Err(_) => signals::send(-1, 0).is_ok(),
-    }
-}
-
-/// What a signalling round reached, for the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reached {
-    /// `kill(-1)` with no /proc to count: every process reaper may signal.
-    Everything,
-    /// Processes the kernel took the signal for, and those it refused reaper.
-    Processes {
-        n: usize,
-        refused: usize,
-    },
-    Group(libc::pid_t),
-    None,
-}
-
-impl Reached {
-    /// Whether the kernel took the signal for anyone.
-    fn any(self) -> bool {
-        match self {
-            Reached::Everything | Reached::Group(_) => true,
-            Reached::Processes { n, .. } => n > 0,
-            Reached::None => false,
-        }
-    }
-}
-
-impl std::fmt::Display for Reached {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Reached::Everything => f.write_str("every process it may signal (kill(-1))"),
-            Reached::Processes { n, refused: 0 } => f.write_str(&plural(*n, "process")),
-            Reached::Processes { n, refused } => write!(
-                f,
-                "{} (and was not permitted to signal {})",
-                plural(*n, "process"),
-                plural(*refused, "process")
-            ),
-            Reached::Group(g) => write!(f, "process group {g}"),
-            Reached::None => f.write_str("no process"),
-        }
-    }
-}
-
-/// What one teardown round signals below `root`.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Targets {
-    /// Process groups whose every member is a descendant. A group is signalled with one
-    /// `kill(-pgid)`, which, like `kill(-1)`, the kernel lets no member escape by forking:
-    /// a fork loop cannot outrun it. Each with its members as found.
-    groups: Vec<(libc::pid_t, Vec<Proc>)>,
-    /// Descendants in a group shared with some other process: signalled one by one.
-    pids: Vec<Proc>,
-}
-
-/// Every process below `root`, sorted.
-fn tree(root: libc::pid_t, procs: &[Proc]) -> Vec<libc::pid_t> {
-    let mut by_parent: Vec<(libc::pid_t, libc::pid_t)> =
-        procs.iter().map(|p| (p.ppid, p.pid)).collect();
-    by_parent.sort_unstable();
-    let mut below = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        let start = by_parent.partition_point(|&(p, _)| p < parent);
-        for &(p, child) in &by_parent[start..] {
-            if p != parent {
-                break;
-            }
-            below.push(child);
-            frontier.push(child);
-        }
-    }
-    below.sort_unstable();
-    below
-}
-
-/// What to signal below `root`, leaving out the members of group `spare`.
-fn targets(root: libc::pid_t, procs: &[Proc], spare: Option<libc::pid_t>) -> Targets {
-    let below = tree(root, procs);
-    let is_below = |pid| below.binary_search(&pid).is_ok();
-    // Groups that hold any other process (reaper's own included) are never signalled whole.
-    let mut shared: Vec<libc::pid_t> = procs
-        .iter()
-        .filter(|p| !is_below(p.pid))
-        .map(|p| p.pgid)
-        .collect();
-    if !procs.iter().any(|p| p.pid == root) {
-        shared.push(nix::unistd::getpgrp().as_raw());
-    }
-    shared.sort_unstable();
-    let mut t = Targets::default();
-    // A zombie is signalled no more, but it still holds its group, which may have members
-    // the walk missed (a fork loop's, whose every member is gone before /proc is read).
-    for p in procs
-        .iter()
-        .filter(|p| is_below(p.pid) && Some(p.pgid) != spare)
-    {
-        if shared.binary_search(&p.pgid).is_ok() {
-            if !p.zombie {
-                t.pids.push(*p);
-            }
-        } else if let Some((_, members)) = t.groups.iter_mut().find(|(g, _)| *g == p.pgid) {
-            members.push(*p);
-        } else {
-            t.groups.push((p.pgid, vec![*p]));
-        }
-    }
-    t
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use crate::kernel::fake::{Fake, Sent};
+    use crate::setup::Place;
 
-    fn proc(pid: i32, ppid: i32, pgid: i32) -> Proc {
-        Proc {
-            pid,
-            ppid,
-            pgid,
-            zombie: false,
-            start: 0,
-        }
+    const MS: Duration = Duration::from_millis(1);
+    const GRACE: Duration = Duration::from_secs(5);
+    const TERM: [Sent; 2] = [
+        Sent::Round(libc::SIGTERM, None),
+        Sent::Round(libc::SIGCONT, None),
+    ];
+    const KILL: Sent = Sent::Round(libc::SIGKILL, None);
+
+    /// Runs a teardown; returns what it reaped.
+    fn run(k: &mut Fake, spare: Spare, grace: Duration) -> Vec<(libc::pid_t, i32)> {
+        let mut reaped = Vec::new();
+        teardown(k, spare, grace, |pid, status| reaped.push((pid, status)));
+        reaped
     }
 
-    /// The pids of the members of each group, and the pids signalled alone.
-    fn shape(t: &Targets) -> (Vec<(i32, Vec<i32>)>, Vec<i32>) {
-        let groups = t
-            .groups
-            .iter()
-            .map(|(g, m)| (*g, m.iter().map(|p| p.pid).collect()))
-            .collect();
-        (groups, t.pids.iter().map(|p| p.pid).collect())
+    fn pid1() -> Fake {
+        Fake::new(Scope::of(Place::Pid1, Some(10)))
     }
 
-    #[test]
-    fn groups_of_descendants_only_are_signalled_whole() {
-        // 10 is reaper (group 1, shared with its parent 1). Below it: the app 20 (group 20)
-        // with a child 21 in its group; a daemon 30 that made its own session (group 30)
-        // with child 31; and 40, which joined reaper's own group 1. 50 is unrelated.
-        let procs = [
-            proc(1, 0, 1),
-            proc(10, 1, 1),
-            proc(20, 10, 20),
-            proc(21, 20, 20),
-            proc(30, 10, 30),
-            proc(31, 30, 30),
-            proc(40, 21, 1),
-            proc(50, 1, 50),
-        ];
-        let t = targets(10, &procs, None);
-        assert_eq!(
-            shape(&t),
-            (vec![(20, vec![20, 21]), (30, vec![30, 31])], vec![40]),
-            "a descendant in reaper's own group is signalled alone"
-        );
-        // A group that an outsider also belongs to is never signalled whole.
-        let mut with_outsider = procs.to_vec();
-        with_outsider.push(proc(60, 1, 30));
-        let t = targets(10, &with_outsider, None);
-        assert_eq!(shape(&t), (vec![(20, vec![20, 21])], vec![30, 31, 40]));
-        // A group already asked to end is left out, and only it.
-        let t = targets(10, &procs, Some(30));
-        assert_eq!(shape(&t), (vec![(20, vec![20, 21])], vec![40]));
-        // A zombie is signalled no more on its own; in a group signalled whole it stays a
-        // member, which holds the group.
-        let mut with_zombies = procs.to_vec();
-        with_zombies[6] = Proc {
-            zombie: true,
-            ..proc(40, 21, 1)
-        };
-        with_zombies[5].zombie = true;
-        assert_eq!(
-            shape(&targets(10, &with_zombies, None)),
-            (vec![(20, vec![20, 21]), (30, vec![30, 31])], vec![])
-        );
-        // Nothing below: nothing to signal.
-        assert_eq!(targets(50, &procs, None), Targets::default());
+    fn subreaper() -> Fake {
+        Fake::new(Scope::of(Place::Subreaper(5), Some(10)))
     }
 
     #[test]
-    fn this_test_process_and_its_descendants() {
-        // Two generations below us: a child shell that starts a sleeping grandchild.
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "sleep 30 & echo $!; wait"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn sh");
-        let mut line = String::new();
-        let mut out = child.stdout.take().expect("stdout");
-        let mut byte = [0u8; 1];
-        while out.read(&mut byte).expect("read") == 1 && byte[0] != b'\n' {
-            line.push(byte[0] as char);
+    fn nothing_left_is_nothing_to_do() {
+        for mut k in [pid1(), subreaper()] {
+            assert!(run(&mut k, Spare::Nobody, GRACE).is_empty());
+            assert!(k.sent.is_empty());
+            assert_eq!(k.elapsed(), Duration::ZERO);
         }
-        let grandchild: libc::pid_t = line.trim().parse().expect("pid");
-        let me = nix::unistd::getpid().as_raw();
-        let view = Walk::new(me).survey();
-        let _ = signals::send(grandchild, libc::SIGKILL);
-        let _ = child.wait();
-        let view = view.expect("/proc is readable in tests");
-        let (groups, pids) = shape(&targets(me, &view.procs, None));
-        // Both are in the test runner's own group, which reaper would never signal whole.
-        assert!(groups.is_empty(), "{groups:?}");
-        assert!(pids.contains(&(child.id() as libc::pid_t)), "{pids:?}");
-        assert!(pids.contains(&grandchild), "{pids:?}");
-        assert!(!pids.contains(&me));
+    }
+
+    #[test]
+    fn a_process_that_handles_sigterm_ends_within_the_grace_period() {
+        for mut k in [pid1(), subreaper()] {
+            k.child(20, 20).ends_on = Some((libc::SIGTERM, 300 * MS));
+            k.procs[0].exit_status = 3 << 8;
+            let reaped = run(&mut k, Spare::Nobody, GRACE);
+            assert_eq!(reaped, [(20, 3 << 8)]);
+            assert_eq!(k.sent, TERM, "no SIGKILL");
+            assert_eq!(k.elapsed(), 300 * MS, "reaped as soon as it exited");
+        }
+    }
+
+    #[test]
+    fn one_that_ignores_it_is_killed_when_the_grace_period_ends() {
+        for mut k in [pid1(), subreaper()] {
+            k.child(20, 20);
+            let reaped = run(&mut k, Spare::Nobody, GRACE);
+            assert_eq!(reaped, [(20, libc::SIGKILL)]);
+            assert_eq!(k.sent, [TERM[0], TERM[1], KILL]);
+            assert_eq!(k.elapsed(), GRACE);
+        }
+    }
+
+    #[test]
+    fn a_zero_grace_period_kills_at_once() {
+        let mut k = pid1();
+        k.child(20, 20).ends_on = Some((libc::SIGTERM, MS));
+        assert_eq!(
+            run(&mut k, Spare::Nobody, Duration::ZERO),
+            [(20, libc::SIGKILL)]
+        );
+        assert_eq!(k.sent, [KILL]);
+        assert_eq!(k.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_group_already_asked_to_end_gets_no_second_sigterm() {
+        let mut k = subreaper();
+        k.child(10, 10);
+        k.child(20, 20).ends_on = Some((libc::SIGTERM, MS));
+        let reaped = run(&mut k, Spare::Group(10), GRACE);
+        assert_eq!(reaped, [(20, 0), (10, libc::SIGKILL)]);
+        assert_eq!(
+            k.sent,
+            [
+                Sent::Round(libc::SIGTERM, Some(10)),
+                Sent::Round(libc::SIGCONT, Some(10)),
+                KILL
+            ],
+            "the group gets the grace period, and SIGKILL after it"
+        );
+        assert_eq!(k.elapsed(), GRACE);
+    }
+
+    #[test]
+    fn everything_already_asked_to_end_gets_only_the_grace_period() {
+        let mut k = pid1();
+        k.child(20, 20);
+        k.child(21, 21).ends_on = Some((libc::SIGTERM, MS));
+        k.dying.push((k.start + 2 * MS, 22, 0));
+        k.child(22, 22);
+        let reaped = run(&mut k, Spare::Everything, GRACE);
+        assert_eq!(reaped, [(22, 0), (20, libc::SIGKILL), (21, libc::SIGKILL)]);
+        assert_eq!(k.sent, [KILL]);
+        assert_eq!(k.elapsed(), GRACE);
+    }
+
+    #[test]
+    fn a_grace_period_too_long_to_represent_waits_as_long_as_it_takes() {
+        let mut k = subreaper();
+        let hour = Duration::from_secs(3600);
+        k.child(20, 20).ends_on = Some((libc::SIGTERM, hour));
+        assert_eq!(run(&mut k, Spare::Nobody, Duration::MAX), [(20, 0)]);
+        assert_eq!(k.sent, TERM);
+        assert_eq!(k.elapsed(), hour);
+    }
+
+    #[test]
+    fn as_pid1_others_in_the_namespace_are_looked_for_less_and_less_often() {
+        let mut k = pid1();
+        k.child(30, 30).child = false;
+        k.procs[0].ends_on = Some((libc::SIGTERM, 100 * MS));
+        assert!(run(&mut k, Spare::Nobody, GRACE).is_empty(), "not a child");
+        assert_eq!(k.sent, TERM);
+        // Gone at 100 ms, seen at the look after: 10, 30, 70, then 150 ms.
+        assert_eq!(k.elapsed(), 150 * MS);
+    }
+
+    #[test]
+    fn what_survives_sigkill_is_given_up_on_after_kill_wait() {
+        for (mut k, rounds) in [(pid1(), 1..=1), (subreaper(), 2..=101)] {
+            k.child(20, 20).unkillable = true;
+            run(&mut k, Spare::Nobody, GRACE);
+            assert_eq!(k.elapsed(), GRACE + KILL_WAIT);
+            // As a subreaper, a round that reached anyone is followed by another 20 ms
+            // later (a child forked in between); `kill(-1)` needs one.
+            let kills = k.sent.iter().filter(|&&s| s == KILL).count();
+            assert!(rounds.contains(&kills), "{kills} rounds of SIGKILL");
+        }
     }
 }

@@ -193,52 +193,18 @@ pub fn spawn(
     user: Option<&Identity>,
     workdir: Option<&OsStr>,
 ) -> Result<libc::pid_t, Error> {
-    let program = argv
-        .first()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let c_args = c_strings(argv.iter().map(OsString::as_os_str))?;
-    let path = std::env::var_os("PATH");
-    let paths = candidates(
-        argv.first().map(|a| a.as_bytes()).unwrap_or_default(),
-        path.as_deref(),
-    );
-    let c_paths = c_strings(paths.iter().map(|p| OsStr::from_bytes(p)))?;
+    let c_paths = search_path(argv.first().map(|a| a.as_bytes()).unwrap_or_default())?;
     let c_workdir = c_strings(workdir.into_iter())?.pop();
-    let mut sh_argv: Vec<*const libc::c_char> = [SHELL.as_ptr(), std::ptr::null()]
-        .into_iter()
-        .chain(c_args.iter().skip(1).map(|a| a.as_ptr()))
-        .chain(Some(std::ptr::null()))
-        .collect();
+    let mut sh_argv = shell_argv(&c_args);
     let me = user.map(|_| current_ids()).transpose()?;
-    let switch = match (user, &me) {
-        (Some(u), Some(me)) if me.has_ids_of(u) && me.has_groups_of(u) => {
-            log::debug!(
-                "reaper already runs as user '{}' ({}): nothing to switch",
-                u.spec,
-                me.describe()
-            );
-            None
-        }
-        (Some(u), Some(me)) => Some(Switch {
-            uid: u.uid,
-            gid: u.gid,
-            groups: u.groups.clone(),
-            groups_may_stay: me.has_ids_of(u),
-        }),
-        _ => None,
-    };
-
+    let switch = user.zip(me.as_ref()).and_then(|(u, me)| switch_to(u, me));
     let mut listen_pid_buffer: ListenPidBuffer = [0; 32];
     let mut envp = with_home(environment(), user.and_then(|u| u.home.as_deref()));
     let listen_pid = point_listen_pid_at_child(&mut envp, &mut listen_pid_buffer);
     let setup = ChildSetup {
         candidates: c_paths.iter().map(|p| p.as_ptr()).collect(),
-        argv: c_args
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(Some(std::ptr::null()))
-            .collect(),
+        argv: null_terminated(&c_args),
         sh_argv: sh_argv.as_mut_ptr(),
         inherited,
         envp,
@@ -276,8 +242,64 @@ pub fn spawn(
     // (qemu-user), so that a signal forwarded at once cannot miss it. Natively the child
     // has exec'd or exited by now, and this fails harmlessly (EACCES, ESRCH).
     let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
+    report(&setup, argv.first(), pid, user.zip(me.as_ref()), workdir);
+    Ok(pid)
+}
+
+/// The paths to try for `program`, in order, as C strings (see `candidates`).
+fn search_path(program: &[u8]) -> Result<Vec<CString>, Error> {
+    let path = std::env::var_os("PATH");
+    let paths = candidates(program, path.as_deref());
+    c_strings(paths.iter().map(|p| OsStr::from_bytes(p)))
+}
+
+/// The pointers of `words`, and a null pointer after them: a C `argv`.
+fn null_terminated(words: &[CString]) -> Vec<*const libc::c_char> {
+    let pointers = words.iter().map(|w| w.as_ptr());
+    pointers.chain(Some(std::ptr::null())).collect()
+}
+
+/// `/bin/sh`, a slot for the file's path (filled in by the child), and the command's
+/// arguments: the argv of a file without `#!` (ENOEXEC).
+fn shell_argv(c_args: &[CString]) -> Vec<*const libc::c_char> {
+    [SHELL.as_ptr(), std::ptr::null()]
+        .into_iter()
+        .chain(c_args.iter().skip(1).map(|a| a.as_ptr()))
+        .chain(Some(std::ptr::null()))
+        .collect()
+}
+
+/// What switching from `me` to `user` takes; `None` when reaper already runs as `user`.
+fn switch_to(user: &Identity, me: &Current) -> Option<Switch> {
+    if me.has_ids_of(user) && me.has_groups_of(user) {
+        log::debug!(
+            "reaper already runs as user '{}' ({}): nothing to switch",
+            user.spec,
+            me.describe()
+        );
+        return None;
+    }
+    Some(Switch {
+        uid: user.uid,
+        gid: user.gid,
+        groups: user.groups.clone(),
+        groups_may_stay: me.has_ids_of(user),
+    })
+}
+
+/// Logs how the start of `program` went, as the child left it in `setup`: started, or the
+/// step that failed (an exec error is reaper's `cannot run` line).
+fn report(
+    setup: &ChildSetup,
+    program: Option<&OsString>,
+    pid: libc::pid_t,
+    user: Option<(&Identity, &Current)>,
+    workdir: Option<&OsStr>,
+) {
+    let program = program.map(|p| p.to_string_lossy().into_owned());
+    let program = program.unwrap_or_default();
     let errno = Errno::from_raw(setup.errno.load(Ordering::Acquire));
-    if let (true, Some(u), Some(me)) = (setup.kept_groups.load(Ordering::Acquire), user, &me) {
+    if let (true, Some((u, me))) = (setup.kept_groups.load(Ordering::Acquire), user) {
         log::info!(
             "reaper already runs as user '{}' ({}) and may not set its groups: {:?} kept, not {:?}",
             u.spec,
@@ -289,12 +311,8 @@ pub fn spawn(
     match Step::from_u8(setup.step.load(Ordering::Acquire)) {
         Step::Exec if errno as i32 == 0 => log::info!("started '{program}' as pid {pid}"),
         Step::Exec => log::error!("{}", Error::cannot_run(program, errno)),
-        step => log::error!(
-            "{}",
-            setup_failure(&program, step, errno, user.zip(me.as_ref()), workdir)
-        ),
+        step => log::error!("{}", setup_failure(&program, step, errno, user, workdir)),
     }
-    Ok(pid)
 }
 
 /// The child's stack, a mapping of its own. An array in this function's frame would not

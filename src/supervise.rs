@@ -3,6 +3,10 @@
 //! goes on after that, forwarding to every process left, until none is left: a signal
 //! that asks them to end is forwarded, and never followed by a SIGKILL of reaper's own.
 //!
+//! A state machine: its `Phase` (the app runs; `--wait-all` waits for the rest; `--pause`)
+//! says where a signal goes and what ends the loop; each event (a signal, a reaped child,
+//! the main child's exit, a stop of the app) is one method; the kernel is `kernel::Kernel`.
+//!
 //! One `rt_sigtimedwait` (or signalfd read) per event and nothing else while idle: no timer, no poll, no
 //! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
 //! `kill`, and for one that asks the app to end (SIGTERM, SIGINT, SIGQUIT) a look in
@@ -15,15 +19,20 @@
 //! pending for ever: zombies would pile up and the main child's exit would go unseen. So
 //! after every `REAP_EVERY` other signals the loop reaps as if SIGCHLD had come.
 
+use std::ops::ControlFlow::{self, Break, Continue};
+
 use nix::unistd::Pid;
 
-use crate::cli::{Config, ExitCodeSet, Rewrites};
+use crate::cli::{Config, ExitCodeSet};
 use crate::error::describe;
+use crate::kernel::Kernel;
+use crate::procs::Proc;
 use crate::reap::{self, Children};
 use crate::setup::Place;
-use crate::shutdown::{self, Spare};
-use crate::signals;
-use crate::signo::{self, SigSet};
+use crate::shutdown::Spare;
+use crate::shutdown::scope::{self, Notes, Scope};
+use crate::signals::Received;
+use crate::signo;
 use crate::status;
 use crate::terminal::{self, Terminal};
 
@@ -58,6 +67,12 @@ pub struct Ended {
 }
 
 impl Ended {
+    /// Notes a process reaped that is not the main child (`warn`: `--warn-on-reap`).
+    pub fn note_orphan(&mut self, pid: libc::pid_t, status: i32, warn: bool) {
+        report_orphan(pid, status, warn);
+        self.note_exit(status);
+    }
+
     /// Notes the wait status of a process reaped after the main child: with `--wait-all`,
     /// when the main child ended well, the last process to end gives the final status.
     pub fn note_exit(&mut self, status: i32) {
@@ -67,15 +82,21 @@ impl Ended {
     }
 }
 
-/// Where forwarded signals go.
+/// What the supervisor is doing: the phase says where a forwarded signal goes, and what
+/// ends the loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum To {
-    /// The main child's process group (negative) or the main child alone.
-    App(libc::pid_t),
-    /// `--wait-all`, once the main child is gone: every process left.
-    Everything,
-    /// `--pause`: no one.
-    Nobody,
+enum Phase {
+    /// The app runs: signals go to `target`, its process group (negative), or the main
+    /// child alone (`--single-child`). The loop ends when the main child exits.
+    App {
+        child: libc::pid_t,
+        target: libc::pid_t,
+    },
+    /// `--wait-all`, once the main child has exited: signals go to every process left,
+    /// and the loop ends when none is left.
+    WaitAll,
+    /// `--pause`: no child to forward to; SIGTERM or SIGINT ends the loop.
+    Pause,
 }
 
 /// Runs the loop until the main child exits (with `--wait-all`, until no descendant is
@@ -84,40 +105,153 @@ enum To {
 /// `terminal`: reaper's controlling terminal. Not as PID 1, when the app is stopped from
 /// it, reaper stops with it (see `terminal`); as PID 1 it continues the app. With
 /// `--wait-all`, once the main child is gone, reaper takes its foreground back.
-pub fn supervise(
+pub fn supervise<K: Kernel>(
+    kernel: &mut K,
     config: &Config,
     place: Place,
     main_child: Option<libc::pid_t>,
     terminal: Option<&Terminal>,
 ) -> Ended {
-    let mut to = match main_child {
-        Some(child) if config.single_child => To::App(child),
-        Some(child) => To::App(-child),
-        None => To::Nobody,
+    let mut s = Supervisor {
+        kernel,
+        m: Machine::new(config, place, main_child, terminal),
     };
-    let mut ended = Ended {
-        // What `--pause` ends with; a main child's status replaces it.
-        status: status::OK,
-        asked_to_end: Spare::Nobody,
-        later_exits_count: None,
-    };
-    // An ending signal was forwarded to the app: with `--wait-all`, the end of the main
-    // child is then the end, and the teardown ends the rest as usual rather than wait for
-    // processes that were never told.
-    let mut asked_to_end = false;
-    let mut pacer = ReapPacer(0);
     loop {
-        let Some(sig) = signals::wait(SigSet::handled(), None) else {
-            if signals::can_wait() {
-                continue;
-            }
-            // Neither forwarding nor reaping can go on (signals said why): end as an init
-            // must, through the teardown, with a failure of reaper's own.
-            ended.status = status::FAILED;
-            ended.later_exits_count = None;
-            return ended;
+        let next = match s.kernel.wait(None) {
+            Some(sig) => s.on_signal(sig),
+            None => s.on_no_signal(),
         };
-        match (sig.signo, to) {
+        if next.is_break() {
+            return s.m.ended;
+        }
+    }
+}
+
+/// The supervisor: the kernel it talks to, and the state it keeps.
+struct Supervisor<'a, K> {
+    kernel: &'a mut K,
+    m: Machine<'a>,
+}
+
+/// The supervisor's state, apart from the kernel (so that a reaped child's event can
+/// change it while the kernel reaps).
+struct Machine<'a> {
+    config: &'a Config,
+    place: Place,
+    terminal: Option<&'a Terminal>,
+    phase: Phase,
+    ended: Ended,
+    /// An ending signal was forwarded to the app: with `--wait-all`, the end of the main
+    /// child is then the end, and the teardown ends the rest as usual rather than wait for
+    /// processes that were never told.
+    asked_to_end: bool,
+    /// The main child was among the processes just reaped.
+    main_exited: bool,
+    pacer: ReapPacer,
+}
+
+impl<'a> Machine<'a> {
+    fn new(
+        config: &'a Config,
+        place: Place,
+        main_child: Option<libc::pid_t>,
+        terminal: Option<&'a Terminal>,
+    ) -> Machine<'a> {
+        let phase = match main_child {
+            Some(child) if config.single_child => Phase::App {
+                child,
+                target: child,
+            },
+            Some(child) => Phase::App {
+                child,
+                target: -child,
+            },
+            None => Phase::Pause,
+        };
+        let ended = Ended {
+            // What `--pause` ends with; a main child's status replaces it.
+            status: status::OK,
+            asked_to_end: Spare::Nobody,
+            later_exits_count: None,
+        };
+        Machine {
+            config,
+            place,
+            terminal,
+            phase,
+            ended,
+            asked_to_end: false,
+            main_exited: false,
+            pacer: ReapPacer(0),
+        }
+    }
+
+    /// Event: a child was reaped (`status`: its wait status).
+    fn on_exit(&mut self, pid: libc::pid_t, status: i32) {
+        match self.phase {
+            Phase::App { child, .. } if child == pid => {
+                self.main_exited = true;
+                self.ended.status = final_status(status, &self.config.remap_exit);
+                if self.config.wait_all && !self.asked_to_end && self.ended.status == 0 {
+                    self.ended.later_exits_count = Some(self.config.remap_exit);
+                }
+            }
+            _ => self
+                .ended
+                .note_orphan(pid, status, self.config.warn_on_reap),
+        }
+    }
+
+    /// Transition: the main child is gone. The end, or `--wait-all`'s wait for the rest.
+    fn on_main_exit(&mut self) -> ControlFlow<()> {
+        if !self.config.wait_all || self.asked_to_end {
+            return Break(());
+        }
+        log::info!("--wait-all: waiting for every process left");
+        self.phase = Phase::WaitAll;
+        // As a shell takes the terminal back when its job ends: Ctrl-C, Ctrl-\ and
+        // Ctrl-Z now reach reaper, which forwards them to every process left.
+        if let Some(terminal) = self.terminal {
+            terminal.take_back();
+        }
+        Continue(())
+    }
+
+    /// Event: a signal that asks to end was sent to the app's target (or to every
+    /// process left).
+    fn on_asked_to_end(&mut self) {
+        match self.phase {
+            Phase::App { target, .. } => {
+                self.asked_to_end = true;
+                if target < 0 {
+                    self.ended.asked_to_end = Spare::Group(-target);
+                }
+            }
+            // Asked to end, every process left ends in its own time: reaper goes on
+            // reaping until none is left, and never escalates with a SIGKILL of its own
+            // (the runtime has its own timeout, longer than `-t`'s default).
+            Phase::WaitAll => self.ended.asked_to_end = Spare::Everything,
+            Phase::Pause => {}
+        }
+    }
+}
+
+impl<K: Kernel> Supervisor<'_, K> {
+    /// Event: no signal could be waited for.
+    fn on_no_signal(&mut self) -> ControlFlow<()> {
+        if self.kernel.can_wait() {
+            return Continue(());
+        }
+        // Neither forwarding nor reaping can go on (signals said why): end as an init
+        // must, through the teardown, with a failure of reaper's own.
+        self.m.ended.status = status::FAILED;
+        self.m.ended.later_exits_count = None;
+        Break(())
+    }
+
+    /// Event: a signal arrived.
+    fn on_signal(&mut self, sig: Received) -> ControlFlow<()> {
+        match (sig.signo, self.m.phase) {
             (libc::SIGCHLD, _) => {} // Reaped below.
             (libc::SIGXCPU, _) if sig.is_self_inflicted() => {
                 log::warn!("reaper's own CPU time limit is exceeded (SIGXCPU): not forwarded");
@@ -125,106 +259,186 @@ pub fn supervise(
             // Dropped without a word: a log line about a SIGPIPE from a broken stderr
             // would raise the next one, forever.
             _ if sig.is_self_inflicted() => {}
-            (signo, To::App(target)) => {
-                let sent = forward(signo, &config.rewrite, to, place, main_child);
-                if sent.is_some_and(signo::asks_to_end) {
-                    asked_to_end = true;
-                    if target < 0 {
-                        ended.asked_to_end = Spare::Group(-target);
-                    }
-                }
-            }
-            (signo, To::Everything) => {
-                let sent = forward(signo, &config.rewrite, to, place, main_child);
-                // Asked to end, every process left ends in its own time: reaper goes on
-                // reaping until none is left, and never escalates with a SIGKILL of its
-                // own (the runtime has its own timeout, longer than `-t`'s default).
-                if sent.is_some_and(signo::asks_to_end) {
-                    ended.asked_to_end = Spare::Everything;
-                }
-                if let Some(terminal) = terminal
-                    && place != Place::Pid1
-                    && sent.is_some_and(terminal::is_terminal_stop)
-                {
-                    terminal.stop_with_the_rest();
-                }
-            }
-            (libc::SIGTERM | libc::SIGINT, To::Nobody) => {
+            (libc::SIGTERM | libc::SIGINT, Phase::Pause) => {
                 log::info!("{} received: ending", signo::name(sig.signo));
-                return ended;
+                return Break(());
             }
-            (signo, To::Nobody) => log::debug!(
+            (signo, Phase::Pause) => log::debug!(
                 "ignoring {}: there is no child to forward it to",
                 signo::name(signo)
             ),
+            (signo, _) => self.on_forward(signo),
         }
-        if pacer.due(sig.signo) {
-            let mut main_exited = false;
-            let children = reap::drain(|pid, status| {
-                if Some(pid) == main_child {
-                    main_exited = true;
-                    ended.status = final_status(status, &config.remap_exit);
-                    if config.wait_all && !asked_to_end && ended.status == 0 {
-                        ended.later_exits_count = Some(config.remap_exit);
-                    }
-                } else {
-                    report_orphan(pid, status, config.warn_on_reap);
-                    ended.note_exit(status);
-                }
-            });
-            if main_exited {
-                if !config.wait_all || asked_to_end {
-                    return ended;
-                }
-                log::info!("--wait-all: waiting for every process left");
-                to = To::Everything;
-                // As a shell takes the terminal back when its job ends: Ctrl-C, Ctrl-\ and
-                // Ctrl-Z now reach reaper, which forwards them to every process left.
-                if let Some(terminal) = terminal {
-                    terminal.take_back();
-                }
-            }
-            if to == To::Everything && children == Children::None {
-                log::info!("--wait-all: no process left");
-                return ended;
-            }
-            // One `waitid` more per SIGCHLD, as PID 1 or with a terminal: did the app stop?
-            if let (Some(child), To::App(_)) = (main_child, to)
-                && (place == Place::Pid1 || terminal.is_some())
-                && let Some(sig) = reap::stopped(child).filter(|&s| terminal::is_terminal_stop(s))
+        if self.m.pacer.due(sig.signo) {
+            return self.on_reap();
+        }
+        Continue(())
+    }
+
+    /// Event: a signal to forward to the app (or, with `--wait-all`, to every process).
+    fn on_forward(&mut self, signo: i32) {
+        let sent = self.forward(signo);
+        if sent.is_some_and(signo::asks_to_end) {
+            self.m.on_asked_to_end();
+        }
+        if let Some(terminal) = self.m.terminal
+            && self.m.phase == Phase::WaitAll
+            && self.m.place != Place::Pid1
+            && sent.is_some_and(terminal::is_terminal_stop)
+        {
+            terminal.stop_with_the_rest();
+        }
+    }
+
+    /// Event: it is time to reap (SIGCHLD, or a run of other signals).
+    fn on_reap(&mut self) -> ControlFlow<()> {
+        let Supervisor { kernel, m } = self;
+        let children = kernel.reap(|pid, status| m.on_exit(pid, status));
+        if std::mem::take(&mut self.m.main_exited) {
+            self.m.on_main_exit()?;
+        }
+        if self.m.phase == Phase::WaitAll && children == Children::None {
+            log::info!("--wait-all: no process left");
+            return Break(());
+        }
+        // One `waitid` more per SIGCHLD, as PID 1 or with a terminal: did the app stop?
+        if let Phase::App { child, .. } = self.m.phase
+            && (self.m.place == Place::Pid1 || self.m.terminal.is_some())
+            && let Some(sig) = self
+                .kernel
+                .stopped(child)
+                .filter(|&s| terminal::is_terminal_stop(s))
+        {
+            self.on_app_stopped(Pid::from_raw(child), sig);
+        }
+        Continue(())
+    }
+
+    /// Event: the app, group `app`, was stopped by `sig`, a terminal's stop signal (SIGTSTP, SIGTTIN,
+    /// SIGTTOU). Not as PID 1, reaper is the job the shell sees (see `terminal`). As PID 1 no
+    /// shell is there to continue it (Ctrl-Z under `docker run -it`), and an app that was
+    /// itself PID 1 would not have stopped at all: reaper continues it. Info, not a warning:
+    /// the app only sees what it would see without an init, and a line on the terminal would
+    /// land in a full-screen app's screen (an editor or pager stops itself on Ctrl-Z and
+    /// redraws on SIGCONT).
+    fn on_app_stopped(&mut self, app: Pid, sig: i32) {
+        match (self.m.place, self.m.terminal) {
+            (Place::Pid1, Some(terminal))
+                if sig != libc::SIGTSTP && !terminal.can_continue(app) =>
             {
-                app_stopped(Pid::from_raw(child), sig, place, terminal);
+                log::info!(
+                    "the app was stopped by {} in the background: it stays stopped until continued",
+                    signo::name(sig)
+                );
+            }
+            (Place::Pid1, _) => {
+                log::info!(
+                    "the app was stopped by {}: continuing it (as PID 1, no shell can)",
+                    signo::name(sig)
+                );
+                if let Err(e) = self.kernel.send(-app.as_raw(), libc::SIGCONT) {
+                    log::debug!("failed to continue the app: {}", describe(e));
+                }
+            }
+            (_, Some(terminal)) => terminal.app_stopped(app, sig),
+            (_, None) => {}
+        }
+    }
+
+    /// Forwards `sig` as `--rewrite` says, and returns the signal sent. One that asks the
+    /// application to end is followed by SIGCONT when the target holds a stopped process:
+    /// that one keeps the signal pending until it is continued, and would hold up the end
+    /// until the runtime's SIGKILL. A running app gets only what was sent (many redraw or
+    /// log on SIGCONT).
+    fn forward(&mut self, sig: i32) -> Option<i32> {
+        let Some(sent) = self.m.config.rewrite.apply(sig) else {
+            log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
+            return None;
+        };
+        let sigs: &[i32] = if signo::asks_to_end(sent) && self.holds_stopped() {
+            &[sent, libc::SIGCONT]
+        } else {
+            &[sent]
+        };
+        let to = self.m.phase;
+        match to {
+            Phase::App { target, .. } => {
+                for &s in sigs {
+                    if let Err(e) = self.kernel.send(target, s) {
+                        scope::refused_or_gone(&to.to_string(), s, e);
+                    }
+                }
+            }
+            Phase::WaitAll => signal_everything(self.kernel, sigs),
+            Phase::Pause => return None,
+        }
+        log::debug!(
+            "forwarded {} as {} to {to}",
+            signo::name(sig),
+            signo::name(sent)
+        );
+        Some(sent)
+    }
+
+    /// Whether the target holds a stopped process (state T, or t under a debugger), as
+    /// `/proc` shows it: the main child first (one read), then, for a group or every
+    /// process left, a walk. When `/proc` cannot tell, the answer is yes: a needless
+    /// SIGCONT is better than an app that cannot end.
+    fn holds_stopped(&mut self) -> bool {
+        match self.m.phase {
+            Phase::Pause => false,
+            Phase::App { target, .. } if target > 0 => {
+                self.kernel.process(target).is_none_or(|s| s.stopped)
+            }
+            Phase::App { child, target } => match self.kernel.process(child) {
+                // The main child, unreadable (a /proc mounted with hidepid): no telling.
+                None => true,
+                Some(s) if s.stopped => true,
+                _ => self
+                    .kernel
+                    .processes()
+                    .is_none_or(|all| all.iter().any(|s| s.pgid == -target && s.stopped)),
+            },
+            Phase::WaitAll => {
+                let place = self.m.place;
+                self.kernel.processes().is_none_or(|all| {
+                    all.iter().any(|s| {
+                        s.stopped
+                            && match place {
+                                Place::Pid1 => s.pid != 1,
+                                Place::Subreaper(me) => descends_from(s, me, &all),
+                            }
+                    })
+                })
             }
         }
     }
 }
 
-/// The app, group `app`, was stopped by `sig`, a terminal's stop signal (SIGTSTP, SIGTTIN,
-/// SIGTTOU). Not as PID 1, reaper is the job the shell sees (see `terminal`). As PID 1 no
-/// shell is there to continue it (Ctrl-Z under `docker run -it`), and an app that was
-/// itself PID 1 would not have stopped at all: reaper continues it. Info, not a warning:
-/// the app only sees what it would see without an init, and a line on the terminal would
-/// land in a full-screen app's screen (an editor or pager stops itself on Ctrl-Z and
-/// redraws on SIGCONT).
-fn app_stopped(app: Pid, sig: i32, place: Place, terminal: Option<&Terminal>) {
-    match (place, terminal) {
-        (Place::Pid1, Some(terminal)) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {
-            log::info!(
-                "the app was stopped by {} in the background: it stays stopped until continued",
-                signo::name(sig)
-            );
-        }
-        (Place::Pid1, _) => {
-            log::info!(
-                "the app was stopped by {}: continuing it (as PID 1, no shell can)",
-                signo::name(sig)
-            );
-            if let Err(e) = signals::send(-app.as_raw(), libc::SIGCONT) {
-                log::debug!("failed to continue the app: {}", describe(e));
+/// Sends `sigs`, in turn, to every process in the kernel's scope (`--wait-all`, once the
+/// main child is gone): as PID 1 the whole namespace, as a subreaper its own descendants.
+fn signal_everything<K: Kernel>(kernel: &mut K, sigs: &[i32]) {
+    // As PID 1, no walk of /proc per forwarded signal just to count: `kill(-1)` reaches
+    // everything (what it could not reach, the teardown names).
+    if kernel.scope() == Scope::Namespace {
+        for &sig in sigs {
+            if let Err(e) = kernel.send(-1, sig) {
+                log::debug!("kill(-1, {}): {}", signo::name(sig), describe(e));
             }
         }
-        (_, Some(terminal)) => terminal.app_stopped(app, sig),
-        (_, None) => {}
+        return;
+    }
+    kernel.signal_scope(sigs, None, &mut Notes::default());
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Phase::App { target, .. } if target < 0 => write!(f, "process group {}", -target),
+            Phase::App { target, .. } => write!(f, "process {target}"),
+            Phase::WaitAll => f.write_str("every process left"),
+            Phase::Pause => f.write_str("no process"),
+        }
     }
 }
 
@@ -243,139 +457,8 @@ fn remapped(code: u8, remap_exit: &ExitCodeSet) -> u8 {
     if remap_exit.contains(code) { 0 } else { code }
 }
 
-/// Forwards `sig` as `--rewrite` says, and returns the signal sent. One that asks the
-/// application to end is followed by SIGCONT when the target holds a stopped process: that
-/// one keeps the signal pending until it is continued, and would hold up the end until the
-/// runtime's SIGKILL. A running app gets only what was sent (many redraw or log on SIGCONT).
-fn forward(
-    sig: i32,
-    rewrite: &Rewrites,
-    to: To,
-    place: Place,
-    main_child: Option<libc::pid_t>,
-) -> Option<i32> {
-    let Some(sent) = rewrite.apply(sig) else {
-        log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
-        return None;
-    };
-    let sigs: &[i32] = if signo::asks_to_end(sent) && holds_stopped(to, place, main_child) {
-        &[sent, libc::SIGCONT]
-    } else {
-        &[sent]
-    };
-    match to {
-        To::App(target) => {
-            for &s in sigs {
-                if let Err(e) = signals::send(target, s) {
-                    shutdown::refused_or_gone(&to.to_string(), s, e);
-                }
-            }
-        }
-        To::Everything => shutdown::signal_everything(place, main_child, sigs),
-        To::Nobody => return None,
-    }
-    log::debug!(
-        "forwarded {} as {} to {to}",
-        signo::name(sig),
-        signo::name(sent)
-    );
-    Some(sent)
-}
-
-impl std::fmt::Display for To {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            To::App(group) if group < 0 => write!(f, "process group {}", -group),
-            To::App(pid) => write!(f, "process {pid}"),
-            To::Everything => f.write_str("every process left"),
-            To::Nobody => f.write_str("no process"),
-        }
-    }
-}
-
-/// Whether `to` holds a stopped process (state T, or t under a debugger), as `/proc` shows
-/// it: the main child first (one read), then, for a group or every process left, a walk.
-/// When `/proc` cannot tell, the answer is yes: a needless SIGCONT is better than an app
-/// that cannot end.
-fn holds_stopped(to: To, place: Place, main_child: Option<libc::pid_t>) -> bool {
-    let stopped = |s: &Stat| matches!(s.state, b'T' | b't');
-    match to {
-        To::Nobody => false,
-        To::App(pid) if pid > 0 => read_stat(pid).is_none_or(|s| stopped(&s)),
-        To::App(group) => match main_child.map(read_stat) {
-            // The main child, unreadable (a /proc mounted with hidepid): no telling.
-            Some(None) => true,
-            Some(Some(s)) if stopped(&s) => true,
-            _ => all_stats(place)
-                .is_none_or(|all| all.iter().any(|s| s.pgid == -group && stopped(s))),
-        },
-        To::Everything => all_stats(place).is_none_or(|all| {
-            all.iter().any(|s| {
-                stopped(s)
-                    && match place {
-                        Place::Pid1 => s.pid != 1,
-                        Place::Subreaper(me) => descends_from(s, me, &all),
-                    }
-            })
-        }),
-    }
-}
-
-/// What `holds_stopped` reads of `/proc/PID/stat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stat {
-    pid: libc::pid_t,
-    state: u8,
-    ppid: libc::pid_t,
-    pgid: libc::pid_t,
-}
-
-fn read_stat(pid: libc::pid_t) -> Option<Stat> {
-    use std::io::Read;
-    // The fields needed come right after the command name; 512 bytes always reach them.
-    let mut buf = [0u8; 512];
-    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
-        .and_then(|mut f| f.read(&mut buf))
-        .ok()?;
-    parse_stat(pid, &buf[..n])
-}
-
-fn parse_stat(pid: libc::pid_t, stat: &[u8]) -> Option<Stat> {
-    // The command name may hold spaces and ')': the fields start after the last ')'.
-    let close = stat.iter().rposition(|&c| c == b')')?;
-    let mut fields = std::str::from_utf8(&stat[close + 1..])
-        .ok()?
-        .split_ascii_whitespace();
-    Some(Stat {
-        pid,
-        state: *fields.next()?.as_bytes().first()?,
-        ppid: fields.next()?.parse().ok()?,
-        pgid: fields.next()?.parse().ok()?,
-    })
-}
-
-/// Every process in `/proc`, if it is the `/proc` of reaper's own PID namespace (another
-/// one names other processes by the same numbers).
-fn all_stats(place: Place) -> Option<Vec<Stat>> {
-    let me = match place {
-        Place::Pid1 => 1,
-        Place::Subreaper(me) => me,
-    };
-    let own = std::fs::read_link("/proc/self").ok()?;
-    if own.as_os_str().to_str() != Some(me.to_string().as_str()) {
-        return None;
-    }
-    let stats = std::fs::read_dir("/proc")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter_map(read_stat)
-        .collect();
-    Some(stats)
-}
-
 /// Whether `s` is below `root`, following parents in `all`.
-fn descends_from(s: &Stat, root: libc::pid_t, all: &[Stat]) -> bool {
+fn descends_from(s: &Proc, root: libc::pid_t, all: &[Proc]) -> bool {
     let mut ppid = s.ppid;
     // A parent chain is no longer than the number of processes; the bound only guards
     // against a loop in a /proc read while it changed.
@@ -392,7 +475,7 @@ fn descends_from(s: &Stat, root: libc::pid_t, all: &[Stat]) -> bool {
 }
 
 /// Logs a reaped process that is not the main child.
-pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
+fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
     if warn {
         log::warn!(
             "reaped process {pid} (exit status {})",
@@ -409,6 +492,287 @@ pub fn report_orphan(pid: libc::pid_t, status: i32, warn: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Request;
+    use crate::kernel::fake::{Fake, Sent};
+    use std::ffi::OsString;
+    use std::time::Duration;
+
+    const APP: libc::pid_t = 10;
+    const MS: Duration = Duration::from_millis(1);
+
+    fn config(args: &[&str]) -> Config {
+        let args: Vec<OsString> = args.iter().chain(&["app"]).map(OsString::from).collect();
+        match crate::cli::parse(&args, |_| None) {
+            Ok(Request::Run(c)) => *c,
+            _ => panic!("{args:?} is no command line"),
+        }
+    }
+
+    fn exited(code: i32) -> i32 {
+        code << 8
+    }
+
+    /// A fake kernel as PID 1 (or a subreaper) with the app, pid and group `APP`.
+    fn fake(place: Place) -> Fake {
+        let mut k = Fake::new(Scope::of(place, Some(APP)));
+        k.child(APP, APP);
+        k
+    }
+
+    /// Runs the supervisor with `args` until it ends.
+    fn run(k: &mut Fake, args: &[&str], place: Place) -> Ended {
+        supervise(k, &config(args), place, Some(APP), None)
+    }
+
+    fn kills(k: &Fake) -> Vec<(libc::pid_t, i32)> {
+        k.sent
+            .iter()
+            .filter_map(|s| match *s {
+                Sent::Kill(target, sig) => Some((target, sig)),
+                Sent::Round(..) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_app_phase_forwards_to_the_group_and_ends_with_the_main_child() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGUSR1);
+        k.procs[0].ends_on = Some((libc::SIGUSR1, MS));
+        k.procs[0].exit_status = exited(3);
+        let ended = run(&mut k, &[], Place::Pid1);
+        assert_eq!(ended.status, 3);
+        assert_eq!(ended.asked_to_end, Spare::Nobody);
+        assert_eq!(kills(&k), [(-APP, libc::SIGUSR1)]);
+    }
+
+    #[test]
+    fn single_child_forwards_to_the_main_child_alone() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGTERM);
+        k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+        k.procs[0].exit_status = libc::SIGTERM;
+        let ended = run(&mut k, &["--single-child"], Place::Pid1);
+        assert_eq!(ended.status, 143);
+        assert_eq!(kills(&k), [(APP, libc::SIGTERM)]);
+        assert_eq!(
+            ended.asked_to_end,
+            Spare::Nobody,
+            "only a group is spared: the main child is gone already"
+        );
+    }
+
+    #[test]
+    fn an_ending_signal_spares_the_group_and_continues_only_a_stopped_app() {
+        for stopped in [false, true] {
+            let mut k = fake(Place::Subreaper(5));
+            k.procs[0].stat.stopped = stopped;
+            k.at(MS, libc::SIGTERM);
+            k.procs[0].ends_on = Some((libc::SIGCONT, MS));
+            k.procs[0].exit_status = libc::SIGTERM;
+            if !stopped {
+                k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+            }
+            let ended = run(&mut k, &[], Place::Subreaper(5));
+            assert_eq!(ended.status, 143);
+            assert_eq!(ended.asked_to_end, Spare::Group(APP));
+            let mut want = vec![(-APP, libc::SIGTERM)];
+            if stopped {
+                want.push((-APP, libc::SIGCONT));
+            }
+            assert_eq!(kills(&k), want, "stopped: {stopped}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_app_is_taken_for_stopped() {
+        let mut k = fake(Place::Pid1);
+        k.no_proc = true;
+        k.at(MS, libc::SIGINT);
+        k.procs[0].ends_on = Some((libc::SIGINT, MS));
+        k.procs[0].exit_status = libc::SIGINT;
+        let ended = run(&mut k, &[], Place::Pid1);
+        assert_eq!(ended.status, 130);
+        assert_eq!(kills(&k), [(-APP, libc::SIGINT), (-APP, libc::SIGCONT)]);
+    }
+
+    #[test]
+    fn a_stopped_member_of_the_group_is_continued_too() {
+        let mut k = fake(Place::Pid1);
+        k.child(11, APP).stat.stopped = true;
+        k.child(12, 12).stat.stopped = true;
+        k.at(MS, libc::SIGQUIT);
+        k.procs[0].ends_on = Some((libc::SIGQUIT, MS));
+        k.procs[0].exit_status = libc::SIGQUIT;
+        let ended = run(&mut k, &[], Place::Pid1);
+        assert_eq!(ended.status, 131);
+        assert_eq!(kills(&k), [(-APP, libc::SIGQUIT), (-APP, libc::SIGCONT)]);
+    }
+
+    #[test]
+    fn remap_exit_makes_the_main_child_status_zero() {
+        for (args, want) in [(&["-e", "143"][..], 0), (&["-e", "3"][..], 143)] {
+            let mut k = fake(Place::Pid1);
+            k.exit(APP, libc::SIGTERM);
+            assert_eq!(run(&mut k, args, Place::Pid1).status, want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_rewritten_signal_goes_as_rewritten_and_zero_drops_it() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGHUP);
+        k.at(2 * MS, libc::SIGUSR1);
+        k.at(3 * MS, libc::SIGWINCH);
+        k.procs[0].ends_on = Some((libc::SIGWINCH, MS));
+        let args = ["-r", "HUP:TERM", "-r", "USR1:0"];
+        let ended = run(&mut k, &args, Place::Pid1);
+        assert_eq!(kills(&k), [(-APP, libc::SIGTERM), (-APP, libc::SIGWINCH)]);
+        assert_eq!(
+            ended.asked_to_end,
+            Spare::Group(APP),
+            "TERM is what was sent"
+        );
+    }
+
+    #[test]
+    fn signals_reaper_raised_on_itself_are_not_forwarded() {
+        let mut k = fake(Place::Pid1);
+        let own = Received {
+            signo: libc::SIGXCPU,
+            sender: None,
+            from_kernel: true,
+        };
+        k.signals.push_back((MS, own));
+        k.signals.push_back((
+            2 * MS,
+            Received {
+                signo: libc::SIGXFSZ,
+                ..own
+            },
+        ));
+        k.at(3 * MS, libc::SIGXCPU);
+        k.procs[0].ends_on = Some((libc::SIGXCPU, MS));
+        run(&mut k, &[], Place::Pid1);
+        assert_eq!(
+            kills(&k),
+            [(-APP, libc::SIGXCPU)],
+            "only the one sent by kill"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_other_signals_still_reaps_the_main_child() {
+        let mut k = fake(Place::Pid1);
+        // The main child's exit is there to reap, but SIGCHLD never comes first.
+        k.procs.clear();
+        k.exited.push((APP, exited(4)));
+        for i in 0..REAP_EVERY {
+            k.at(MS * (i + 1), libc::SIGUSR1);
+        }
+        let ended = run(&mut k, &[], Place::Pid1);
+        assert_eq!(ended.status, 4);
+        assert_eq!(kills(&k).len(), REAP_EVERY as usize);
+    }
+
+    #[test]
+    fn with_wait_all_the_loop_waits_for_every_process_and_the_last_status_counts() {
+        let mut k = fake(Place::Pid1);
+        k.procs[0].exit_status = exited(0);
+        k.exit(APP, 0);
+        k.child(20, 20).exit_status = exited(7);
+        k.procs[1].ends_on = Some((libc::SIGUSR1, 5 * MS));
+        k.at(MS, libc::SIGUSR1);
+        let ended = run(&mut k, &["--wait-all"], Place::Pid1);
+        assert_eq!(ended.status, 7, "the last process to end gives the status");
+        assert_eq!(
+            kills(&k),
+            [(-1, libc::SIGUSR1)],
+            "as PID 1, every process left is kill(-1)"
+        );
+        assert_eq!(ended.asked_to_end, Spare::Nobody);
+    }
+
+    #[test]
+    fn with_wait_all_an_ending_signal_spares_everything_and_goes_by_round_as_subreaper() {
+        let mut k = fake(Place::Subreaper(5));
+        k.exit(APP, 0);
+        k.child(20, 20).ends_on = Some((libc::SIGTERM, 5 * MS));
+        k.procs[1].exit_status = libc::SIGTERM;
+        k.at(MS, libc::SIGTERM);
+        let ended = run(&mut k, &["--wait-all", "-e", "143"], Place::Subreaper(5));
+        assert_eq!(ended.asked_to_end, Spare::Everything);
+        assert_eq!(ended.status, 0, "143 is remapped for later exits too");
+        assert_eq!(k.sent, [Sent::Round(libc::SIGTERM, None)]);
+    }
+
+    #[test]
+    fn with_wait_all_a_failed_main_child_keeps_its_status_and_one_asked_to_end_ends_it() {
+        // Failed: reaper still waits for the rest, but their exits do not count.
+        let mut k = fake(Place::Pid1);
+        k.exit(APP, exited(2));
+        k.child(20, 20);
+        k.dying.push((k.start + 5 * MS, 20, exited(0)));
+        let ended = run(&mut k, &["--wait-all"], Place::Pid1);
+        assert_eq!(ended.status, 2);
+        assert!(k.procs.is_empty(), "it waited for process 20");
+        // Asked to end before it exited: the end of the main child is the end.
+        let mut k = fake(Place::Pid1);
+        k.child(20, 20);
+        k.at(MS, libc::SIGTERM);
+        k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+        let ended = run(&mut k, &["--wait-all"], Place::Pid1);
+        assert_eq!(ended.status, 0);
+        assert_eq!(ended.asked_to_end, Spare::Group(APP));
+        assert_eq!(k.procs.len(), 1, "process 20 is left for the teardown");
+    }
+
+    #[test]
+    fn pause_ends_on_term_or_int_and_forwards_nothing() {
+        for end in [libc::SIGTERM, libc::SIGINT] {
+            let mut k = Fake::new(Scope::of(Place::Pid1, None));
+            k.at(MS, libc::SIGUSR1);
+            k.at(2 * MS, libc::SIGHUP);
+            k.at(3 * MS, end);
+            let ended = supervise(&mut k, &config(&[]), Place::Pid1, None, None);
+            assert_eq!(ended.status, 0);
+            assert_eq!(ended.asked_to_end, Spare::Nobody);
+            assert!(k.sent.is_empty(), "{:?}", k.sent);
+            assert!(k.signals.is_empty(), "ended at {}", signo::name(end));
+        }
+    }
+
+    #[test]
+    fn no_way_to_wait_ends_with_reaper_s_own_failure() {
+        let mut k = fake(Place::Pid1);
+        k.can_wait = false;
+        let ended = run(&mut k, &["--wait-all"], Place::Pid1);
+        assert_eq!(ended.status, status::FAILED);
+        assert_eq!(ended.later_exits_count, None);
+    }
+
+    #[test]
+    fn as_pid1_an_app_stopped_from_the_terminal_is_continued() {
+        for (place, stop, continued) in [
+            (Place::Pid1, libc::SIGTSTP, true),
+            (Place::Pid1, libc::SIGSTOP, false),
+            (Place::Subreaper(5), libc::SIGTSTP, false),
+        ] {
+            let mut k = fake(place);
+            k.child(20, 20);
+            k.exit(20, 0);
+            k.stops.push_back(Some(stop));
+            k.at(5 * MS, libc::SIGUSR1);
+            k.procs[0].ends_on = Some((libc::SIGUSR1, MS));
+            run(&mut k, &[], place);
+            let want: &[_] = if continued {
+                &[(-APP, libc::SIGCONT), (-APP, libc::SIGUSR1)]
+            } else {
+                &[(-APP, libc::SIGUSR1)]
+            };
+            assert_eq!(kills(&k), want, "{place:?} {}", signo::name(stop));
+        }
+    }
 
     #[test]
     fn with_wait_all_the_last_exit_counts_once_the_main_child_ended_well() {
@@ -435,21 +799,20 @@ mod tests {
     }
 
     #[test]
-    fn stat_state_and_ancestry() {
-        let p = |s: &[u8]| parse_stat(42, s);
-        let stat = |pid, state, ppid, pgid| Stat {
+    fn ancestry() {
+        let stat = |pid, stopped, ppid, pgid| Proc {
             pid,
-            state,
             ppid,
             pgid,
+            zombie: false,
+            stopped,
+            start: 0,
         };
-        assert_eq!(p(b"42 (a) T) t 7 40 1"), Some(stat(42, b't', 7, 40)));
-        assert_eq!(p(b"42 (sh) S 7"), None);
         let all = [
-            stat(10, b'S', 1, 1),
-            stat(20, b'S', 10, 20),
-            stat(21, b'T', 20, 20),
-            stat(30, b'T', 1, 30),
+            stat(10, false, 1, 1),
+            stat(20, false, 10, 20),
+            stat(21, true, 20, 20),
+            stat(30, true, 1, 30),
         ];
         assert!(descends_from(&all[2], 10, &all));
         assert!(!descends_from(&all[3], 10, &all));

@@ -1,5 +1,5 @@
 //! What the integration tests and testkit both read from and ask of the kernel directly:
-//! `/proc/PID/stat`, parsed in one place, and the raw signal syscalls, declared once.
+//! `/proc/PID/stat`, parsed by reaper's own parser (`src/stat.rs`), and the raw signal syscalls, declared once.
 //!
 //! One file in two crates: the integration tests take it with `#[path]` (main.rs), testkit
 //! as a module of its own. Each uses a part of it, hence the `dead_code` allowance.
@@ -7,6 +7,10 @@
 #![allow(dead_code)]
 
 use std::fmt::Display;
+
+/// reaper's own parser of `/proc/PID/stat`, one file in both.
+#[path = "../../src/stat.rs"]
+mod stat;
 
 /// The fields of `/proc/PID/stat` (proc_pid_stat(5)) that the tests look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,22 +26,17 @@ pub struct Stat {
 }
 
 impl Stat {
-    /// Parses the contents of a stat file. The command name (field 2) may hold spaces and
-    /// parentheses of its own, so the fields are counted from the last ')'.
+    /// Parses the contents of a stat file, with reaper's own parser.
     pub fn parse(stat: &[u8]) -> Option<Stat> {
-        let close = stat.iter().rposition(|&c| c == b')')?;
-        let rest = std::str::from_utf8(stat.get(close + 2..)?).ok()?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // `fields[0]` is field 3 of proc_pid_stat(5), the state.
-        let field = |n: usize| fields.get(n - 3).copied();
+        let fields = stat::Fields::of(stat)?;
         Some(Stat {
-            state: field(3)?.chars().next()?,
-            ppid: field(4)?.parse().ok()?,
-            pgrp: field(5)?.parse().ok()?,
-            session: field(6)?.parse().ok()?,
-            tpgid: field(8)?.parse().ok()?,
-            utime: field(14)?.parse().ok()?,
-            stime: field(15)?.parse().ok()?,
+            state: char::from(fields.state()?),
+            ppid: fields.parse(4)?,
+            pgrp: fields.parse(5)?,
+            session: fields.parse(6)?,
+            tpgid: fields.parse(8)?,
+            utime: fields.parse(14)?,
+            stime: fields.parse(15)?,
         })
     }
 }
