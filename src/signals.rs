@@ -10,8 +10,7 @@
 //! because the C libraries refuse to put their internal real-time signals (32 to 34) in a
 //! `sigset_t`; reaper is single-threaded, so it can block and forward them like any other.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::OnceLock;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -161,19 +160,13 @@ fn sent_by_process(code: i32) -> bool {
     matches!(code, libc::SI_USER | libc::SI_QUEUE | libc::SI_TKILL)
 }
 
-/// The signalfd, once `rt_sigtimedwait` was refused; never closed.
-static SIGNALFD: OnceLock<OwnedFd> = OnceLock::new();
-
 /// `rt_sigtimedwait` was refused with `refused`: waits through a signalfd from now on, or,
 /// if none can be had, through nothing at all (and says so).
 fn use_signalfd(set: SigSet, refused: Errno) {
     match sys::signal::signalfd(set) {
         Ok(fd) => {
-            let raw = fd.as_raw_fd();
             SIGNALFD_SET.store(set.bits(), Ordering::Relaxed);
-            // Set once: WAITER leaves SIGTIMEDWAIT for good below.
-            let _ = SIGNALFD.set(fd);
-            WAITER.store(raw, Ordering::Relaxed);
+            WAITER.store(fd.as_raw_fd(), Ordering::Relaxed);
             log::info!(
                 "rt_sigtimedwait is refused ({}): waiting for signals through a signalfd",
                 describe(refused)
@@ -198,9 +191,9 @@ fn give_up(why: &str) {
 /// `wait` through the signalfd: `poll` for the timeout (when one is given), then one
 /// read, which takes one pending signal with its siginfo as `rt_sigtimedwait` does.
 fn from_signalfd(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
-    let fd = SIGNALFD.get()?.as_fd();
+    let fd = sys::signal::the_signalfd()?;
     if SIGNALFD_SET.load(Ordering::Relaxed) != set.bits() {
-        if let Err(e) = sys::signal::set_signalfd(fd, set) {
+        if let Err(e) = sys::signal::signalfd(set) {
             give_up(&format!("signalfd: {}", describe(e)));
             return None;
         }

@@ -178,29 +178,28 @@ struct Shared<'a> {
 /// when there is no child at all.
 pub fn spawn(plan: &Plan<'_>) -> Result<(libc::pid_t, Outcome), Error> {
     let null = std::ptr::null::<libc::c_char>();
-    let mut sh_argv: Vec<*const libc::c_char> = [SHELL.as_ptr(), null]
-        .into_iter()
-        .chain(plan.argv.iter().skip(1).map(|a| a.as_ptr()))
-        .chain(Some(null))
-        .collect();
+    let argv = null_terminated(plan.argv.iter().map(|a| a.as_c_str()));
+    // `/bin/sh`, the slot, argv[1..] and its NULL.
+    let mut sh_argv = vec![SHELL.as_ptr(), null];
+    match argv.split_first() {
+        Some((_, tail)) if !tail.is_empty() => sh_argv.extend_from_slice(tail),
+        _ => sh_argv.push(null),
+    }
     let mut buffer: ListenPidBuffer = [0; 32];
     for (to, &from) in buffer.iter_mut().zip(LISTEN_PID) {
         *to = from as libc::c_char;
     }
     let buffer: *mut ListenPidBuffer = &mut buffer;
+    let mut envp = Vec::with_capacity(plan.envp.len() + 1);
+    for entry in plan.envp {
+        envp.push(entry.map_or(buffer.cast_const().cast(), CStr::as_ptr));
+    }
+    envp.push(null);
     let shared = Shared {
         plan,
-        argv: plan
-            .argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(Some(null))
-            .collect(),
+        argv,
         sh_argv: sh_argv.as_mut_ptr(),
-        envp: (plan.envp.iter())
-            .map(|e| e.map_or(buffer.cast_const().cast(), CStr::as_ptr))
-            .chain(Some(null))
-            .collect(),
+        envp,
         listen_pid: match plan.envp.contains(&None) {
             true => buffer,
             false => std::ptr::null_mut(),
@@ -238,6 +237,16 @@ pub fn spawn(plan: &Plan<'_>) -> Result<(libc::pid_t, Outcome), Error> {
     ))
 }
 
+/// `strings` as exec takes them: pointers, then NULL.
+fn null_terminated<'a>(
+    strings: impl ExactSizeIterator<Item = &'a CStr>,
+) -> Vec<*const libc::c_char> {
+    let mut pointers = Vec::with_capacity(strings.len() + 1);
+    pointers.extend(strings.map(CStr::as_ptr));
+    pointers.push(std::ptr::null());
+    pointers
+}
+
 /// The child: set up, exec, or record why not and exit with 127 or 126.
 extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `Shared` that `spawn` keeps alive until we exec or exit.
@@ -270,12 +279,14 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     })
 }
 
+#[inline(always)]
 fn report(shared: &Shared, step: Step, errno: i32) {
     shared.errno.store(errno, Ordering::Release);
     shared.step.store(step as u8, Ordering::Release);
 }
 
 /// Ends the child at once (`_exit`): no exit handlers, no flush of reaper's buffers.
+#[inline(always)]
 fn exit(status: i32) -> ! {
     // SAFETY: _exit has no preconditions; it returns to nothing.
     unsafe { libc::_exit(status) }
@@ -319,6 +330,7 @@ fn switch_and_chdir(shared: &Shared) -> Result<(), (Step, i32)> {
 }
 
 /// `setgroups(groups)`, raw (see the module's doc); `Err` with the errno.
+#[inline(always)]
 fn set_groups(groups: &[libc::gid_t]) -> Result<(), i32> {
     // SAFETY: the kernel reads `groups.len()` gids from a live slice.
     let r = unsafe { libc::syscall(nr::SETGROUPS, groups.len(), groups.as_ptr()) };
@@ -330,6 +342,7 @@ fn set_groups(groups: &[libc::gid_t]) -> Result<(), i32> {
 }
 
 /// `setresuid` or `setresgid` (`call`) to `ids`, raw (see the module's doc).
+#[inline(always)]
 fn raw_id_call(call: libc::c_long, [r, e, s]: [libc::uid_t; 3]) -> Result<(), i32> {
     // SAFETY: integer arguments only.
     let done = unsafe { libc::syscall(call, r, e, s) };
@@ -341,6 +354,7 @@ fn raw_id_call(call: libc::c_long, [r, e, s]: [libc::uid_t; 3]) -> Result<(), i3
 }
 
 /// `getresuid` or `getresgid` (`call`): real, effective and saved, raw.
+#[inline(always)]
 fn get_res_ids(call: libc::c_long) -> Result<[libc::uid_t; 3], ()> {
     let mut ids: [libc::uid_t; 3] = [!0; 3];
     let [r, e, s] = &mut ids;
@@ -413,6 +427,7 @@ fn exec_first(shared: &Shared) -> (Step, i32) {
 ///
 /// # Safety
 /// `argv` and `envp` are NULL-terminated arrays of pointers to valid C strings.
+#[inline(always)]
 unsafe fn execve(
     path: &CStr,
     argv: *const *const libc::c_char,

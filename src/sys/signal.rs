@@ -9,6 +9,7 @@
 
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::errno::Errno;
 
@@ -94,21 +95,29 @@ pub fn sigtimedwait(set: SigSet, timeout: Option<[libc::c_long; 2]>) -> Result<T
     })
 }
 
-/// A new close-on-exec signalfd for `set` (`signalfd4`).
-pub fn signalfd(set: SigSet) -> Result<OwnedFd, Errno> {
-    let fd = signalfd4(-1, set)?;
-    // SAFETY: the kernel just made this descriptor for us, and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// The process's one signalfd, once `signalfd` made it: never closed, so that it can be
+/// lent for the process's life.
+static SIGNALFD: AtomicI32 = AtomicI32::new(-1);
+
+/// Makes the process's one signalfd (close-on-exec, `signalfd4`), for `set`, or changes it
+/// to take `set`.
+pub fn signalfd(set: SigSet) -> Result<BorrowedFd<'static>, Errno> {
+    let fd = signalfd4(SIGNALFD.load(Ordering::Relaxed), set)?;
+    SIGNALFD.store(fd, Ordering::Relaxed);
+    // SAFETY: the kernel made this descriptor for this static, which never closes it.
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
-/// Changes the signalfd `fd` to take `set`.
-pub fn set_signalfd(fd: BorrowedFd<'_>, set: SigSet) -> Result<(), Errno> {
-    signalfd4(fd.as_raw_fd(), set).map(drop)
+/// The signalfd, if `signalfd` made one.
+pub fn the_signalfd() -> Option<BorrowedFd<'static>> {
+    let fd = SIGNALFD.load(Ordering::Relaxed);
+    // SAFETY: -1, or the descriptor `signalfd` made, which is never closed.
+    (fd >= 0).then(|| unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
 fn signalfd4(fd: RawFd, set: SigSet) -> Result<RawFd, Errno> {
-    // SAFETY: a pointer to a live u64 of the kernel's sigset size; `fd` is -1 or a
-    // signalfd the caller borrows.
+    // SAFETY: a pointer to a live u64 of the kernel's sigset size; `fd` is -1 or the
+    // signalfd of `SIGNALFD`.
     let r = unsafe {
         libc::syscall(
             libc::SYS_signalfd4,
