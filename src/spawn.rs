@@ -31,8 +31,7 @@
 //! writes its own pid into a buffer prepared for it, so that the application, as
 //! sd_listen_fds(3) requires, takes the sockets as its own. Any other value passes
 //! unchanged. reaper's copies of the sockets, and of every other descriptor it inherited,
-//! are closed once the child has them (`setup::close_inherited_descriptors`, with the raw
-//! raw calls in `sys::fd`).
+//! are closed once the child has them (`sys::fd::close_inherited`).
 //!
 //! The child itself, from clone to exec, is `sys::child`.
 //!
