@@ -28,7 +28,8 @@ pub struct Taken {
     pub pid: libc::pid_t,
 }
 
-/// `rt_sigprocmask(how, set)`: returns the mask before. None changes nothing.
+/// `rt_sigprocmask(how, set)`: returns the mask before. None changes nothing. Raw: the
+/// 64-bit set (nix's `sigprocmask` takes a libc `sigset_t`).
 pub fn sigprocmask(how: libc::c_int, set: Option<SigSet>) -> Result<SigSet, Errno> {
     let mut old = 0u64;
     let new = set.map(SigSet::bits);
@@ -48,7 +49,7 @@ pub fn sigprocmask(how: libc::c_int, set: Option<SigSet>) -> Result<SigSet, Errn
 }
 
 /// Sets the calling thread's mask. Async-signal-safe (one raw syscall), for use between
-/// clone and exec.
+/// clone and exec. Raw: the 64-bit set.
 pub fn set_mask(mask: SigSet) {
     // SAFETY: a pointer to a live u64 and no old-mask pointer; errors are impossible for a
     // valid `how` and size, and there would be nothing to do about one in the child.
@@ -65,7 +66,8 @@ pub fn set_mask(mask: SigSet) {
 
 /// One `rt_sigtimedwait` for one of `set`, sleeping at most `timeout` (the kernel's own
 /// timespec for this syscall: two longs on every architecture, whatever time_t width the C
-/// library has chosen). `Err(EAGAIN)` when the timeout passed.
+/// library has chosen). `Err(EAGAIN)` when the timeout passed. Raw: the 64-bit set (nix has
+/// no `sigtimedwait`, and libc's takes a `sigset_t`).
 pub fn sigtimedwait(set: SigSet, timeout: Option<[libc::c_long; 2]>) -> Result<Taken, Errno> {
     let ts_ptr = timeout
         .as_ref()
@@ -100,7 +102,7 @@ pub fn sigtimedwait(set: SigSet, timeout: Option<[libc::c_long; 2]>) -> Result<T
 static SIGNALFD: AtomicI32 = AtomicI32::new(-1);
 
 /// Makes the process's one signalfd (close-on-exec, `signalfd4`), for `set`, or changes it
-/// to take `set`.
+/// to take `set`. Raw: nix's `SignalFd` takes only the standard signals.
 pub fn signalfd(set: SigSet) -> Result<BorrowedFd<'static>, Errno> {
     let fd = signalfd4(SIGNALFD.load(Ordering::Relaxed), set)?;
     SIGNALFD.store(fd, Ordering::Relaxed);
@@ -131,7 +133,8 @@ fn signalfd4(fd: RawFd, set: SigSet) -> Result<RawFd, Errno> {
 }
 
 /// One read from a signalfd, which takes one pending signal with its siginfo as
-/// `rt_sigtimedwait` does. A short read is an error (with whatever errno was last).
+/// `rt_sigtimedwait` does. A short read is an error (with whatever errno was last). Raw:
+/// straight into the kernel's struct (nix's `SignalFd` is not the one made here).
 pub fn read_signalfd(fd: BorrowedFd<'_>) -> Result<Taken, Errno> {
     let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
     let size = std::mem::size_of::<libc::signalfd_siginfo>();
@@ -159,7 +162,8 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// The handler of `sig` (SIG_DFL, SIG_IGN or a function's address).
+/// The handler of `sig` (SIG_DFL, SIG_IGN or a function's address). Raw: nix's `sigaction`
+/// takes only the standard signals and goes through the C library's struct.
 pub fn disposition(sig: i32) -> Result<libc::sighandler_t, Errno> {
     let mut old = KernelSigaction {
         handler: 0,
@@ -181,7 +185,7 @@ pub fn disposition(sig: i32) -> Result<libc::sighandler_t, Errno> {
 }
 
 /// Sets `sig` to SIG_DFL or SIG_IGN. One raw syscall, touching no memory of the C
-/// library's: async-signal-safe, for the child too.
+/// library's: async-signal-safe, for the child too. Raw: as `disposition`.
 pub fn set_disposition(sig: i32, handler: libc::sighandler_t) {
     let action = KernelSigaction {
         handler,
