@@ -535,7 +535,8 @@ unsafe extern "C" {
 }
 
 /// reaper's environment as the application gets it: every entry of `environ`, byte for
-/// byte and in order (std's `vars_os` would skip an entry without '=').
+/// byte and in order (std's `vars_os` would skip an entry without '='). Raw: nix has no
+/// reader of `environ`.
 pub fn environment() -> Vec<&'static CStr> {
     let mut envp = Vec::new();
     // SAFETY: `environ` is the C runtime's NULL-terminated array of C strings. Nothing in
@@ -557,6 +558,7 @@ pub fn environment() -> Vec<&'static CStr> {
 }
 
 /// Who reaper runs as: real, effective and saved uid and gid, and its groups.
+/// Raw: nix's wrappers of these need its `user` feature, which is not built in.
 pub fn current_ids() -> Result<Current, Error> {
     let mut uids: [libc::uid_t; 3] = [0; 3];
     let mut gids: [libc::gid_t; 3] = [0; 3];
