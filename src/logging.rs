@@ -124,17 +124,8 @@ fn write_if_room(buf: &[u8]) -> Result<usize, Errno> {
 }
 
 /// One `pwritev2(RWF_NOWAIT)` to stderr at its current position: EAGAIN instead of waiting.
-/// nix does not wrap pwritev2.
-#[allow(unsafe_code)]
 fn write_nowait(buf: &[u8]) -> Result<usize, Errno> {
-    let iov = libc::iovec {
-        iov_base: buf.as_ptr() as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
-    // SAFETY: one iovec over a live buffer, which the kernel only reads; offset -1 means
-    // the current position, as write(2) uses.
-    let n = unsafe { libc::pwritev2(2, &iov, 1, -1, libc::RWF_NOWAIT) };
-    Errno::result(n).map(|n| n as usize)
+    crate::sys::fd::write_nowait(io::stderr().as_fd(), buf)
 }
 
 /// Sets up the logger at `level`, or with the filter in `REAPER_LOG` when it is set.

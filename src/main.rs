@@ -6,7 +6,7 @@
 //! 2. read the command line and environment                        (cli)
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
 //! 4. start the command in its own process group                   (spawn)
-//!    then close reaper's copies of inherited descriptors              (setup)
+//!    then close reaper's copies of inherited descriptors              (sys::fd)
 //!    and hold /proc open for the teardown                            (procs)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
 //!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
@@ -18,8 +18,9 @@
 //! 7. exit with the main child's status (--wait-all: see supervise)
 //!
 //! Errors are `error::Error`, which carries the exit status (every status is named in
-//! `status`); this is the one place that prints a fatal one. `unsafe` is denied everywhere but in the few modules that must make
-//! raw calls, each of which says why: this entry point, `signals`, `spawn` and `reap`.
+//! `status`); this is the one place that prints a fatal one. `unsafe` is denied everywhere
+//! but in `sys`, the one layer of raw system calls (the C entry point and the child
+//! between clone and exec included), where each says why it is sound.
 //!
 //! `no_main`: std's runtime start-up would set SIGPIPE to ignored and open /dev/null on
 //! closed standard descriptors before we could see what we inherited, and the
@@ -41,6 +42,8 @@ mod spawn;
 mod stat;
 mod status;
 mod supervise;
+#[allow(unsafe_code)]
+mod sys;
 mod terminal;
 mod user;
 
@@ -70,7 +73,7 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
-    setup::close_inherited_descriptors(terminal.as_ref().map(terminal::Terminal::raw_fd));
+    sys::fd::close_inherited(terminal.as_ref().map(terminal::Terminal::raw_fd));
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();
@@ -131,19 +134,11 @@ fn write_error(errno: Errno) -> Error {
     Error::other(format!("write error: {}", error::describe(errno)))
 }
 
-// Under `cargo test` the test harness brings its own `main`.
-#[cfg_attr(not(test), unsafe(export_name = "main"))]
-#[cfg_attr(test, allow(dead_code))]
-#[allow(unsafe_code)]
-extern "C" fn c_main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
-    let args = (0..usize::try_from(argc).unwrap_or(0))
-        // SAFETY: the C runtime passes argc valid, NUL-terminated strings in argv.
-        .map(|i| unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) })
-        .map(|s| <OsString as std::os::unix::ffi::OsStringExt>::from_vec(s.to_bytes().to_vec()))
-        .collect::<Vec<_>>();
-    let status = run(&args).unwrap_or_else(|e| {
+/// What the C entry point (`sys::entry`) returns: `run`'s status, or, after printing it,
+/// the fatal error's.
+fn exit_status(args: &[OsString]) -> u8 {
+    run(args).unwrap_or_else(|e| {
         logging::print_line(&e.to_string());
         e.status()
-    });
-    libc::c_int::from(status)
+    })
 }

@@ -4,13 +4,15 @@
 //! SIGCHLD pending. So every SIGCHLD drains `waitpid(-1, WNOHANG)` until nothing is left
 //! to collect. This module only reaps; it signals nobody.
 //!
-//! `waitpid` is called raw: nix's wrapper turns the status of a child killed by a
-//! real-time signal into EINVAL after the kernel has reaped it, and the main child's
+//! `waitpid` is called raw (`sys::wait`): nix's wrapper turns the status of a child killed
+//! by a real-time signal into EINVAL after the kernel has reaped it, and the main child's
 //! status must never be lost.
 
 use nix::errno::Errno;
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 
-use crate::status;
+use crate::{status, sys};
 
 /// What is left after a drain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,23 +25,14 @@ pub enum Children {
 
 /// Reaps every child that has exited, calling `on_exit(pid, status)` for each, and says
 /// whether any child is left. Allocates nothing: it runs once per SIGCHLD.
-#[allow(unsafe_code)]
 pub fn drain(mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
     loop {
-        let mut status = 0;
-        // SAFETY: `status` is a live c_int for the kernel to fill.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid > 0 {
-            on_exit(pid, status);
-            continue;
-        }
-        if pid == 0 {
-            return Children::Running;
-        }
-        match Errno::last() {
-            Errno::EINTR => continue,
-            Errno::ECHILD => return Children::None,
-            e => {
+        match sys::wait::reap_one() {
+            Ok(Some((pid, status))) => on_exit(pid, status),
+            Ok(None) => return Children::Running,
+            Err(Errno::EINTR) => {}
+            Err(Errno::ECHILD) => return Children::None,
+            Err(e) => {
                 // Only EINVAL is documented besides these, and the arguments are constant.
                 log::error!("failed to reap children: {}", crate::error::describe(e));
                 return Children::None;
@@ -50,23 +43,13 @@ pub fn drain(mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
 
 /// The stop signal of `pid`, if it has stopped since last asked; it stays a child either
 /// way (WSTOPPED without WEXITED reports stops only, and an exit is left for `drain`).
-#[allow(unsafe_code)]
+/// nix's `waitid` will do: only standard signals stop a process.
 pub fn stopped(pid: libc::pid_t) -> Option<i32> {
-    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
-    // SAFETY: a writable siginfo_t for the kernel to fill; `id` is a plain pid.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            info.as_mut_ptr(),
-            libc::WSTOPPED | libc::WNOHANG,
-        )
-    };
-    // SAFETY: zeroed, then filled by the kernel if a child was found (si_pid is 0 if not).
-    let info = unsafe { info.assume_init() };
-    // SAFETY: a SIGCHLD siginfo carries si_pid and si_status.
-    (r == 0 && info.si_code == libc::CLD_STOPPED && unsafe { info.si_pid() } == pid)
-        .then(|| unsafe { info.si_status() })
+    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
+    match nix::sys::wait::waitid(Id::Pid(Pid::from_raw(pid)), flags) {
+        Ok(WaitStatus::Stopped(stopped, sig)) if stopped.as_raw() == pid => Some(sig as i32),
+        _ => None,
+    }
 }
 
 /// The exit code a shell would report for a wait status: the code itself for a normal

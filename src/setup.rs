@@ -1,16 +1,17 @@
 //! reaper's own process state: subreaper registration, the parent-death signal, closed
-//! standard descriptors, inherited descriptors, and the working directory.
+//! standard descriptors, and the working directory (the inherited descriptors are closed
+//! in `sys::fd`, which owns the raw calls and the rule that makes closing them sound).
 //!
 //! Nothing here touches the application: whatever reaper changes in itself either happens
-//! after the child is started (inherited descriptors, the working directory) or does not
+//! after the child is started (the working directory) or does not
 //! survive exec (close-on-exec descriptors).
 
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd};
 
 use nix::unistd::{Pid, getpid, getppid};
 
 use crate::error::describe;
-use crate::{signals, spawn};
+use crate::signals;
 
 /// Where reaper stands: PID 1 of its namespace, or a process below some other init.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,46 +141,5 @@ pub fn guard_closed_stdio() {
 pub fn leave_working_directory() {
     if let Err(e) = nix::unistd::chdir("/") {
         log::debug!("failed to change to /: {}", describe(e));
-    }
-}
-
-/// Closes reaper's copies of every descriptor from 3 up, but `keep` (the terminal reaper
-/// opened): the child has its own by now, and a reader waiting for EOF on a pipe, or a
-/// client of a socket, must not wait for reaper to exit because reaper still holds it.
-/// Nothing else of reaper's own is open at this point. `close_range` where the kernel has
-/// it (Linux 5.9) and a seccomp profile allows it; else each descriptor `/proc/self/fd`
-/// lists; else they stay open, which is no reason to stop.
-pub fn close_inherited_descriptors(keep: Option<RawFd>) {
-    let ranges = match keep
-        .and_then(|fd| u32::try_from(fd).ok())
-        .filter(|&fd| fd >= 3)
-    {
-        Some(fd) => [(3, fd - 1), (fd + 1, u32::MAX)],
-        None => [(3, u32::MAX), (1, 0)],
-    };
-    let closed = ranges
-        .iter()
-        .filter(|(first, last)| first <= last)
-        .try_for_each(|&(first, last)| spawn::close_range(first, last));
-    let Err(e) = closed else {
-        return;
-    };
-    log::debug!(
-        "close_range failed: {}; closing what /proc lists",
-        describe(e)
-    );
-    // The directory being read is one more descriptor, listed too; it is closed by the
-    // time the others are, so closing its number again only fails.
-    let listed: Result<Vec<RawFd>, _> = std::fs::read_dir("/proc/self/fd").map(|dir| {
-        dir.filter_map(Result::ok)
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .collect()
-    });
-    match listed {
-        Ok(fds) => fds
-            .into_iter()
-            .filter(|&fd| fd >= 3 && Some(fd) != keep)
-            .for_each(spawn::close_fd),
-        Err(e) => log::debug!("cannot list /proc/self/fd: {e}; inherited descriptors stay open"),
     }
 }

@@ -6,24 +6,20 @@
 //! arrive "between" two steps, and the dispositions the application inherits are exactly
 //! the ones reaper inherited.
 //!
-//! Masks are kept as the kernel's 64-bit set and changed with raw syscalls, because the C
-//! libraries refuse to put their internal real-time signals (32 to 34) in a `sigset_t`;
-//! reaper is single-threaded, so it can block and forward them like any other. nix's
-//! wrappers take only the 31 standard signals, so reaper makes these calls itself.
-#![allow(unsafe_code)]
+//! Masks are kept as the kernel's 64-bit set and changed with raw syscalls (`sys::signal`),
+//! because the C libraries refuse to put their internal real-time signals (32 to 34) in a
+//! `sigset_t`; reaper is single-threaded, so it can block and forward them like any other.
 
-use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use crate::error::{Error, describe};
 use crate::signo::SigSet;
-
-/// The size of the kernel's signal set, as the raw syscalls take it: a `size_t`, which
-/// must go through `syscall`'s variadic arguments at its full width.
-const SIGSET_SIZE: libc::size_t = 8;
+use crate::sys;
 
 /// reaper's own pid, recorded by `take_over`: a signal it sent itself is its own doing.
 static OWN_PID: AtomicI32 = AtomicI32::new(0);
@@ -40,7 +36,7 @@ pub struct Inherited {
 /// if it was inherited ignored; returns what the application must get back.
 pub fn take_over() -> Result<Inherited, Error> {
     OWN_PID.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
-    let mask = sigprocmask(libc::SIG_BLOCK, Some(SigSet::handled()))
+    let mask = sys::signal::sigprocmask(libc::SIG_BLOCK, Some(SigSet::handled()))
         .map_err(|e| Error::failed("block signals", e))?;
     Ok(Inherited {
         mask,
@@ -49,51 +45,14 @@ pub fn take_over() -> Result<Inherited, Error> {
 }
 
 impl Inherited {
-    /// Gives the calling process the inherited signal state back. Async-signal-safe (raw
-    /// syscalls only): for the child, between clone and exec.
-    pub fn restore(&self) {
-        if self.sigchld_ignored {
-            set_disposition(libc::SIGCHLD, libc::SIG_IGN);
-        }
-        set_mask(self.mask);
+    /// The mask reaper inherited, which the child sets again before exec.
+    pub fn mask(&self) -> SigSet {
+        self.mask
     }
-}
 
-fn sigprocmask(how: libc::c_int, set: Option<SigSet>) -> Result<SigSet, Errno> {
-    let mut old = 0u64;
-    let new = set.map(SigSet::bits);
-    let new_ptr = new.as_ref().map_or(std::ptr::null(), |n| n as *const u64);
-    // SAFETY: both pointers are to live u64s (or null), and the size is that of the
-    // kernel's sigset on every Linux architecture with a 64-signal set.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            how,
-            new_ptr,
-            &mut old as *mut u64,
-            SIGSET_SIZE,
-        )
-    };
-    if r == 0 {
-        Ok(SigSet::from_bits(old))
-    } else {
-        Err(Errno::last())
-    }
-}
-
-/// Sets the calling thread's mask. Async-signal-safe (one raw syscall), for use between
-/// fork and exec.
-fn set_mask(mask: SigSet) {
-    // SAFETY: a pointer to a live u64 and no old-mask pointer; errors are impossible for a
-    // valid `how` and size, and there would be nothing to do about one in a forked child.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &mask.bits() as *const u64,
-            std::ptr::null::<u64>(),
-            SIGSET_SIZE,
-        );
+    /// Whether SIGCHLD was inherited ignored, which the child sets again before exec.
+    pub fn sigchld_ignored(&self) -> bool {
+        self.sigchld_ignored
     }
 }
 
@@ -152,7 +111,7 @@ pub fn wait(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
                 std::thread::sleep(timeout.map_or(NAP, |t| t.min(NAP)));
                 return None;
             }
-            fd => return from_signalfd(fd, set, timeout),
+            _ => return from_signalfd(set, timeout),
         }
     }
 }
@@ -165,52 +124,34 @@ pub fn can_wait() -> bool {
 
 /// One `rt_sigtimedwait`: `Ok(None)` on timeout, `Err` when the kernel refuses the call.
 fn sigtimedwait(set: SigSet, timeout: Option<Duration>) -> Result<Option<Received>, Errno> {
-    // The kernel's own timespec for this syscall number: two longs on every architecture
-    // (32-bit ones included, whatever time_t width the C library has chosen). Capped at
-    // 68 years, which fits a 32-bit long.
+    // Capped at 68 years, which fits a 32-bit long.
     let ts: Option<[libc::c_long; 2]> = timeout.map(|t| {
         [
             t.as_secs().min(i32::MAX as u64) as libc::c_long,
             t.subsec_nanos() as libc::c_long,
         ]
     });
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const [libc::c_long; 2]);
-    let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
     loop {
-        // SAFETY: `set` is a live u64 of the kernel's sigset size, `info` is a writable
-        // siginfo_t, and `ts_ptr` is null or points to two live longs.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigtimedwait,
-                &set.bits() as *const u64,
-                info.as_mut_ptr(),
-                ts_ptr,
-                SIGSET_SIZE,
-            )
-        };
-        if r > 0 {
-            // SAFETY: the kernel filled `info` for the signal it returned.
-            let info = unsafe { info.assume_init() };
-            // SAFETY: signals sent by kill, sigqueue and tgkill carry the sender's pid.
-            let sender = sent_by_process(info.si_code).then(|| unsafe { info.si_pid() });
-            return Ok(Some(Received {
-                signo: r as i32,
-                sender,
-                from_kernel: info.si_code == libc::SI_KERNEL,
-            }));
-        }
-        match Errno::last() {
+        match sys::signal::sigtimedwait(set, ts) {
+            Ok(taken) => return Ok(Some(received(taken))),
             // A stop and continue of reaper itself interrupts the wait: wait again. With
             // a timeout this restarts it in full, which only ever waits longer.
-            Errno::EINTR => continue,
+            Err(Errno::EINTR) => continue,
             // The timeout passed.
-            Errno::EAGAIN => return Ok(None),
+            Err(Errno::EAGAIN) => return Ok(None),
             // Anything else is a refusal of the call itself (a seccomp profile answers
             // EPERM or ENOSYS): the same call would fail the same way for ever.
-            e => return Err(e),
+            Err(e) => return Err(e),
         }
+    }
+}
+
+/// What a signal taken off the pending set says about itself.
+fn received(taken: sys::signal::Taken) -> Received {
+    Received {
+        signo: taken.signo,
+        sender: sent_by_process(taken.code).then_some(taken.pid),
+        from_kernel: taken.code == libc::SI_KERNEL,
     }
 }
 
@@ -222,10 +163,10 @@ fn sent_by_process(code: i32) -> bool {
 /// `rt_sigtimedwait` was refused with `refused`: waits through a signalfd from now on, or,
 /// if none can be had, through nothing at all (and says so).
 fn use_signalfd(set: SigSet, refused: Errno) {
-    match signalfd(-1, set) {
+    match sys::signal::signalfd(set) {
         Ok(fd) => {
             SIGNALFD_SET.store(set.bits(), Ordering::Relaxed);
-            WAITER.store(fd, Ordering::Relaxed);
+            WAITER.store(fd.as_raw_fd(), Ordering::Relaxed);
             log::info!(
                 "rt_sigtimedwait is refused ({}): waiting for signals through a signalfd",
                 describe(refused)
@@ -247,86 +188,43 @@ fn give_up(why: &str) {
     );
 }
 
-/// `signalfd4(fd, set)`, close-on-exec: a new descriptor with `fd` -1, else `fd` changed to
-/// `set`. nix's signalfd takes no real-time signal.
-fn signalfd(fd: libc::c_int, set: SigSet) -> Result<libc::c_int, Errno> {
-    // SAFETY: a pointer to a live u64 of the kernel's sigset size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_signalfd4,
-            fd,
-            &set.bits() as *const u64,
-            SIGSET_SIZE,
-            libc::SFD_CLOEXEC,
-        )
-    };
-    Errno::result(r).map(|fd| fd as libc::c_int)
-}
-
-/// `wait` through the signalfd `fd`: `poll` for the timeout (when one is given), then one
+/// `wait` through the signalfd: `poll` for the timeout (when one is given), then one
 /// read, which takes one pending signal with its siginfo as `rt_sigtimedwait` does.
-fn from_signalfd(fd: libc::c_int, set: SigSet, timeout: Option<Duration>) -> Option<Received> {
+fn from_signalfd(set: SigSet, timeout: Option<Duration>) -> Option<Received> {
+    let fd = sys::signal::the_signalfd()?;
     if SIGNALFD_SET.load(Ordering::Relaxed) != set.bits() {
-        if let Err(e) = signalfd(fd, set) {
+        if let Err(e) = sys::signal::signalfd(set) {
             give_up(&format!("signalfd: {}", describe(e)));
             return None;
         }
         SIGNALFD_SET.store(set.bits(), Ordering::Relaxed);
     }
     if let Some(t) = timeout {
-        let ms = t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one live pollfd.
-        match unsafe { libc::poll(&mut pfd, 1, ms) } {
-            0 => return None,
-            n if n > 0 => {}
+        let ms = t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+        let ms = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+        match nix::poll::poll(&mut [PollFd::new(fd, PollFlags::POLLIN)], ms) {
+            Ok(0) => return None,
+            Ok(_) => {}
             // Interrupted: the caller looks again, as after a timeout.
-            _ if Errno::last() == Errno::EINTR => return None,
+            Err(Errno::EINTR) => return None,
             // poll refused too: the read below could block past the timeout. Sleep
             // instead; the teardown, the only caller with a timeout, looks for itself.
-            _ => {
+            Err(_) => {
                 std::thread::sleep(t.min(NAP));
                 return None;
             }
         }
     }
-    let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
-    let size = std::mem::size_of::<libc::signalfd_siginfo>();
     loop {
-        // SAFETY: a writable buffer of exactly one signalfd_siginfo.
-        let n = unsafe { libc::read(fd, info.as_mut_ptr().cast(), size) };
-        if n == size as isize {
-            break;
-        }
-        match Errno::last() {
-            Errno::EINTR if n < 0 => continue,
-            e => {
+        match sys::signal::read_signalfd(fd) {
+            Ok(taken) => return Some(received(taken)),
+            Err(Errno::EINTR) => continue,
+            Err(e) => {
                 give_up(&format!("read from a signalfd: {}", describe(e)));
                 return None;
             }
         }
     }
-    // SAFETY: the kernel filled the whole struct.
-    let info = unsafe { info.assume_init() };
-    Some(Received {
-        signo: info.ssi_signo as i32,
-        sender: sent_by_process(info.ssi_code).then_some(info.ssi_pid as libc::pid_t),
-        from_kernel: info.ssi_code == libc::SI_KERNEL,
-    })
-}
-
-/// The kernel's `struct sigaction` on every architecture reaper builds for (x86_64, i686,
-/// aarch64, ppc64): handler, flags, restorer, mask.
-#[repr(C)]
-struct KernelSigaction {
-    handler: usize,
-    flags: libc::c_ulong,
-    restorer: usize,
-    mask: u64,
 }
 
 /// If SIGCHLD is ignored, as reaper may inherit it, the kernel reaps every child on its
@@ -334,137 +232,50 @@ struct KernelSigaction {
 /// takes it back to the default (its only change to a disposition) and says so, for the
 /// child to ignore it again before exec.
 fn take_back_sigchld() -> bool {
-    let mut old = KernelSigaction {
-        handler: 0,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    // SAFETY: raw rt_sigaction on live structs of the kernel's layout.
-    let read = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            libc::SIGCHLD,
-            std::ptr::null::<KernelSigaction>(),
-            &mut old as *mut KernelSigaction,
-            SIGSET_SIZE,
-        )
-    };
-    if read != 0 || old.handler != libc::SIG_IGN {
+    if sys::signal::disposition(libc::SIGCHLD) != Ok(libc::SIG_IGN) {
         return false;
     }
-    set_disposition(libc::SIGCHLD, libc::SIG_DFL);
+    sys::signal::set_disposition(libc::SIGCHLD, libc::SIG_DFL);
     true
-}
-
-/// Sets `sig` to SIG_DFL or SIG_IGN. One raw syscall, touching no memory of the C
-/// library's: async-signal-safe, for the child too.
-fn set_disposition(sig: i32, handler: libc::sighandler_t) {
-    let action = KernelSigaction {
-        handler,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    // SAFETY: raw rt_sigaction on a live struct of the kernel's layout; SIG_DFL and
-    // SIG_IGN need no restorer.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            sig,
-            &action as *const KernelSigaction,
-            std::ptr::null_mut::<KernelSigaction>(),
-            SIGSET_SIZE,
-        );
-    }
 }
 
 /// Queues `sig` to reaper itself as the kernel sends a parent-death signal: SI_USER from
 /// pid 0 (a parent outside the namespace). It is then forwarded, not mistaken for a signal
 /// of reaper's own doing, which `raise` (sender: reaper) would be.
 pub fn queue_to_self(sig: i32) -> Result<(), Errno> {
-    // SAFETY: a zeroed siginfo_t is valid; its sender pid stays 0.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    info.si_signo = sig;
-    info.si_code = libc::SI_USER;
-    // SAFETY: a live siginfo; queueing to one's own pid may use any si_code.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigqueueinfo,
-            libc::getpid(),
-            sig,
-            &info as *const libc::siginfo_t,
-        )
-    };
-    Errno::result(r).map(drop)
+    sys::signal::queue_to_self(sig)
 }
 
-/// Asks the kernel to send `sig` to reaper when its parent dies. nix's `set_pdeathsig`
-/// takes no real-time signal.
+/// Asks the kernel to send `sig` to reaper when its parent dies.
 pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
-    // SAFETY: prctl with integer arguments only.
-    let r = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
-    Errno::result(r).map(drop)
+    sys::signal::set_parent_death_signal(sig)
 }
 
 /// Sends `sig` to `target` (a pid, minus a process group, or -1 for everything reaper may
-/// signal). nix's `kill` takes no real-time signal. Errors are the caller's to log.
+/// signal). Errors are the caller's to log.
 pub fn send(target: libc::pid_t, sig: i32) -> Result<(), Errno> {
-    // SAFETY: kill has no memory-safety preconditions.
-    Errno::result(unsafe { libc::kill(target, sig) }).map(drop)
+    sys::signal::kill(target, sig)
 }
 
 /// Opens a pidfd (`pidfd_open(2)`, Linux 5.3): a handle on the process that has `pid` now,
-/// which a later process given the same pid is not. Close-on-exec, as every pidfd is. nix
-/// has no wrapper. ENOSYS on older kernels: the caller then signals by pid, as before.
-pub fn pidfd_open(pid: libc::pid_t) -> Result<std::os::fd::OwnedFd, Errno> {
-    use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-    // SAFETY: a raw syscall with integer arguments only.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
-    let fd = RawFd::try_from(Errno::result(fd)?).map_err(|_| Errno::EBADF)?;
-    // SAFETY: the kernel just made this descriptor for us, and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// which a later process given the same pid is not. Close-on-exec, as every pidfd is.
+/// ENOSYS on older kernels: the caller then signals by pid, as before.
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    sys::signal::pidfd_open(pid)
 }
 
 /// Sends `sig` to the process behind a pidfd (`pidfd_send_signal(2)`): ESRCH once it has
 /// exited, whoever has its pid by then.
 pub fn pidfd_send(pidfd: std::os::fd::BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a raw syscall on a live descriptor; no siginfo (the kernel fills one in as
-    // for kill) and no flags.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            sig,
-            std::ptr::null::<libc::siginfo_t>(),
-            0 as libc::c_uint,
-        )
-    };
-    Errno::result(r).map(drop)
+    sys::signal::pidfd_send_signal(pidfd, sig)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Runs `check` in a child process of its own (signal state is process-wide and the
-    /// test runner is multi-threaded) and asserts that it returned true.
     fn in_child(check: fn() -> bool) {
-        // SAFETY: the child makes raw syscalls only and ends with _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            let ok = check();
-            // SAFETY: ends the child at once.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "status {status:#x}"
-        );
+        sys::in_child_process(check);
     }
 
     /// A signal queued with `queue_to_self` arrives, and is not taken for one of reaper's
@@ -473,7 +284,7 @@ mod tests {
     fn a_signal_queued_to_self_is_not_self_inflicted() {
         in_child(|| {
             let set = SigSet::of(libc::SIGUSR1);
-            set_mask(set);
+            sys::signal::set_mask(set);
             let queued = queue_to_self(libc::SIGUSR1);
             let got = wait(set, Some(Duration::from_secs(5)));
             queued.is_ok()
@@ -508,7 +319,7 @@ mod tests {
     #[test]
     fn sigchld_ignored_is_taken_back_and_reported() {
         in_child(|| {
-            set_disposition(libc::SIGCHLD, libc::SIG_IGN);
+            sys::signal::set_disposition(libc::SIGCHLD, libc::SIG_IGN);
             let first = take_back_sigchld();
             let second = take_back_sigchld();
             first && !second

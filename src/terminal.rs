@@ -208,3 +208,10 @@ impl std::fmt::Debug for Terminal {
         )
     }
 }
+
+/// The descriptor the child makes the app's group the foreground with.
+impl AsFd for Terminal {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.tty.as_fd()
+    }
+}

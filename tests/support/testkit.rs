@@ -36,6 +36,11 @@
 //! signals the C library keeps for itself (32 to 34) can be caught too.
 
 #![no_main]
+#![allow(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block,
+    reason = "the two lints hold reaper's src/ to its sys layer's rules; test code makes raw calls freely"
+)]
 
 mod sys;
 
