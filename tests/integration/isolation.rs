@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::harness::{As, BOTH, Sandbox, children_of, reaper, sh, testkit_str};
@@ -396,11 +397,16 @@ fn a_broken_stderr_does_not_make_pause_mode_or_the_teardown_spin() {
 #[test]
 fn pause_mode_leaves_its_working_directory_too() {
     let sandbox = Sandbox::new("pause-cwd");
-    let run = reaper(As::Pid1).current_dir(&sandbox.dir).arg("-P").start();
-    let cwd = std::fs::read_link(format!("/proc/{}/cwd", run.reaper_pid));
+    let mut run = reaper(As::Pid1).current_dir(&sandbox.dir).arg("-P").start();
+    // reaper leaves its directory once it is set up, which may be after `start` returns.
+    let cwd = format!("/proc/{}/cwd", run.reaper_pid);
+    run.poll("reaper to leave its working directory for /", || {
+        std::fs::read_link(&cwd)
+            .ok()
+            .filter(|d| d == Path::new("/"))
+    });
     run.signal(libc::SIGTERM);
     assert_eq!(run.wait().code, 0);
-    assert_eq!(cwd.ok(), Some(std::path::PathBuf::from("/")));
 }
 
 /// stderr is a pipe that its reader never reads (a log driver applying back-pressure):
