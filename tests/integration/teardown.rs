@@ -122,7 +122,7 @@ fn the_exit_status_survives_the_teardown() {
 /// Starts `script` inside the namespace of the PID 1 reaper `pid`, as a container that
 /// shares a pod's PID namespace (or `docker exec`) does: its parent, nsenter, stays
 /// outside, so it is no child of reaper's.
-fn enter(pid: i32, script: &str) -> std::process::Child {
+pub(crate) fn enter(pid: i32, script: &str) -> std::process::Child {
     let mut cmd = std::process::Command::new("nsenter");
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
