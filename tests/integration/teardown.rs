@@ -504,6 +504,40 @@ fn with_proc_hidden_a_daemon_still_gets_sigterm() {
     }
 }
 
+/// /proc hidden as above, and a worker the app left behind in the app's own process group
+/// (no `setsid`): as a subreaper the teardown signals the app's group whole (it walks
+/// partly blind) and used to signal the hidden child by pid as well: two SIGTERMs (to an
+/// app that takes a second as "quit now"), and the log counted 2 processes. One each, in
+/// both modes.
+#[test]
+fn with_proc_hidden_a_worker_in_the_apps_group_gets_one_sigterm() {
+    let mount = "mount -t proc -o hidepid=2,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"";
+    for mode in BOTH {
+        let sandbox = open_sandbox("hidepid-one-sigterm");
+        let worker = sandbox.write("worker.sh", COUNTS_SIGTERMS);
+        let app = format!("sh '{worker}' & while [ ! -e up ]; do sleep 0.01; done; exit 0");
+        let out = reaper(mode)
+            .wrap(["sh", "-c", mount, "sh"])
+            .args(["-v", "-t", "10", "--user", "65534"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&app))
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(sandbox.read("terms"), "term\n", "{mode:?}: {out:?}");
+        assert_eq!(sandbox.read("cleanup"), "done\n", "{mode:?}: {out:?}");
+        // What the kernel was asked, counted: the worker, once (its sleep is hidden, and
+        // not reaper's child). Two SIGTERMs sent in a row are often one by the time the
+        // shell runs its trap, so the count is what shows the second.
+        if mode == As::Subreaper {
+            assert!(
+                out.stderr
+                    .contains("teardown: sent SIGTERM to 1 process; waiting"),
+                "{mode:?}: {out:?}"
+            );
+        }
+    }
+}
+
 /// Without /proc a subreaper's teardown can reach only the app's process group; when that
 /// group was already asked to end (`docker stop`), it is spared all the same: the app
 /// behind its wrapper shell gets one SIGTERM and finishes its clean-up.
