@@ -538,6 +538,49 @@ fn with_proc_hidden_a_worker_in_the_apps_group_gets_one_sigterm() {
     }
 }
 
+/// `docker stop` on an app whose group holds a stopped process that /proc (`hidepid=1`,
+/// reaper without CAP_SYS_PTRACE) does not let reaper read: /proc cannot tell whether it
+/// is stopped, so the forwarded SIGTERM is followed by SIGCONT, and the worker gets to run
+/// its handler. reaper used to take an unreadable process for a running one: the worker
+/// stayed stopped, its SIGTERM pending, until the SIGKILL after the grace period.
+#[test]
+fn with_proc_unreadable_a_stopped_member_of_the_apps_group_is_continued() {
+    let mount = "mount -t proc -o hidepid=1,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"";
+    for mode in BOTH {
+        let sandbox = open_sandbox("hidepid-stopped");
+        // The worker, another user's (unreadable), in the app's group, stops itself; the
+        // app, root's (readable), waits for it.
+        let worker = "trap \"echo term > got; exit 0\" TERM; touch up; kill -STOP $$; \
+                      while :; do sleep 0.02; done";
+        let app =
+            format!("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '{worker}' & wait");
+        let mut run = reaper(mode)
+            .wrap(["sh", "-c", mount, "sh"])
+            .args(["-v", "-t", "10"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&app))
+            .start();
+        run.wait_for_file(&sandbox.path("up"), "");
+        let reaper_pid = run.reaper_pid;
+        run.poll("the worker to stop", || {
+            let mut frontier = vec![reaper_pid];
+            while let Some(pid) = frontier.pop() {
+                for child in crate::harness::children_of(pid) {
+                    if crate::harness::proc_stat(child).is_some_and(|s| s.state == 'T') {
+                        return Some(());
+                    }
+                    frontier.push(child);
+                }
+            }
+            None
+        });
+        run.signal(libc::SIGTERM);
+        run.wait_for_file(&sandbox.path("got"), "term\n");
+        let out = run.wait();
+        assert!(!out.stderr.contains("sent SIGKILL"), "{mode:?}: {out:?}");
+    }
+}
+
 /// Without /proc a subreaper's teardown can reach only the app's process group; when that
 /// group was already asked to end (`docker stop`), it is spared all the same: the app
 /// behind its wrapper shell gets one SIGTERM and finishes its clean-up.
