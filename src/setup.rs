@@ -143,20 +143,29 @@ pub fn leave_working_directory() {
     }
 }
 
-/// Closes reaper's copies of every descriptor from 3 up, but `keep` (the terminal reaper
-/// opened): the child has its own by now, and a reader waiting for EOF on a pipe, or a
-/// client of a socket, must not wait for reaper to exit because reaper still holds it.
-/// Nothing else of reaper's own is open at this point. `close_range` where the kernel has
-/// it (Linux 5.9) and a seccomp profile allows it; else each descriptor `/proc/self/fd`
-/// lists; else they stay open, which is no reason to stop.
-pub fn close_inherited_descriptors(keep: Option<RawFd>) {
-    let ranges = match keep
-        .and_then(|fd| u32::try_from(fd).ok())
+/// Closes reaper's copies of every descriptor from 3 up, but those in `keep` (the terminal
+/// reaper opened, its log's own description of stderr): the child has its own by now, and
+/// a reader waiting for EOF on a pipe, or a client of a socket, must not wait for reaper to
+/// exit because reaper still holds it. Nothing else of reaper's own is open at this point.
+/// `close_range` where the kernel has it (Linux 5.9) and a seccomp profile allows it; else
+/// each descriptor `/proc/self/fd` lists; else they stay open, which is no reason to stop.
+pub fn close_inherited_descriptors(keep: &[RawFd]) {
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .filter_map(|&fd| u32::try_from(fd).ok())
         .filter(|&fd| fd >= 3)
-    {
-        Some(fd) => [(3, fd - 1), (fd + 1, u32::MAX)],
-        None => [(3, u32::MAX), (1, 0)],
-    };
+        .collect();
+    kept.sort_unstable();
+    // The ranges between the kept ones.
+    let mut ranges = Vec::with_capacity(kept.len() + 1);
+    let mut first = 3;
+    for fd in kept {
+        if fd > first {
+            ranges.push((first, fd - 1));
+        }
+        first = fd.saturating_add(1);
+    }
+    ranges.push((first, u32::MAX));
     let closed = ranges
         .iter()
         .filter(|(first, last)| first <= last)
@@ -178,7 +187,7 @@ pub fn close_inherited_descriptors(keep: Option<RawFd>) {
     match listed {
         Ok(fds) => fds
             .into_iter()
-            .filter(|&fd| fd >= 3 && Some(fd) != keep)
+            .filter(|&fd| fd >= 3 && !keep.contains(&fd))
             .for_each(spawn::close_fd),
         Err(e) => log::debug!("cannot list /proc/self/fd: {e}; inherited descriptors stay open"),
     }
