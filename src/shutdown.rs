@@ -2,7 +2,9 @@
 //!
 //! Everything left gets SIGTERM (and SIGCONT, so a stopped process can act on it), then
 //! reaper keeps reaping until nothing is left or the grace period ends; whatever remains
-//! then gets SIGKILL. As PID 1 "everything" is the whole PID namespace, reached with
+//! then gets SIGKILL; but after `--wait-all` forwarded a signal asking everything to end,
+//! reaper only waits, with no SIGKILL of its own (the runtime has its own timeout). As
+//! PID 1 "everything" is the whole PID namespace, reached with
 //! `kill(-1)`. As a subreaper it is only reaper's own descendants, found in `/proc`:
 //! `kill(-1)` there would reach processes far outside the container.
 //!
@@ -10,7 +12,8 @@
 //! namespace the other containers' processes, and anything `docker exec` starts, have a
 //! parent outside it. They send reaper no SIGCHLD and `waitpid` never sees them, so
 //! "nothing left" is `kill(-1, 0)` finding no one, and the wait polls for it.
-//!//! Which processes those are, and how one round reaches them, is `scope`'s; what the log
+//!
+//! Which processes those are, and how one round reaches them, is `scope`'s; what the log
 //! says of a round is what the kernel did. Whether anything is left is asked of the kernel
 //! (`waitpid`, `kill(-1, 0)`), never inferred from a `kill` that succeeded. The kernel is
 //! `kernel::Kernel`, so the timing of the whole teardown is unit-tested below.
