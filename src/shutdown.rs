@@ -4,9 +4,9 @@
 //! reaper keeps reaping until nothing is left or the grace period ends; whatever remains
 //! then gets SIGKILL; but after `--wait-all` forwarded a signal asking everything to end,
 //! reaper only waits, with no SIGKILL of its own (the runtime has its own timeout). As
-//! PID 1 "everything" is the whole PID namespace, reached with
-//! `kill(-1)`. As a subreaper it is only reaper's own descendants, found in `/proc`:
-//! `kill(-1)` there would reach processes far outside the container.
+//! PID 1 "everything" is the whole PID namespace, reached with `kill(-1)`. As a subreaper
+//! it is only reaper's own descendants, found in `/proc`: `kill(-1)` there would reach
+//! processes far outside the container.
 //!
 //! As PID 1, not everything in the namespace is reaper's child: in a pod's shared PID
 //! namespace the other containers' processes, and anything `docker exec` starts, have a
