@@ -97,7 +97,10 @@ fn write_dropped_note() -> bool {
 /// last moment, when no later line would carry the note (the reader of a log pipe may
 /// have caught up since).
 pub fn last_word() {
-    if write_dropped_note() && CUT.load(Ordering::Relaxed) && write_bytes(b"\n") == Wrote::All {
+    if write_dropped_note()
+        && CUT.load(Ordering::Relaxed)
+        && write_bytes(b"\n", &mut write_some) == Wrote::All
+    {
         CUT.store(false, Ordering::Relaxed);
     }
 }
@@ -111,16 +114,25 @@ static CUT: AtomicBool = AtomicBool::new(false);
 /// fails for any other reason (stderr closed, a broken pipe) counts as done: there is
 /// nobody to tell.
 fn write_now(buf: &[u8]) -> bool {
-    if CUT.load(Ordering::Relaxed) {
-        if write_bytes(b"\n") != Wrote::All {
+    write_line(buf, &CUT, &mut write_some)
+}
+
+/// `write_now`, over any `write` that does not wait, and its own `cut` flag.
+fn write_line(
+    buf: &[u8],
+    cut: &AtomicBool,
+    write: &mut impl FnMut(&[u8]) -> Result<usize, Errno>,
+) -> bool {
+    if cut.load(Ordering::Relaxed) {
+        if write_bytes(b"\n", write) != Wrote::All {
             return false;
         }
-        CUT.store(false, Ordering::Relaxed);
+        cut.store(false, Ordering::Relaxed);
     }
-    match write_bytes(buf) {
+    match write_bytes(buf, write) {
         Wrote::All => true,
         Wrote::Part => {
-            CUT.store(true, Ordering::Relaxed);
+            cut.store(true, Ordering::Relaxed);
             true
         }
         Wrote::Nothing => false,
@@ -134,10 +146,10 @@ enum Wrote {
     Nothing,
 }
 
-fn write_bytes(mut buf: &[u8]) -> Wrote {
+fn write_bytes(mut buf: &[u8], write: &mut impl FnMut(&[u8]) -> Result<usize, Errno>) -> Wrote {
     let whole = buf.len();
     while !buf.is_empty() {
-        match write_some(buf) {
+        match write(buf) {
             Ok(0) | Err(Errno::EAGAIN) if buf.len() == whole => return Wrote::Nothing,
             Ok(0) | Err(Errno::EAGAIN) => return Wrote::Part,
             Ok(n) => buf = &buf[n.min(buf.len())..],
@@ -358,6 +370,45 @@ mod tests {
         assert_eq!(Kind::of(libc::S_IFSOCK | 0o777), Kind::Socket);
         assert_eq!(Kind::of(libc::S_IFCHR | 0o620), Kind::Other);
         assert_eq!(Kind::of(libc::S_IFDIR | 0o755), Kind::Other);
+    }
+
+    /// A terminal or pipe that takes `room` bytes, then would wait until `read` is called.
+    struct Room {
+        room: usize,
+        got: Vec<u8>,
+    }
+
+    impl Room {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Errno> {
+            let n = buf.len().min(self.room);
+            if n == 0 {
+                return Err(Errno::EAGAIN);
+            }
+            self.room -= n;
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_line_only_partly_written_is_ended_before_the_next() {
+        let cut = AtomicBool::new(false);
+        let mut t = Room {
+            room: 10,
+            got: Vec::new(),
+        };
+        // Half the line goes out: not dropped, but cut.
+        assert!(write_line(b"reaper: long line\n", &cut, &mut |b| t.write(b)));
+        assert!(cut.load(Ordering::Relaxed));
+        // No room even for the newline: the next line is dropped, and still owes it.
+        assert!(!write_line(b"reaper: next\n", &cut, &mut |b| t.write(b)));
+        t.room = 100;
+        assert!(write_line(b"reaper: next\n", &cut, &mut |b| t.write(b)));
+        assert!(!cut.load(Ordering::Relaxed));
+        assert_eq!(t.got, b"reaper: lo\nreaper: next\n");
+        // Whole lines stay whole.
+        assert!(write_line(b"reaper: x\n", &cut, &mut |b| t.write(b)));
+        assert!(t.got.ends_with(b"\nreaper: x\n"));
     }
 
     #[test]
