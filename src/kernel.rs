@@ -5,8 +5,9 @@
 //!
 //! `Os` is the one real implementation, made once in `run()` for the scope reaper stands
 //! in. The callers are generic over the trait, not `dyn`: static dispatch, so the seam
-//! costs the binary nothing. This module makes no system call of its own: each method is
-//! the existing function of `signals`, `reap`, `procs` or `scope`.
+//! costs the binary nothing. This module makes no system call of its own but `getpgid` for
+//! a process `/proc` hides: each method is the existing function of `signals`, `reap`,
+//! `procs` or `scope`.
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,10 @@ pub trait Kernel {
     fn send(&mut self, target: libc::pid_t, sig: i32) -> Result<(), Errno>;
     /// One process as `/proc/PID/stat` shows it; `None` when it cannot be read.
     fn process(&mut self, pid: libc::pid_t) -> Option<Proc>;
-    /// Every process `/proc` shows, if it is the `/proc` of reaper's own namespace.
+    /// Every process `/proc` shows, if it is the `/proc` of reaper's own namespace. One it
+    /// lists but cannot read (`hidepid=1`), or a child of reaper's it hides (`hidepid=2`),
+    /// is there too with the group the kernel gives, as stopped: `/proc` cannot tell, and
+    /// a needless SIGCONT is better than a stopped process that cannot end.
     fn processes(&mut self) -> Option<Vec<Proc>>;
     /// The processes that are reaper's to end.
     fn scope(&self) -> Scope;
@@ -86,7 +90,29 @@ impl Kernel for Os {
             Scope::Namespace => 1,
             Scope::Descendants { own_pid, .. } => own_pid,
         };
-        Walk::new(own_pid).survey().ok().map(|view| view.procs)
+        let view = Walk::new(own_pid).survey().ok()?;
+        // A hidden child's parent is reaper: known without reading it. An unread process's
+        // is not (0).
+        let hidden = view.unseen_children().into_iter().map(|pid| (pid, own_pid));
+        let unread = view.unread.iter().map(|&pid| (pid, 0));
+        let mut procs = view.procs;
+        for (pid, ppid) in unread.chain(hidden) {
+            // ESRCH: gone since it was listed.
+            let Ok(pgid) = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))) else {
+                continue;
+            };
+            if procs.iter().all(|p| p.pid != pid) {
+                procs.push(Proc {
+                    pid,
+                    ppid,
+                    pgid: pgid.as_raw(),
+                    zombie: false,
+                    stopped: true,
+                    start: 0,
+                });
+            }
+        }
+        Some(procs)
     }
 
     fn scope(&self) -> Scope {

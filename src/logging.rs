@@ -8,19 +8,36 @@
 //! reported before the next line that can be.
 //!
 //! stderr's open file description is shared with the application (a container runtime's
-//! log pipe, say), so reaper must not set O_NONBLOCK on it: each write asks not to wait
-//! instead (`RWF_NOWAIT`, which pipes and sockets honour). Where the kernel does not take
-//! that flag (terminals, most files), or a seccomp profile refuses `pwritev2`, reaper
-//! first asks `poll` whether a plain `write` would block. The count of dropped lines is
-//! tried once more just before reaper exits.
+//! log pipe, say), so reaper must not set O_NONBLOCK on it. What it is, one `fstat` says,
+//! once, and that decides how a line is written without waiting:
+//!
+//! - a regular file or a block device: a plain `write`, which does not wait for room
+//!   (`RWF_NOWAIT` would not help: on XFS or btrfs it can fail with EAGAIN every time);
+//! - a pipe or a socket: `pwritev2` with `RWF_NOWAIT`, EAGAIN instead of waiting. When the
+//!   kernel or a seccomp profile refuses that call, a socket gets `send` with
+//!   `MSG_DONTWAIT`, and a pipe a plain `write` of at most `PIPE_BUF` bytes after `poll`
+//!   says it has room: room is one free page, and a write of `PIPE_BUF` bytes or fewer
+//!   fits in one (a longer one would wait for more);
+//! - anything else, a terminal above all: a `write` through reaper's own open file
+//!   description of it, opened once with O_NONBLOCK (`/proc/self/fd/2`): `poll`'s POLLOUT
+//!   on a terminal means only "some room". It is kept open, close-on-exec, for reaper's
+//!   life. When it cannot be opened (no /proc, no descriptor free at RLIMIT_NOFILE 4), the
+//!   line is dropped rather than risk a wait.
+//!
+//! A line only partly written (the rest would have waited) is not dropped: the next write
+//! starts with the newline it lacks, so the next line never runs on from it. The count of
+//! dropped lines (and that newline) is tried once more just before reaper exits.
 
 use std::io::{self, Write};
-use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use log::{Level, LevelFilter};
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::stat::Mode;
 
 /// Writes one line to stderr, prefixed `reaper: `; never blocks, never fails.
 pub fn print_line(line: &str) {
@@ -35,7 +52,7 @@ pub fn print_line(line: &str) {
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// The kernel refused `pwritev2` with `RWF_NOWAIT` on stderr once (for any reason but
-/// "would block"): it will again, so go by `poll` and `write` for the rest of reaper's life.
+/// "would block"): it will again, so do without it for the rest of reaper's life.
 static NO_NOWAIT: AtomicBool = AtomicBool::new(false);
 
 /// stderr, written without ever waiting. Each `write` is one whole log line, which is
@@ -80,47 +97,172 @@ fn write_dropped_note() -> bool {
 /// last moment, when no later line would carry the note (the reader of a log pipe may
 /// have caught up since).
 pub fn last_word() {
-    let _ = write_dropped_note();
+    if write_dropped_note()
+        && CUT.load(Ordering::Relaxed)
+        && write_bytes(b"\n", &mut write_some) == Wrote::All
+    {
+        CUT.store(false, Ordering::Relaxed);
+    }
 }
 
-/// Writes `buf` to stderr if that can be done without waiting; whether it was. A write
-/// that fails for any other reason (stderr closed, a broken pipe) counts as done: there is
+/// A line was cut short (the rest would have waited): the next write starts with the
+/// newline it lacks.
+static CUT: AtomicBool = AtomicBool::new(false);
+
+/// Writes `buf` to stderr, or as much of it as can be written without waiting; whether
+/// any of it was (a part is finished with a newline before the next write). A write that
+/// fails for any other reason (stderr closed, a broken pipe) counts as done: there is
 /// nobody to tell.
-fn write_now(mut buf: &[u8]) -> bool {
+fn write_now(buf: &[u8]) -> bool {
+    write_line(buf, &CUT, &mut write_some)
+}
+
+/// `write_now`, over any `write` that does not wait, and its own `cut` flag.
+fn write_line(
+    buf: &[u8],
+    cut: &AtomicBool,
+    write: &mut impl FnMut(&[u8]) -> Result<usize, Errno>,
+) -> bool {
+    if cut.load(Ordering::Relaxed) {
+        if write_bytes(b"\n", write) != Wrote::All {
+            return false;
+        }
+        cut.store(false, Ordering::Relaxed);
+    }
+    match write_bytes(buf, write) {
+        Wrote::All => true,
+        Wrote::Part => {
+            cut.store(true, Ordering::Relaxed);
+            true
+        }
+        Wrote::Nothing => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrote {
+    All,
+    Part,
+    Nothing,
+}
+
+fn write_bytes(mut buf: &[u8], write: &mut impl FnMut(&[u8]) -> Result<usize, Errno>) -> Wrote {
+    let whole = buf.len();
     while !buf.is_empty() {
-        let written = if NO_NOWAIT.load(Ordering::Relaxed) {
-            write_if_room(buf)
-        } else {
+        match write(buf) {
+            Ok(0) | Err(Errno::EAGAIN) if buf.len() == whole => return Wrote::Nothing,
+            Ok(0) | Err(Errno::EAGAIN) => return Wrote::Part,
+            Ok(n) => buf = &buf[n.min(buf.len())..],
+            Err(Errno::EINTR) => {}
+            Err(_) => return Wrote::All,
+        }
+    }
+    Wrote::All
+}
+
+/// What stderr is, as far as writing without waiting goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A regular file or a block device: a write never waits for a reader.
+    File,
+    Pipe,
+    Socket,
+    /// A terminal, another character device, or stderr closed.
+    Other,
+}
+
+impl Kind {
+    fn of(mode: libc::mode_t) -> Kind {
+        match mode & libc::S_IFMT {
+            libc::S_IFREG | libc::S_IFBLK => Kind::File,
+            libc::S_IFIFO => Kind::Pipe,
+            libc::S_IFSOCK => Kind::Socket,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// stderr's kind, from one `fstat` (0: not yet asked).
+static KIND: AtomicU8 = AtomicU8::new(0);
+
+fn stderr_kind() -> Kind {
+    const KINDS: [Kind; 4] = [Kind::File, Kind::Pipe, Kind::Socket, Kind::Other];
+    match KIND.load(Ordering::Relaxed) {
+        k @ 1..=4 => KINDS[usize::from(k - 1)],
+        _ => {
+            let kind =
+                nix::sys::stat::fstat(io::stderr()).map_or(Kind::Other, |st| Kind::of(st.st_mode));
+            let k = KINDS.iter().position(|&x| x == kind).unwrap_or(3);
+            KIND.store(k as u8 + 1, Ordering::Relaxed);
+            kind
+        }
+    }
+}
+
+/// One write of some of `buf` that does not wait: EAGAIN when it would have.
+fn write_some(buf: &[u8]) -> Result<usize, Errno> {
+    let kind = stderr_kind();
+    match kind {
+        Kind::File => nix::unistd::write(io::stderr(), buf),
+        Kind::Pipe | Kind::Socket if !NO_NOWAIT.load(Ordering::Relaxed) => {
             match write_nowait(buf) {
                 // The kernel, or a seccomp profile (which answers EPERM for every call it
-                // does not list), refuses the call or the flag, not this one write: go by
-                // `poll` from now on.
+                // does not list), refuses the call or the flag, not this one write.
                 Err(e) if e != Errno::EAGAIN && e != Errno::EINTR => {
                     NO_NOWAIT.store(true, Ordering::Relaxed);
-                    write_if_room(buf)
+                    write_without_nowait(kind, buf)
                 }
                 other => other,
             }
-        };
-        match written {
-            Ok(0) | Err(Errno::EAGAIN) => return false,
-            Ok(n) => buf = &buf[n..],
-            Err(Errno::EINTR) => {}
-            Err(_) => return true,
         }
+        _ => write_without_nowait(kind, buf),
     }
-    true
 }
 
-/// A plain write to stderr, made only if `poll` says that it can take some at once
-/// (EAGAIN if not, or if `poll` itself is refused: a write could then block).
-fn write_if_room(buf: &[u8]) -> Result<usize, Errno> {
-    let stderr = io::stderr();
-    let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
-    match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
-        Ok(0) | Err(_) => Err(Errno::EAGAIN),
-        _ => nix::unistd::write(&stderr, buf),
+/// The same, where `RWF_NOWAIT` is refused or not honoured (see the module's doc).
+fn write_without_nowait(kind: Kind, buf: &[u8]) -> Result<usize, Errno> {
+    match kind {
+        Kind::File => nix::unistd::write(io::stderr(), buf),
+        Kind::Pipe => {
+            let stderr = io::stderr();
+            let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
+            match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
+                Ok(0) | Err(_) => Err(Errno::EAGAIN),
+                _ => nix::unistd::write(&stderr, &buf[..buf.len().min(libc::PIPE_BUF)]),
+            }
+        }
+        Kind::Socket => send_dontwait(buf),
+        Kind::Other => match own_description() {
+            Some(fd) => nix::unistd::write(fd, buf),
+            None => Err(Errno::EAGAIN),
+        },
     }
+}
+
+/// reaper's own non-blocking open file description of what stderr is (a terminal), once
+/// it could be opened.
+static OWN: OnceLock<OwnedFd> = OnceLock::new();
+
+fn own_description() -> Option<&'static OwnedFd> {
+    if let Some(fd) = OWN.get() {
+        return Some(fd);
+    }
+    // O_NOCTTY: a session leader without a terminal must not acquire this one.
+    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
+    let fd = nix::fcntl::open("/proc/self/fd/2", flags, Mode::empty()).ok()?;
+    let _ = OWN.set(fd);
+    OWN.get()
+}
+
+/// The descriptor of reaper's own description of stderr, if it opened one: reaper keeps
+/// it when it closes what it inherited.
+pub fn own_fd() -> Option<RawFd> {
+    OWN.get().map(AsRawFd::as_raw_fd)
+}
+
+/// One non-waiting `send` to stderr, a socket.
+fn send_dontwait(buf: &[u8]) -> Result<usize, Errno> {
+    crate::sys::fd::send_nowait(io::stderr().as_fd(), buf)
 }
 
 /// One `pwritev2(RWF_NOWAIT)` to stderr at its current position: EAGAIN instead of waiting.
@@ -196,6 +338,59 @@ fn is_valid_spec(spec: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A regular file or a block device gets a plain write: `RWF_NOWAIT` there may fail
+    /// with EAGAIN on every write (XFS, btrfs: the mtime update), which would drop every
+    /// line. Pipes and sockets take `RWF_NOWAIT`; a terminal and the rest go through
+    /// reaper's own non-blocking description.
+    #[test]
+    fn how_stderr_is_written_depends_on_what_it_is() {
+        assert_eq!(Kind::of(libc::S_IFREG | 0o644), Kind::File);
+        assert_eq!(Kind::of(libc::S_IFBLK | 0o660), Kind::File);
+        assert_eq!(Kind::of(libc::S_IFIFO | 0o600), Kind::Pipe);
+        assert_eq!(Kind::of(libc::S_IFSOCK | 0o777), Kind::Socket);
+        assert_eq!(Kind::of(libc::S_IFCHR | 0o620), Kind::Other);
+        assert_eq!(Kind::of(libc::S_IFDIR | 0o755), Kind::Other);
+    }
+
+    /// A terminal or pipe that takes `room` bytes, then would wait until `read` is called.
+    struct Room {
+        room: usize,
+        got: Vec<u8>,
+    }
+
+    impl Room {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Errno> {
+            let n = buf.len().min(self.room);
+            if n == 0 {
+                return Err(Errno::EAGAIN);
+            }
+            self.room -= n;
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_line_only_partly_written_is_ended_before_the_next() {
+        let cut = AtomicBool::new(false);
+        let mut t = Room {
+            room: 10,
+            got: Vec::new(),
+        };
+        // Half the line goes out: not dropped, but cut.
+        assert!(write_line(b"reaper: long line\n", &cut, &mut |b| t.write(b)));
+        assert!(cut.load(Ordering::Relaxed));
+        // No room even for the newline: the next line is dropped, and still owes it.
+        assert!(!write_line(b"reaper: next\n", &cut, &mut |b| t.write(b)));
+        t.room = 100;
+        assert!(write_line(b"reaper: next\n", &cut, &mut |b| t.write(b)));
+        assert!(!cut.load(Ordering::Relaxed));
+        assert_eq!(t.got, b"reaper: lo\nreaper: next\n");
+        // Whole lines stay whole.
+        assert!(write_line(b"reaper: x\n", &cut, &mut |b| t.write(b)));
+        assert!(t.got.ends_with(b"\nreaper: x\n"));
+    }
 
     #[test]
     fn specs() {

@@ -73,7 +73,11 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
-    sys::fd::close_inherited(terminal.as_ref().map(terminal::Terminal::raw_fd));
+    let own = [
+        terminal.as_ref().map(terminal::Terminal::raw_fd),
+        logging::own_fd(),
+    ];
+    sys::fd::close_inherited(&own.into_iter().flatten().collect::<Vec<_>>());
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();

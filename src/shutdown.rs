@@ -2,15 +2,18 @@
 //!
 //! Everything left gets SIGTERM (and SIGCONT, so a stopped process can act on it), then
 //! reaper keeps reaping until nothing is left or the grace period ends; whatever remains
-//! then gets SIGKILL. As PID 1 "everything" is the whole PID namespace, reached with
-//! `kill(-1)`. As a subreaper it is only reaper's own descendants, found in `/proc`:
-//! `kill(-1)` there would reach processes far outside the container.
+//! then gets SIGKILL; but after `--wait-all` forwarded a signal asking everything to end,
+//! reaper only waits, with no SIGKILL of its own (the runtime has its own timeout). As
+//! PID 1 "everything" is the whole PID namespace, reached with `kill(-1)`. As a subreaper
+//! it is only reaper's own descendants, found in `/proc`: `kill(-1)` there would reach
+//! processes far outside the container.
 //!
 //! As PID 1, not everything in the namespace is reaper's child: in a pod's shared PID
 //! namespace the other containers' processes, and anything `docker exec` starts, have a
 //! parent outside it. They send reaper no SIGCHLD and `waitpid` never sees them, so
 //! "nothing left" is `kill(-1, 0)` finding no one, and the wait polls for it.
-//!//! Which processes those are, and how one round reaches them, is `scope`'s; what the log
+//!
+//! Which processes those are, and how one round reaches them, is `scope`'s; what the log
 //! says of a round is what the kernel did. Whether anything is left is asked of the kernel
 //! (`waitpid`, `kill(-1, 0)`), never inferred from a `kill` that succeeded. The kernel is
 //! `kernel::Kernel`, so the timing of the whole teardown is unit-tested below.
@@ -78,6 +81,18 @@ impl<K: Kernel, F: FnMut(libc::pid_t, i32)> Teardown<'_, K, F> {
             log::debug!("teardown: nothing left");
             return;
         }
+        if self.spare == Spare::Everything {
+            // `--wait-all`: a forwarded signal asked every process to end; reaper never
+            // escalates it with a SIGKILL of its own, whatever `-t` says: the runtime has
+            // its own timeout. As PID 1 that includes processes outside reaper's tree
+            // (`docker exec`), looked for again and again, less and less often.
+            log::info!(
+                "teardown: everything left was already asked to end; waiting for it to exit (no SIGKILL)"
+            );
+            self.wait_for_none(None);
+            log::info!("teardown: everything exited");
+            return;
+        }
         if !grace.is_zero() {
             self.ask_to_end(grace);
             if self.wait_for_none(self.kernel.now().checked_add(grace)) {
@@ -107,9 +122,8 @@ impl<K: Kernel, F: FnMut(libc::pid_t, i32)> Teardown<'_, K, F> {
                 let reached = self.kernel.signal_scope(&sigs, None, &mut self.notes);
                 log::info!("teardown: sent SIGTERM to {reached}; waiting up to {grace:?}")
             }
-            Spare::Everything => log::info!(
-                "teardown: everything left was already asked to end; waiting up to {grace:?}"
-            ),
+            // `run` waits for it, without a SIGKILL.
+            Spare::Everything => {}
         }
     }
 
@@ -303,16 +317,33 @@ mod tests {
     }
 
     #[test]
-    fn everything_already_asked_to_end_gets_only_the_grace_period() {
+    fn everything_already_asked_to_end_is_waited_for_and_never_killed() {
+        for grace in [GRACE, Duration::ZERO] {
+            let mut k = pid1();
+            let minute = Duration::from_secs(60);
+            k.child(20, 20);
+            k.dying.push((k.start + minute, 20, 0));
+            k.dying.push((k.start + 2 * MS, 22, 0));
+            k.child(22, 22);
+            let reaped = run(&mut k, Spare::Everything, grace);
+            assert_eq!(reaped, [(22, 0), (20, 0)]);
+            assert!(k.sent.is_empty(), "no signal of reaper's own: {:?}", k.sent);
+            assert_eq!(k.elapsed(), minute, "-t does not cut it short");
+        }
+    }
+
+    #[test]
+    fn as_pid1_everything_asked_to_end_outside_its_tree_is_looked_for_not_killed() {
+        // `--wait-all`, `docker exec c long-job`, `docker stop`: the service has exited,
+        // long-job (not reaper's child) is still handling the forwarded SIGTERM.
         let mut k = pid1();
-        k.child(20, 20);
-        k.child(21, 21).ends_on = Some((libc::SIGTERM, MS));
-        k.dying.push((k.start + 2 * MS, 22, 0));
-        k.child(22, 22);
-        let reaped = run(&mut k, Spare::Everything, GRACE);
-        assert_eq!(reaped, [(22, 0), (20, libc::SIGKILL), (21, libc::SIGKILL)]);
-        assert_eq!(k.sent, [KILL]);
-        assert_eq!(k.elapsed(), GRACE);
+        k.child(30, 30).child = false;
+        let minute = Duration::from_secs(60);
+        k.dying.push((k.start + minute, 30, 0));
+        assert!(run(&mut k, Spare::Everything, GRACE).is_empty());
+        assert!(k.sent.is_empty(), "no SIGKILL: {:?}", k.sent);
+        // Gone at 60 s, seen within a look of it.
+        assert!(k.elapsed() >= minute && k.elapsed() <= minute + LAST_LOOK);
     }
 
     #[test]

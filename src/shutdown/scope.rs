@@ -176,17 +176,21 @@ fn signal_descendants(
     };
     let t = targets(own_pid, &view.procs, spare);
     let mut count = Count::default();
-    signal_targets(&mut walk, &t, sigs, &mut count, notes);
-    signal_unseen_children(&view, sigs, spare, &mut count);
+    let mut whole = signal_targets(&mut walk, &t, sigs, &mut count, notes);
     // Blind to some processes: the app's group, as when /proc cannot be listed at all.
     let blind =
         !view.unread.is_empty() || view.children.is_none() || !view.unseen_children().is_empty();
-    if let Some(g) = app_group.filter(|&g| blind && Some(g) != spare)
-        && !t.groups.iter().any(|(pgid, _)| *pgid == g)
-    {
+    let blind_group = app_group
+        .filter(|&g| blind && Some(g) != spare && !t.groups.iter().any(|(pgid, _)| *pgid == g));
+    // A hidden child in a group signalled whole gets the signal with its group: not twice.
+    whole.extend(blind_group);
+    signal_unseen_children(&view, sigs, spare, &whole, &mut count);
+    if let Some(g) = blind_group {
+        let hidden = view.unseen_children();
         let in_group = view
             .unread
             .iter()
+            .chain(hidden.iter().filter(|c| !view.unread.contains(c)))
             .filter(|&&pid| {
                 nix::unistd::getpgid(Some(Pid::from_raw(pid))).is_ok_and(|p| p.as_raw() == g)
             })
@@ -203,17 +207,22 @@ fn signal_descendants(
 }
 
 /// Signals what a walk found below reaper: each group whole, the rest one by one.
+/// Returns the groups the kernel took a signal for, whole.
 fn signal_targets(
     walk: &mut Walk,
     t: &Targets,
     sigs: &[i32],
     count: &mut Count,
     notes: &mut Notes,
-) {
+) -> Vec<libc::pid_t> {
+    let mut whole = Vec::new();
     for (pgid, members) in &t.groups {
         match walk.send_to_group(*pgid, members, sigs) {
             // The kernel took it for someone: at least one, whatever the walk saw alive.
-            Ok(true) => count.reached += members.iter().filter(|m| !m.zombie).count().max(1),
+            Ok(true) => {
+                whole.push(*pgid);
+                count.reached += members.iter().filter(|m| !m.zombie).count().max(1)
+            }
             Ok(false) => {
                 log::debug!("teardown: no member of process group {pgid} left as found");
                 notes.missed_group = true;
@@ -228,28 +237,41 @@ fn signal_targets(
     for p in &t.pids {
         count.add(walk.send(p, sigs), p.pid, sigs[0]);
     }
+    whole
 }
 
 /// Children /proc did not show: the kernel still gives their group and session. One
 /// that leads its own session (a daemon's `setsid`) gets it whole: no process outside
-/// reaper's tree can be in that session.
+/// reaper's tree can be in that session. A child in a group that gets the signal whole
+/// (in `whole`, or led by such a session leader) gets it only that way: one signal each.
 fn signal_unseen_children(
     view: &View,
     sigs: &[i32],
     spare: Option<libc::pid_t>,
+    whole: &[libc::pid_t],
     count: &mut Count,
 ) {
-    for c in view.unseen_children() {
-        let Ok(pgid) = nix::unistd::getpgid(Some(Pid::from_raw(c))) else {
-            continue;
-        };
-        if Some(pgid.as_raw()) == spare {
+    let unseen: Vec<(libc::pid_t, libc::pid_t, bool)> = view
+        .unseen_children()
+        .into_iter()
+        .filter_map(|c| {
+            let pgid = nix::unistd::getpgid(Some(Pid::from_raw(c))).ok()?.as_raw();
+            let leads_session =
+                nix::unistd::getsid(Some(Pid::from_raw(c))).is_ok_and(|s| s.as_raw() == c);
+            Some((c, pgid, leads_session))
+        })
+        .collect();
+    // A session leader leads its group too: its `-c` is that group, whole.
+    let led: Vec<libc::pid_t> = unseen.iter().filter(|u| u.2).map(|u| u.0).collect();
+    for &(c, pgid, leads_session) in &unseen {
+        if Some(pgid) == spare || whole.contains(&pgid) {
             continue;
         }
-        let leads_session =
-            nix::unistd::getsid(Some(Pid::from_raw(c))).is_ok_and(|s| s.as_raw() == c);
-        let target = if leads_session { -c } else { c };
-        count.add(send_all(target, sigs), c, sigs[0]);
+        if leads_session {
+            count.add(send_all(-c, sigs), c, sigs[0]);
+        } else if !led.contains(&pgid) {
+            count.add(send_all(c, sigs), c, sigs[0]);
+        }
     }
 }
 

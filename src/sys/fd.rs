@@ -6,24 +6,34 @@ use nix::errno::Errno;
 
 use crate::error::describe;
 
-/// Closes reaper's copies of every descriptor from 3 up, but `keep` (the terminal reaper
-/// opened): the child has its own by now, and a reader waiting for EOF on a pipe, or a
-/// client of a socket, must not wait for reaper to exit because reaper still holds it.
+/// Closes reaper's copies of every descriptor from 3 up, but those in `keep` (the terminal
+/// reaper opened, its log's own description of stderr): the child has its own by now, and
+/// a reader waiting for EOF on a pipe, or a client of a socket, must not wait for reaper to
+/// exit because reaper still holds it.
 /// `close_range` where the kernel has it (Linux 5.9) and a seccomp profile allows it; else
 /// each descriptor `/proc/self/fd` lists; else they stay open, which is no reason to stop.
 ///
 /// Called once, by `run`, right after the spawn: nothing of reaper's own is open then but
 /// the standard descriptors and `keep` (the /dev/null that fills a closed standard one is
 /// below 3), so every descriptor it closes is one that no object in reaper owns. A
-/// descriptor opened before that call and kept past it must be passed as `keep`.
-pub fn close_inherited(keep: Option<RawFd>) {
-    let ranges = match keep
-        .and_then(|fd| u32::try_from(fd).ok())
+/// descriptor opened before that call and kept past it must be passed in `keep`.
+pub fn close_inherited(keep: &[RawFd]) {
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .filter_map(|&fd| u32::try_from(fd).ok())
         .filter(|&fd| fd >= 3)
-    {
-        Some(fd) => [(3, fd - 1), (fd + 1, u32::MAX)],
-        None => [(3, u32::MAX), (1, 0)],
-    };
+        .collect();
+    kept.sort_unstable();
+    // The ranges between the kept ones.
+    let mut ranges = Vec::with_capacity(kept.len() + 1);
+    let mut first = 3;
+    for fd in kept {
+        if fd > first {
+            ranges.push((first, fd - 1));
+        }
+        first = fd.saturating_add(1);
+    }
+    ranges.push((first, u32::MAX));
     let closed = ranges
         .iter()
         .filter(|(first, last)| first <= last)
@@ -46,7 +56,7 @@ pub fn close_inherited(keep: Option<RawFd>) {
     match listed {
         Ok(fds) => fds
             .into_iter()
-            .filter(|&fd| fd >= 3 && Some(fd) != keep)
+            .filter(|&fd| fd >= 3 && !keep.contains(&fd))
             // SAFETY: as for the ranges: inherited, and owned by no object in reaper.
             .for_each(|fd| unsafe { close(fd) }),
         Err(e) => log::debug!("cannot list /proc/self/fd: {e}; inherited descriptors stay open"),
@@ -84,5 +94,15 @@ pub fn write_nowait(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: one iovec over a live buffer, which the kernel only reads, on a borrowed
     // descriptor; offset -1 means the current position, as write(2) uses.
     let n = unsafe { libc::pwritev2(fd.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+    Errno::result(n).map(|n| n as usize)
+}
+
+/// One `send(MSG_DONTWAIT | MSG_NOSIGNAL)` to `fd`, a socket: EAGAIN instead of waiting,
+/// EPIPE instead of SIGPIPE. Raw: reaper does not build nix's socket feature for one call.
+pub fn send_nowait(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    // SAFETY: a live buffer of `buf.len()` bytes, which the kernel only reads, on a
+    // borrowed descriptor.
+    let n = unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags) };
     Errno::result(n).map(|n| n as usize)
 }

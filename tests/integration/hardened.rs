@@ -137,3 +137,65 @@ fn a_refused_guard_page_is_said_and_the_app_runs() {
         );
     }
 }
+
+/// With pwritev2 refused, stderr a pipe with one free page (so `poll` says it has room)
+/// and a log line longer than that: reaper used to make one plain write of the whole
+/// line, which waited for the reader. It now writes at most PIPE_BUF bytes per `poll`: what
+/// fits goes out, the rest is given up, and reaper goes on.
+#[test]
+fn with_pwritev2_refused_a_long_line_to_a_nearly_full_pipe_does_not_block() {
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    for mode in BOTH {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills the two descriptors, which we then own.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: just made, owned by nothing else.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let set_nonblock = |fd: i32, on: bool| {
+            // SAFETY: fcntl on a descriptor we own.
+            unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                let fl = if on {
+                    fl | libc::O_NONBLOCK
+                } else {
+                    fl & !libc::O_NONBLOCK
+                };
+                assert_eq!(libc::fcntl(fd, libc::F_SETFL, fl), 0);
+            }
+        };
+        // Fill it, then free one page: reaper gets the write end blocking, as a runtime's.
+        set_nonblock(w.as_raw_fd(), true);
+        let mut writer = std::fs::File::from(w.try_clone().unwrap());
+        let mut filled = 0;
+        while let Ok(n) = writer.write(&[b'x'; 4096]) {
+            filled += n;
+        }
+        set_nonblock(w.as_raw_fd(), false);
+        let mut reader = std::fs::File::from(r);
+        let mut page = [0u8; 4096];
+        reader.read_exact(&mut page).expect("read a page");
+        let long = "a".repeat(200);
+        let path = format!("/nonexistent/{}", vec![long; 60].join("/"));
+        let out = reaper(mode)
+            .wrap(profile("EPERM", "pwritev2"))
+            .arg(&path)
+            .stdio(move |cmd| {
+                cmd.stderr(w);
+            })
+            // Only a hang fails here: the pipe is not read until reaper has exited.
+            .timeout(Duration::from_secs(30))
+            .run();
+        // 126: the path is too long to run (ENAMETOOLONG).
+        assert_eq!(out.code, 126, "{mode:?}: {out:?}");
+        drop(writer);
+        let mut held = Vec::new();
+        reader.read_to_end(&mut held).expect("read the pipe");
+        let text = String::from_utf8_lossy(&held);
+        let reapers = text.trim_start_matches('x');
+        assert!(
+            filled > 4096 && reapers.starts_with("reaper: cannot run '/nonexistent/aaa"),
+            "{mode:?}: {filled} {reapers:?}"
+        );
+    }
+}

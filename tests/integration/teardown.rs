@@ -122,7 +122,7 @@ fn the_exit_status_survives_the_teardown() {
 /// Starts `script` inside the namespace of the PID 1 reaper `pid`, as a container that
 /// shares a pod's PID namespace (or `docker exec`) does: its parent, nsenter, stays
 /// outside, so it is no child of reaper's.
-fn enter(pid: i32, script: &str) -> std::process::Child {
+pub(crate) fn enter(pid: i32, script: &str) -> std::process::Child {
     let mut cmd = std::process::Command::new("nsenter");
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -501,6 +501,83 @@ fn with_proc_hidden_a_daemon_still_gets_sigterm() {
                 );
             }
         }
+    }
+}
+
+/// /proc hidden as above, and a worker the app left behind in the app's own process group
+/// (no `setsid`): as a subreaper the teardown signals the app's group whole (it walks
+/// partly blind) and used to signal the hidden child by pid as well: two SIGTERMs (to an
+/// app that takes a second as "quit now"), and the log counted 2 processes. One each, in
+/// both modes.
+#[test]
+fn with_proc_hidden_a_worker_in_the_apps_group_gets_one_sigterm() {
+    let mount = "mount -t proc -o hidepid=2,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"";
+    for mode in BOTH {
+        let sandbox = open_sandbox("hidepid-one-sigterm");
+        let worker = sandbox.write("worker.sh", COUNTS_SIGTERMS);
+        let app = format!("sh '{worker}' & while [ ! -e up ]; do sleep 0.01; done; exit 0");
+        let out = reaper(mode)
+            .wrap(["sh", "-c", mount, "sh"])
+            .args(["-v", "-t", "10", "--user", "65534"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&app))
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(sandbox.read("terms"), "term\n", "{mode:?}: {out:?}");
+        assert_eq!(sandbox.read("cleanup"), "done\n", "{mode:?}: {out:?}");
+        // What the kernel was asked, counted: the worker, once (its sleep is hidden, and
+        // not reaper's child). Two SIGTERMs sent in a row are often one by the time the
+        // shell runs its trap, so the count is what shows the second.
+        if mode == As::Subreaper {
+            assert!(
+                out.stderr
+                    .contains("teardown: sent SIGTERM to 1 process; waiting"),
+                "{mode:?}: {out:?}"
+            );
+        }
+    }
+}
+
+/// `docker stop` on an app whose group holds a stopped process that /proc (`hidepid=1`,
+/// reaper without CAP_SYS_PTRACE) does not let reaper read: /proc cannot tell whether it
+/// is stopped, so the forwarded SIGTERM is followed by SIGCONT, and the worker gets to run
+/// its handler. reaper used to take an unreadable process for a running one: the worker
+/// stayed stopped, its SIGTERM pending, until the SIGKILL after the grace period.
+#[test]
+fn with_proc_unreadable_a_stopped_member_of_the_apps_group_is_continued() {
+    let mount = "mount -t proc -o hidepid=1,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"";
+    for mode in BOTH {
+        let sandbox = open_sandbox("hidepid-stopped");
+        // The worker, another user's (unreadable), in the app's group, stops itself; the
+        // app, root's (readable), waits for it.
+        let worker = "trap \"echo term > got; exit 0\" TERM; touch up; kill -STOP $$; \
+                      while :; do sleep 0.02; done";
+        let app =
+            format!("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '{worker}' & wait");
+        let mut run = reaper(mode)
+            .wrap(["sh", "-c", mount, "sh"])
+            .args(["-v", "-t", "10"])
+            .current_dir(&sandbox.dir)
+            .args(sh(&app))
+            .start();
+        run.wait_for_file(&sandbox.path("up"), "");
+        let reaper_pid = run.reaper_pid;
+        run.poll("the worker to stop", || {
+            let mut frontier = vec![reaper_pid];
+            while let Some(pid) = frontier.pop() {
+                for child in crate::harness::children_of(pid) {
+                    if crate::harness::proc_stat(child).is_some_and(|s| s.state == 'T') {
+                        return Some(());
+                    }
+                    frontier.push(child);
+                }
+            }
+            None
+        });
+        run.signal(libc::SIGTERM);
+        run.wait_for_file(&sandbox.path("got"), "term\n");
+        let out = run.wait();
+        assert!(!out.stderr.contains("sent SIGKILL"), "{mode:?}: {out:?}");
     }
 }
 

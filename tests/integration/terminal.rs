@@ -4,6 +4,7 @@
 use std::ffi::CStr;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -615,4 +616,106 @@ fn a_reaper_continued_with_bg_leaves_the_terminal_to_the_shell() {
         ids[0], ids[1],
         "the shell's group is in the foreground: {out:?}"
     );
+}
+
+/// A log line longer than the room a terminal has left: reaper writes what fits and goes
+/// on, never waiting for the reader. `poll` says a terminal has room when it has any, so
+/// reaper used to block in the kernel (`n_tty_write`) until the terminal was read (the
+/// reviewer's reproduction: a pty with about 1.8 KB free, an exec error naming a long
+/// path, reaper PID 1 asleep for ever). After it, no line runs on from the cut one.
+#[test]
+fn a_log_line_longer_than_the_room_on_the_terminal_does_not_block_reaper() {
+    let pty = open_pty();
+    let slave = pty.slave.as_raw_fd();
+    // SAFETY: termios calls on a descriptor we own, into a zeroed struct the kernel fills.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(slave, &mut t), 0);
+        // Raw: what the master reads is what was written.
+        libc::cfmakeraw(&mut t);
+        assert_eq!(libc::tcsetattr(slave, libc::TCSANOW, &t), 0);
+    }
+    // Fill it through a non-blocking description of the test's own, then read a little
+    // from the master: room for less than the line reaper will write.
+    let mut filler = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(format!("/proc/self/fd/{slave}"))
+        .expect("open the slave");
+    let chunk = [b'x'; 1024];
+    let mut filled = 0;
+    loop {
+        match filler.write(&chunk) {
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("filling the terminal: {e}"),
+        }
+    }
+    // Read from the master a KB at a time until `poll` says the terminal has room (the
+    // kernel moves what is queued on in its own time), as reaper's old check asked.
+    let mut master = pty.master.try_clone().unwrap();
+    let mut room = [0u8; 1024];
+    let mut read = 0;
+    loop {
+        master.read_exact(&mut room).expect("read the master");
+        read += room.len();
+        let mut pfd = libc::pollfd {
+            fd: filler.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one pollfd on a descriptor we own.
+        if unsafe { libc::poll(&mut pfd, 1, 200) } == 1 {
+            break;
+        }
+        assert!(
+            read < 8192,
+            "no room on the terminal after reading {read} bytes"
+        );
+    }
+    let long = "a".repeat(200);
+    let path = format!("/nonexistent/{}", vec![long; 60].join("/"));
+    let (out, err) = (
+        pty.slave.try_clone().unwrap(),
+        pty.slave.try_clone().unwrap(),
+    );
+    let done = reaper(As::Pid1)
+        .arg("-v")
+        .arg(&path)
+        .stdio(move |cmd| {
+            cmd.stdout(out).stderr(err);
+        })
+        // Only a hang fails here: the terminal is not read until reaper has exited.
+        .timeout(Duration::from_secs(30))
+        .run();
+    // 126: the path is too long to run (ENAMETOOLONG).
+    assert_eq!(done.code, 126, "{done:?}");
+    // Now read what the terminal holds.
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let m = pty.master.as_raw_fd();
+        libc::fcntl(
+            m,
+            libc::F_SETFL,
+            libc::fcntl(m, libc::F_GETFL) | libc::O_NONBLOCK,
+        );
+    }
+    let mut held = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        held.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&held);
+    let reapers = text.trim_start_matches('x');
+    assert!(
+        filled > read && reapers.starts_with("reaper: cannot run '/nonexistent/aaa"),
+        "{filled} {reapers:?}"
+    );
+    // Whole lines: every line of reaper's starts a line, none runs on from the cut one.
+    for (i, _) in reapers.match_indices("reaper: ") {
+        assert!(i == 0 || reapers.as_bytes()[i - 1] == b'\n', "{reapers:?}");
+    }
 }

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use crate::harness::{BOTH, Running, Sandbox, children_of, proc_stat, reaper, sh, status_field};
+use crate::harness::{
+    As, BOTH, Running, Sandbox, asleep_in_sigtimedwait, children_of, proc_stat, reaper, sh,
+    status_field,
+};
 
 /// The seed's start script: it launches a worker in a session of its own (a daemon) and
 /// exits 0 once the worker is up. The worker records SIGUSR1 and SIGTERM in `got`, ends
@@ -239,4 +242,50 @@ fn a_forwarded_sigterm_is_never_escalated_by_reaper() {
         assert_eq!(sandbox.read("got"), "term\ndone\n", "{mode:?}: {out:?}");
         assert_eq!(out.code, 3, "{mode:?}: the service's own status: {out:?}");
     }
+}
+
+/// Issue 18.13 as PID 1, with a process reaper did not start (`docker exec c long-job`,
+/// played by nsenter): the forwarded SIGTERM reaches it through `kill(-1)`, the service
+/// ends, and reaper used to SIGKILL long-job `-t` later (with `-t 0`, at once), as the
+/// leftover of a teardown. It is the runtime's to end, by its own timeout.
+#[test]
+fn as_pid1_a_process_entered_from_outside_is_never_killed_after_a_forwarded_sigterm() {
+    let sandbox = Sandbox::new("wait-all-entered");
+    let worker = "trap \"exit 0\" TERM; echo $$ > worker; while :; do sleep 0.02; done";
+    let script = format!(
+        "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done"
+    );
+    let mut run = reaper(As::Pid1)
+        .args(["-v", "--wait-all", "-t", "0"])
+        .current_dir(&sandbox.dir)
+        .args(sh(&script))
+        .timeout(Duration::from_secs(30))
+        .start();
+    // Entering a mount namespace moves to its root: the script starts from /.
+    let cd = format!("cd '{}'", sandbox.dir.display());
+    let mut long_job = crate::teardown::enter(
+        run.reaper_pid,
+        &format!(
+            "{cd}; trap 'echo term >> got; while [ ! -e go ]; do sleep 0.01; done; \
+             echo done >> got; exit 3' TERM; touch up; while :; do sleep 0.02; done"
+        ),
+    );
+    run.poll("long-job", || sandbox.path("up").exists().then_some(()));
+    let worker = launcher_gone(&mut run, &sandbox);
+    run.signal(libc::SIGTERM);
+    run.wait_for_file(&sandbox.path("got"), "term\n");
+    // The service has ended and is reaped; reaper asleep again is in its teardown, past
+    // the point where it used to send SIGKILL.
+    let reaper_pid = run.reaper_pid;
+    run.poll("the service to be reaped and reaper to wait", || {
+        (proc_stat(worker).is_none() && asleep_in_sigtimedwait(reaper_pid)).then_some(())
+    });
+    std::fs::write(sandbox.path("go"), "").expect("go");
+    let out = run.wait();
+    let _ = long_job.kill();
+    let status = long_job.wait().ok().map(|s| s.code());
+    assert_eq!(sandbox.read("got"), "term\ndone\n", "{out:?}");
+    // nsenter exits with its child's code: long-job ended by itself.
+    assert_eq!(status, Some(Some(3)), "{out:?}");
+    assert!(!out.stderr.contains("sent SIGKILL"), "{out:?}");
 }
