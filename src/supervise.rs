@@ -217,6 +217,20 @@ impl<'a> Machine<'a> {
         Continue(())
     }
 
+    /// Why no one but reaper can continue what a terminal stopped, if so: as PID 1 no shell
+    /// is there (Ctrl-Z under `docker run -it`); with a terminal, reaper's own group may be
+    /// orphaned (`docker exec -it`, `ssh -t`), and a reaper that stopped itself would then
+    /// stay stopped for good (see `terminal::can_be_continued`).
+    fn nobody_continues(&self) -> Option<&'static str> {
+        match (self.place, self.terminal) {
+            (Place::Pid1, _) => Some("as PID 1, no shell can"),
+            (_, Some(_)) if !terminal::can_be_continued() => {
+                Some("reaper's process group is orphaned: no shell can")
+            }
+            _ => None,
+        }
+    }
+
     /// Event: a signal that asks to end was sent to the app's target (or to every
     /// process left).
     fn on_asked_to_end(&mut self) {
@@ -281,12 +295,28 @@ impl<K: Kernel> Supervisor<'_, K> {
         if sent.is_some_and(signo::asks_to_end) {
             self.m.on_asked_to_end();
         }
-        if let Some(terminal) = self.m.terminal
-            && self.m.phase == Phase::WaitAll
-            && self.m.place != Place::Pid1
-            && sent.is_some_and(terminal::is_terminal_stop)
+        if self.m.phase == Phase::WaitAll
+            && let Some(sig) = sent.filter(|&s| terminal::is_terminal_stop(s))
         {
-            terminal.stop_with_the_rest();
+            self.on_rest_stopped(sig);
+        }
+    }
+
+    /// Event: with `--wait-all`, once the main child is gone, a terminal's stop signal
+    /// (`sig`, Ctrl-Z) was forwarded to every process left. When no one but reaper can
+    /// continue them, reaper does, as it does the app (see `on_app_stopped`): they see what
+    /// the app would see. Otherwise reaper stops with them, the job the shell sees.
+    fn on_rest_stopped(&mut self, sig: i32) {
+        match (self.m.nobody_continues(), self.m.terminal) {
+            (Some(why), _) => {
+                log::info!(
+                    "every process left was stopped by {}: continuing them ({why})",
+                    signo::name(sig)
+                );
+                signal_everything(self.kernel, &[libc::SIGCONT]);
+            }
+            (None, Some(terminal)) => terminal.stop_with_the_rest(),
+            (None, None) => {}
         }
     }
 
@@ -321,27 +351,27 @@ impl<K: Kernel> Supervisor<'_, K> {
     /// the app only sees what it would see without an init, and a line on the terminal would
     /// land in a full-screen app's screen (an editor or pager stops itself on Ctrl-Z and
     /// redraws on SIGCONT).
+    ///
+    /// The same where reaper's own group is orphaned: no shell could continue reaper.
     fn on_app_stopped(&mut self, app: Pid, sig: i32) {
-        match (self.m.place, self.m.terminal) {
-            (Place::Pid1, Some(terminal))
-                if sig != libc::SIGTSTP && !terminal.can_continue(app) =>
-            {
+        match (self.m.nobody_continues(), self.m.terminal) {
+            (Some(_), Some(terminal)) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {
                 log::info!(
                     "the app was stopped by {} in the background: it stays stopped until continued",
                     signo::name(sig)
                 );
             }
-            (Place::Pid1, _) => {
+            (Some(why), _) => {
                 log::info!(
-                    "the app was stopped by {}: continuing it (as PID 1, no shell can)",
+                    "the app was stopped by {}: continuing it ({why})",
                     signo::name(sig)
                 );
                 if let Err(e) = self.kernel.send(-app.as_raw(), libc::SIGCONT) {
                     log::debug!("failed to continue the app: {}", describe(e));
                 }
             }
-            (_, Some(terminal)) => terminal.app_stopped(app, sig),
-            (_, None) => {}
+            (None, Some(terminal)) => terminal.app_stopped(app, sig),
+            (None, None) => {}
         }
     }
 
@@ -772,6 +802,38 @@ mod tests {
             };
             assert_eq!(kills(&k), want, "{place:?} {}", signo::name(stop));
         }
+    }
+
+    #[test]
+    fn as_pid1_with_wait_all_the_rest_stopped_from_the_terminal_is_continued() {
+        let mut k = fake(Place::Pid1);
+        k.exit(APP, 0);
+        k.child(20, 20).ends_on = Some((libc::SIGUSR1, MS));
+        k.at(MS, libc::SIGTSTP);
+        k.at(2 * MS, libc::SIGUSR1);
+        run(&mut k, &["--wait-all"], Place::Pid1);
+        assert_eq!(
+            kills(&k),
+            [
+                (-1, libc::SIGTSTP),
+                (-1, libc::SIGCONT),
+                (-1, libc::SIGUSR1)
+            ]
+        );
+        // As a subreaper with no terminal, whoever sent the stop signal continues them.
+        let mut k = fake(Place::Subreaper(5));
+        k.exit(APP, 0);
+        k.child(20, 20).ends_on = Some((libc::SIGUSR1, MS));
+        k.at(MS, libc::SIGTSTP);
+        k.at(2 * MS, libc::SIGUSR1);
+        run(&mut k, &["--wait-all"], Place::Subreaper(5));
+        assert_eq!(
+            k.sent,
+            [
+                Sent::Round(libc::SIGTSTP, None),
+                Sent::Round(libc::SIGUSR1, None)
+            ]
+        );
     }
 
     #[test]
