@@ -25,6 +25,7 @@ use nix::unistd::{Pid, getpgid, getpgrp, getppid, getsid, tcgetpgrp, tcsetpgrp};
 
 use crate::error::describe;
 use crate::signals;
+use crate::signo::SigSet;
 
 /// The controlling terminal, and whether its foreground is the app's, by reaper's doing.
 pub struct Terminal {
@@ -143,6 +144,10 @@ impl Terminal {
     fn stop_with_app(&self, app: Pid) {
         self.take_back();
         stop_self();
+        // The SIGCONT that continued reaper (the shell's `fg` or `bg`) is pending, blocked:
+        // take it, or the loop would forward it to the app after the one below, and an
+        // editor or pager would redraw twice.
+        let _ = signals::wait(SigSet::of(libc::SIGCONT), Some(std::time::Duration::ZERO));
         if self.reaper_in_foreground() {
             self.give_to_app(app);
         }

@@ -685,3 +685,40 @@ fn wait_all_with_no_shell_continues_the_rest_after_ctrl_z() {
         assert_eq!(out.code, 130, "{mode:?}: {out:?}");
     }
 }
+
+/// `fg` continues the app once: the shell's SIGCONT, which continued reaper, is not
+/// forwarded to the app after reaper's own (an editor or pager would redraw twice).
+#[test]
+fn fg_continues_the_app_once() {
+    let sandbox = Sandbox::new("tty-fg-once");
+    let log = sandbox.file("log");
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -vv -- sh -c 'exec sleep 1000.5' 2>{log}\n",
+        reaper_path()
+    ));
+    let app = wait_for_process(shell.child.id(), "1000.5");
+    wait_for_stat(app, "the app to sleep in the foreground", |s| {
+        s.state == 'S'
+            && s.tpgid == s.pgrp
+            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
+    });
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    shell.send("fg\n");
+    wait_for_stat(app, "fg continues the app, in the foreground", |s| {
+        s.state != 'T' && s.tpgid == s.pgrp
+    });
+    shell.send("\x03");
+    shell.send("echo st\"\"=$?\n");
+    shell.expect("st=130");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let after_stop = log
+        .split_once("stopping reaper too")
+        .map_or("", |(_, after)| after);
+    assert!(!after_stop.is_empty(), "reaper stopped: {log}");
+    assert!(
+        !after_stop.contains("forwarded SIGCONT"),
+        "the shell's SIGCONT is not forwarded after reaper's own: {log}"
+    );
+}
