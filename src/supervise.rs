@@ -147,6 +147,10 @@ struct Machine<'a> {
     asked_to_end: bool,
     /// The main child was among the processes just reaped.
     main_exited: bool,
+    /// A stop signal was forwarded since the last SIGCONT: the target may not show as
+    /// stopped yet (the signal still pending), and an ending signal sent now would wait,
+    /// pending, in a process that stops for good; so it is followed by SIGCONT.
+    stop_forwarded: bool,
     pacer: ReapPacer,
 }
 
@@ -182,6 +186,7 @@ impl<'a> Machine<'a> {
             ended,
             asked_to_end: false,
             main_exited: false,
+            stop_forwarded: false,
             pacer: ReapPacer(0),
         }
     }
@@ -314,6 +319,7 @@ impl<K: Kernel> Supervisor<'_, K> {
                     signo::name(sig)
                 );
                 signal_everything(self.kernel, &[libc::SIGCONT]);
+                self.m.stop_forwarded = false;
             }
             (None, Some(terminal)) => terminal.stop_with_the_rest(),
             (None, None) => {}
@@ -369,6 +375,7 @@ impl<K: Kernel> Supervisor<'_, K> {
                 if let Err(e) = self.kernel.send(-app.as_raw(), libc::SIGCONT) {
                     log::debug!("failed to continue the app: {}", describe(e));
                 }
+                self.m.stop_forwarded = false;
             }
             (None, Some(terminal)) => terminal.app_stopped(app, sig),
             (None, None) => {}
@@ -385,7 +392,8 @@ impl<K: Kernel> Supervisor<'_, K> {
             log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
             return None;
         };
-        let sigs: &[i32] = if signo::asks_to_end(sent) && self.holds_stopped() {
+        let ends = signo::asks_to_end(sent);
+        let sigs: &[i32] = if ends && (self.m.stop_forwarded || self.holds_stopped()) {
             &[sent, libc::SIGCONT]
         } else {
             &[sent]
@@ -401,6 +409,11 @@ impl<K: Kernel> Supervisor<'_, K> {
             }
             Phase::WaitAll => signal_everything(self.kernel, sigs),
             Phase::Pause => return None,
+        }
+        if sigs.contains(&libc::SIGCONT) {
+            self.m.stop_forwarded = false;
+        } else if is_stop(sent) {
+            self.m.stop_forwarded = true;
         }
         log::debug!(
             "forwarded {} as {} to {to}",
@@ -443,6 +456,11 @@ impl<K: Kernel> Supervisor<'_, K> {
             }
         }
     }
+}
+
+/// Whether `sig` stops a process that takes its default action.
+fn is_stop(sig: i32) -> bool {
+    sig == libc::SIGSTOP || terminal::is_terminal_stop(sig)
 }
 
 /// Sends `sigs`, in turn, to every process in the kernel's scope (`--wait-all`, once the
@@ -802,6 +820,48 @@ mod tests {
             };
             assert_eq!(kills(&k), want, "{place:?} {}", signo::name(stop));
         }
+    }
+
+    #[test]
+    fn an_ending_signal_right_after_a_stop_signal_is_followed_by_sigcont() {
+        // `kill -TSTP reaper; kill -TERM reaper`: the forwarded SIGTSTP is still pending
+        // in the app, which /proc shows running; it stops with SIGTERM pending, and only a
+        // SIGCONT lets it end.
+        for place in [Place::Subreaper(5), Place::Pid1] {
+            for stop in [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+                let mut k = fake(place);
+                k.at(MS, stop);
+                k.at(2 * MS, libc::SIGTERM);
+                k.procs[0].ends_on = Some((libc::SIGCONT, MS));
+                k.procs[0].exit_status = libc::SIGTERM;
+                run(&mut k, &[], place);
+                assert_eq!(
+                    kills(&k),
+                    [(-APP, stop), (-APP, libc::SIGTERM), (-APP, libc::SIGCONT)],
+                    "{place:?} {}",
+                    signo::name(stop)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_signal_counts_only_until_a_sigcont_is_forwarded() {
+        let mut k = fake(Place::Subreaper(5));
+        k.at(MS, libc::SIGTSTP);
+        k.at(2 * MS, libc::SIGCONT);
+        k.at(3 * MS, libc::SIGTERM);
+        k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+        run(&mut k, &[], Place::Subreaper(5));
+        assert_eq!(
+            kills(&k),
+            [
+                (-APP, libc::SIGTSTP),
+                (-APP, libc::SIGCONT),
+                (-APP, libc::SIGTERM)
+            ],
+            "a running app gets only what was sent"
+        );
     }
 
     #[test]
