@@ -415,7 +415,10 @@ If a signal asking the application to end was forwarded before the main child ex
 reaper does not wait: it tears down as usual.
 On a terminal whose foreground reaper gave to the application, reaper takes it back when
 the main child exits, so Ctrl\-C, Ctrl\-\e and Ctrl\-Z reach reaper and are forwarded
-to every process left; not as PID 1, Ctrl\-Z then stops reaper too.
+to every process left.
+Ctrl\-Z then stops them: as PID 1, or when reaper's process group is orphaned (no shell
+could continue it), reaper continues them at once, as it does the application; else
+reaper stops too.
 A usage error with
 .BR \-\-pause .
 See

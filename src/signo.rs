@@ -41,7 +41,6 @@ impl SigSet {
     }
 
     /// A set holding `sig` alone.
-    #[cfg(test)]
     pub const fn of(sig: i32) -> SigSet {
         SigSet(Self::bit(sig))
     }

@@ -147,6 +147,10 @@ struct Machine<'a> {
     asked_to_end: bool,
     /// The main child was among the processes just reaped.
     main_exited: bool,
+    /// A stop signal was forwarded since the last SIGCONT: the target may not show as
+    /// stopped yet (the signal still pending), and an ending signal sent now would wait,
+    /// pending, in a process that stops for good; so it is followed by SIGCONT.
+    stop_forwarded: bool,
     pacer: ReapPacer,
 }
 
@@ -182,6 +186,7 @@ impl<'a> Machine<'a> {
             ended,
             asked_to_end: false,
             main_exited: false,
+            stop_forwarded: false,
             pacer: ReapPacer(0),
         }
     }
@@ -215,6 +220,20 @@ impl<'a> Machine<'a> {
             terminal.take_back();
         }
         Continue(())
+    }
+
+    /// Why no one but reaper can continue what a terminal stopped, if so: as PID 1 no shell
+    /// is there (Ctrl-Z under `docker run -it`); with a terminal, reaper's own group may be
+    /// orphaned (`docker exec -it`, `ssh -t`), and a reaper that stopped itself would then
+    /// stay stopped for good (see `terminal::can_be_continued`).
+    fn nobody_continues(&self) -> Option<&'static str> {
+        match (self.place, self.terminal) {
+            (Place::Pid1, _) => Some("as PID 1, no shell can"),
+            (_, Some(_)) if !terminal::can_be_continued() => {
+                Some("reaper's process group is orphaned: no shell can")
+            }
+            _ => None,
+        }
     }
 
     /// Event: a signal that asks to end was sent to the app's target (or to every
@@ -281,12 +300,29 @@ impl<K: Kernel> Supervisor<'_, K> {
         if sent.is_some_and(signo::asks_to_end) {
             self.m.on_asked_to_end();
         }
-        if let Some(terminal) = self.m.terminal
-            && self.m.phase == Phase::WaitAll
-            && self.m.place != Place::Pid1
-            && sent.is_some_and(terminal::is_terminal_stop)
+        if self.m.phase == Phase::WaitAll
+            && let Some(sig) = sent.filter(|&s| terminal::is_terminal_stop(s))
         {
-            terminal.stop_with_the_rest();
+            self.on_rest_stopped(sig);
+        }
+    }
+
+    /// Event: with `--wait-all`, once the main child is gone, a terminal's stop signal
+    /// (`sig`, Ctrl-Z) was forwarded to every process left. When no one but reaper can
+    /// continue them, reaper does, as it does the app (see `on_app_stopped`): they see what
+    /// the app would see. Otherwise reaper stops with them, the job the shell sees.
+    fn on_rest_stopped(&mut self, sig: i32) {
+        match (self.m.nobody_continues(), self.m.terminal) {
+            (Some(why), _) => {
+                log::info!(
+                    "every process left was stopped by {}: continuing them ({why})",
+                    signo::name(sig)
+                );
+                signal_everything(self.kernel, &[libc::SIGCONT]);
+                self.m.stop_forwarded = false;
+            }
+            (None, Some(terminal)) => terminal.stop_with_the_rest(),
+            (None, None) => {}
         }
     }
 
@@ -321,27 +357,28 @@ impl<K: Kernel> Supervisor<'_, K> {
     /// the app only sees what it would see without an init, and a line on the terminal would
     /// land in a full-screen app's screen (an editor or pager stops itself on Ctrl-Z and
     /// redraws on SIGCONT).
+    ///
+    /// The same where reaper's own group is orphaned: no shell could continue reaper.
     fn on_app_stopped(&mut self, app: Pid, sig: i32) {
-        match (self.m.place, self.m.terminal) {
-            (Place::Pid1, Some(terminal))
-                if sig != libc::SIGTSTP && !terminal.can_continue(app) =>
-            {
+        match (self.m.nobody_continues(), self.m.terminal) {
+            (Some(_), Some(terminal)) if sig != libc::SIGTSTP && !terminal.can_continue(app) => {
                 log::info!(
                     "the app was stopped by {} in the background: it stays stopped until continued",
                     signo::name(sig)
                 );
             }
-            (Place::Pid1, _) => {
+            (Some(why), _) => {
                 log::info!(
-                    "the app was stopped by {}: continuing it (as PID 1, no shell can)",
+                    "the app was stopped by {}: continuing it ({why})",
                     signo::name(sig)
                 );
                 if let Err(e) = self.kernel.send(-app.as_raw(), libc::SIGCONT) {
                     log::debug!("failed to continue the app: {}", describe(e));
                 }
+                self.m.stop_forwarded = false;
             }
-            (_, Some(terminal)) => terminal.app_stopped(app, sig),
-            (_, None) => {}
+            (None, Some(terminal)) => terminal.app_stopped(app, sig),
+            (None, None) => {}
         }
     }
 
@@ -355,7 +392,8 @@ impl<K: Kernel> Supervisor<'_, K> {
             log::debug!("dropping {} (rewritten to 0)", signo::name(sig));
             return None;
         };
-        let sigs: &[i32] = if signo::asks_to_end(sent) && self.holds_stopped() {
+        let ends = signo::asks_to_end(sent);
+        let sigs: &[i32] = if ends && (self.m.stop_forwarded || self.holds_stopped()) {
             &[sent, libc::SIGCONT]
         } else {
             &[sent]
@@ -371,6 +409,11 @@ impl<K: Kernel> Supervisor<'_, K> {
             }
             Phase::WaitAll => signal_everything(self.kernel, sigs),
             Phase::Pause => return None,
+        }
+        if sigs.contains(&libc::SIGCONT) {
+            self.m.stop_forwarded = false;
+        } else if is_stop(sent) {
+            self.m.stop_forwarded = true;
         }
         log::debug!(
             "forwarded {} as {} to {to}",
@@ -413,6 +456,11 @@ impl<K: Kernel> Supervisor<'_, K> {
             }
         }
     }
+}
+
+/// Whether `sig` stops a process that takes its default action.
+fn is_stop(sig: i32) -> bool {
+    sig == libc::SIGSTOP || terminal::is_terminal_stop(sig)
 }
 
 /// Sends `sigs`, in turn, to every process in the kernel's scope (`--wait-all`, once the
@@ -772,6 +820,80 @@ mod tests {
             };
             assert_eq!(kills(&k), want, "{place:?} {}", signo::name(stop));
         }
+    }
+
+    #[test]
+    fn an_ending_signal_right_after_a_stop_signal_is_followed_by_sigcont() {
+        // `kill -TSTP reaper; kill -TERM reaper`: the forwarded SIGTSTP is still pending
+        // in the app, which /proc shows running; it stops with SIGTERM pending, and only a
+        // SIGCONT lets it end.
+        for place in [Place::Subreaper(5), Place::Pid1] {
+            for stop in [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+                let mut k = fake(place);
+                k.at(MS, stop);
+                k.at(2 * MS, libc::SIGTERM);
+                k.procs[0].ends_on = Some((libc::SIGCONT, MS));
+                k.procs[0].exit_status = libc::SIGTERM;
+                run(&mut k, &[], place);
+                assert_eq!(
+                    kills(&k),
+                    [(-APP, stop), (-APP, libc::SIGTERM), (-APP, libc::SIGCONT)],
+                    "{place:?} {}",
+                    signo::name(stop)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_signal_counts_only_until_a_sigcont_is_forwarded() {
+        let mut k = fake(Place::Subreaper(5));
+        k.at(MS, libc::SIGTSTP);
+        k.at(2 * MS, libc::SIGCONT);
+        k.at(3 * MS, libc::SIGTERM);
+        k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+        run(&mut k, &[], Place::Subreaper(5));
+        assert_eq!(
+            kills(&k),
+            [
+                (-APP, libc::SIGTSTP),
+                (-APP, libc::SIGCONT),
+                (-APP, libc::SIGTERM)
+            ],
+            "a running app gets only what was sent"
+        );
+    }
+
+    #[test]
+    fn as_pid1_with_wait_all_the_rest_stopped_from_the_terminal_is_continued() {
+        let mut k = fake(Place::Pid1);
+        k.exit(APP, 0);
+        k.child(20, 20).ends_on = Some((libc::SIGUSR1, MS));
+        k.at(MS, libc::SIGTSTP);
+        k.at(2 * MS, libc::SIGUSR1);
+        run(&mut k, &["--wait-all"], Place::Pid1);
+        assert_eq!(
+            kills(&k),
+            [
+                (-1, libc::SIGTSTP),
+                (-1, libc::SIGCONT),
+                (-1, libc::SIGUSR1)
+            ]
+        );
+        // As a subreaper with no terminal, whoever sent the stop signal continues them.
+        let mut k = fake(Place::Subreaper(5));
+        k.exit(APP, 0);
+        k.child(20, 20).ends_on = Some((libc::SIGUSR1, MS));
+        k.at(MS, libc::SIGTSTP);
+        k.at(2 * MS, libc::SIGUSR1);
+        run(&mut k, &["--wait-all"], Place::Subreaper(5));
+        assert_eq!(
+            k.sent,
+            [
+                Sent::Round(libc::SIGTSTP, None),
+                Sent::Round(libc::SIGUSR1, None)
+            ]
+        );
     }
 
     #[test]

@@ -21,10 +21,11 @@ use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use nix::unistd::{Pid, getpgrp, tcgetpgrp, tcsetpgrp};
+use nix::unistd::{Pid, getpgid, getpgrp, getppid, getsid, tcgetpgrp, tcsetpgrp};
 
 use crate::error::describe;
 use crate::signals;
+use crate::signo::SigSet;
 
 /// The controlling terminal, and whether its foreground is the app's, by reaper's doing.
 pub struct Terminal {
@@ -143,6 +144,10 @@ impl Terminal {
     fn stop_with_app(&self, app: Pid) {
         self.take_back();
         stop_self();
+        // The SIGCONT that continued reaper (the shell's `fg` or `bg`) is pending, blocked:
+        // take it, or the loop would forward it to the app after the one below, and an
+        // editor or pager would redraw twice.
+        let _ = signals::wait(SigSet::of(libc::SIGCONT), Some(std::time::Duration::ZERO));
         if self.reaper_in_foreground() {
             self.give_to_app(app);
         }
@@ -189,6 +194,33 @@ fn continue_group(app: Pid) {
 fn stop_self() {
     log::debug!("stopped from the terminal: stopping reaper too, as the job the shell sees");
     let _ = signals::send(nix::unistd::getpid().as_raw(), libc::SIGSTOP);
+}
+
+/// Whether anyone could continue reaper once it stopped itself: whether its process group
+/// is not orphaned, as far as reaper's own parent shows. The kernel discards SIGTSTP,
+/// SIGTTIN and SIGTTOU for an orphaned group, as no job-control shell is there to continue
+/// it, but not SIGSTOP: a reaper in one (`docker exec -it c reaper vim`, `ssh -t host
+/// reaper vim`, `(reaper app &)`) that stopped itself would stay stopped, and reap no more,
+/// for good. So it stops only when its parent is in its session but another group, as a
+/// shell that runs it as a job is. A parent that cannot be seen (outside reaper's PID
+/// namespace) or a group that reads as 0 tells nothing: reaper then does not stop. Should
+/// the parent die while reaper is stopped, the group becomes orphaned and the kernel
+/// itself continues it (SIGHUP, SIGCONT).
+pub fn can_be_continued() -> bool {
+    let parent = getppid();
+    if parent.as_raw() <= 0 {
+        return false;
+    }
+    let own_group = getpgrp();
+    match (getsid(None), getsid(Some(parent)), getpgid(Some(parent))) {
+        (Ok(own_session), Ok(session), Ok(group)) => {
+            session == own_session
+                && group.as_raw() > 0
+                && own_group.as_raw() > 0
+                && group != own_group
+        }
+        _ => false,
+    }
 }
 
 /// Whether a stop signal is one a terminal raises: the app was stopped by job control, not

@@ -1,6 +1,6 @@
-# title: a terminal: docker run -it, Ctrl-C, Ctrl-Z as PID 1 and job control
+# title: a terminal: docker run -it, Ctrl-C, Ctrl-Z as PID 1 and under docker exec -it, job control
 # runtime: Docker
-# limit: 60
+# limit: 90
 
 run_case() {
   need_docker
@@ -30,6 +30,19 @@ run_case() {
     sh -c 'echo ready; read x; echo got=$x' || rc=$?
   sed 's/^/      | /' "$WORK/e-ctrlz.log"
   expect_eq "Ctrl-Z as PID 1: the app is continued and reads a line" "$rc" 0
+
+  # Ctrl-Z under `docker exec -it`: reaper is not PID 1 but the session leader of the
+  # exec's terminal, in an orphaned process group that no shell can continue. It continues
+  # the app, as PID 1 does, rather than stop itself for good.
+  name=$(cname e-exec)
+  docker run -d --name "$name" --label "$LABEL" "$IMG_APP" sleep 1000 >/dev/null
+  rc=0
+  "$pty" --timeout 30 --transcript "$WORK/e-exec.log" \
+    expect ready send '\x1a' send 'hello\r' expect 'got=hello' eof -- \
+    docker exec -it "$name" /reaper -v -- sh -c 'echo ready; read x; echo got=$x' || rc=$?
+  sed 's/^/      | /' "$WORK/e-exec.log"
+  expect_eq "Ctrl-Z under docker exec -it: the app is continued and reads a line" "$rc" 0
+  docker rm -f "$name" >/dev/null
 
   # Job control in an interactive shell: Ctrl-Z stops a job, fg resumes it, Ctrl-C ends it.
   name=$(cname e-jobs)

@@ -719,3 +719,109 @@ fn a_log_line_longer_than_the_room_on_the_terminal_does_not_block_reaper() {
         assert!(i == 0 || reapers.as_bytes()[i - 1] == b'\n', "{reapers:?}");
     }
 }
+
+/// Not PID 1, in an orphaned process group: session leader of its own terminal under a
+/// waiting PID 1, as under `docker exec -it c reaper app` or `ssh -t host reaper app`. No
+/// shell could continue a stopped reaper (the kernel discards the terminal's stop signals
+/// for an orphaned group, but not the SIGSTOP reaper would send itself), so on Ctrl-Z
+/// reaper continues the app and says so, as PID 1 does, and does not stop: the app goes
+/// on reading the terminal.
+#[test]
+fn ctrl_z_in_an_orphaned_group_continues_the_app_and_reaper_goes_on() {
+    let pty = open_pty();
+    let rx = read_master(&pty);
+    let run = on_terminal(reaper(As::Subreaper), &pty)
+        .wrap(["setsid", "--ctty"])
+        .args(["-v", "--", "sh", "-c"])
+        .arg("echo ready; read x; echo got=$x")
+        .start();
+    let mut master = pty.master.try_clone().unwrap();
+    wait_for_output(&rx, "ready");
+    master.write_all(b"\x1a").unwrap();
+    master.write_all(b"hello\n").unwrap();
+    let out = wait_for_output(&rx, "got=hello");
+    assert!(
+        out.contains("stopped by SIGTSTP: continuing it (reaper's process group is orphaned"),
+        "one line says so: {out:?}"
+    );
+    assert_ne!(
+        proc_stat(run.reaper_pid).map(|s| s.state),
+        Some('T'),
+        "reaper is not stopped"
+    );
+    let out = run.wait();
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// `--wait-all` on a terminal of its own, session leader as under `docker run -it` (PID 1)
+/// or `docker exec -it` (a subreaper in an orphaned group): once the launcher is gone,
+/// Ctrl-Z is forwarded to the daemon left, and no shell is there to continue it, so reaper
+/// does, with one line; the daemon then ends on Ctrl-C. It stays in the launcher's group,
+/// which reaper, its parent now, keeps from being orphaned: the kernel stops it.
+#[test]
+fn wait_all_with_no_shell_continues_the_rest_after_ctrl_z() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("tty-wait-all-tstp");
+        let pty = open_pty();
+        let rx = read_master(&pty);
+        let mut run = on_terminal(reaper(mode), &pty)
+            .wrap(["setsid", "--ctty"])
+            .args(["-v", "--wait-all", "--", "sh", "-c"])
+            .arg(daemonizing_launcher(&sandbox.file("up"), ""))
+            .start();
+        run.wait_for_file(&sandbox.path("up"), "");
+        let reaper_pid = run.reaper_pid;
+        let worker = run.poll("reaper to take the terminal back", || {
+            worker_once_reaper_has_the_terminal(reaper_pid)
+        });
+        let mut master = pty.master.try_clone().unwrap();
+        master.write_all(b"\x1a").unwrap();
+        wait_for_output(&rx, "stopped by SIGTSTP: continuing them");
+        wait_for_stat(worker, "the worker to be continued", |s| s.state != 'T');
+        assert_ne!(
+            proc_stat(reaper_pid).map(|s| s.state),
+            Some('T'),
+            "{mode:?}: reaper is not stopped"
+        );
+        master.write_all(b"\x03").unwrap();
+        let out = run.wait();
+        assert_eq!(out.code, 130, "{mode:?}: {out:?}");
+    }
+}
+
+/// `fg` continues the app once: the shell's SIGCONT, which continued reaper, is not
+/// forwarded to the app after reaper's own (an editor or pager would redraw twice).
+#[test]
+fn fg_continues_the_app_once() {
+    let sandbox = Sandbox::new("tty-fg-once");
+    let log = sandbox.file("log");
+    let shell = Shell::interactive();
+    shell.send(&format!(
+        "{} -vv -- sh -c 'exec sleep 1000.5' 2>{log}\n",
+        reaper_path()
+    ));
+    let app = wait_for_process(shell.child.id(), "1000.5");
+    wait_for_stat(app, "the app to sleep in the foreground", |s| {
+        s.state == 'S'
+            && s.tpgid == s.pgrp
+            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
+    });
+    shell.send("\x1a");
+    shell.expect("Stopped");
+    shell.send("fg\n");
+    wait_for_stat(app, "fg continues the app, in the foreground", |s| {
+        s.state != 'T' && s.tpgid == s.pgrp
+    });
+    shell.send("\x03");
+    shell.send("echo st\"\"=$?\n");
+    shell.expect("st=130");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let after_stop = log
+        .split_once("stopping reaper too")
+        .map_or("", |(_, after)| after);
+    assert!(!after_stop.is_empty(), "reaper stopped: {log}");
+    assert!(
+        !after_stop.contains("forwarded SIGCONT"),
+        "the shell's SIGCONT is not forwarded after reaper's own: {log}"
+    );
+}
