@@ -284,7 +284,7 @@ impl Walk {
 
 /// Sends each of `sigs` to `target` (a pid, or minus a process group): the first error
 /// but ESRCH on a later signal (the first one may have ended it).
-fn send_by_pid(target: libc::pid_t, sigs: &[i32]) -> Result<(), Errno> {
+pub fn send_by_pid(target: libc::pid_t, sigs: &[i32]) -> Result<(), Errno> {
     for (i, &sig) in sigs.iter().enumerate() {
         match signals::send(target, sig) {
             Err(Errno::ESRCH) if i > 0 => {}

@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use crate::error::describe;
-use crate::procs::{Proc, View, Walk};
+use crate::procs::{Proc, View, Walk, send_by_pid};
 use crate::setup::Place;
 use crate::signals;
 use crate::signo;
@@ -133,7 +133,7 @@ fn signal_namespace(sigs: &[i32], spare: Option<libc::pid_t>, notes: &mut Notes)
             Some(p) => walk.send(&p, sigs),
             // A child of reaper's keeps its pid until reaped: exact. Anything else
             // unread goes by pid, as before pidfds.
-            None => send_all(pid, sigs),
+            None => send_by_pid(pid, sigs),
         };
         count.add(sent, pid, sigs[0]);
     }
@@ -168,7 +168,7 @@ fn signal_descendants(
             let Some(group) = app_group.filter(|&g| Some(g) != spare) else {
                 return Reached::None;
             };
-            if let Err(e) = send_all(-group, sigs) {
+            if let Err(e) = send_by_pid(-group, sigs) {
                 refused_or_gone(&format!("process group {group}"), sigs[0], e);
             }
             return Reached::Group(group);
@@ -195,7 +195,7 @@ fn signal_descendants(
                 nix::unistd::getpgid(Some(Pid::from_raw(pid))).is_ok_and(|p| p.as_raw() == g)
             })
             .count();
-        match send_all(-g, sigs) {
+        match send_by_pid(-g, sigs) {
             Ok(()) => count.reached += in_group.max(1),
             Err(e) => refused_or_gone(&format!("process group {g}"), sigs[0], e),
         }
@@ -268,9 +268,9 @@ fn signal_unseen_children(
             continue;
         }
         if leads_session {
-            count.add(send_all(-c, sigs), c, sigs[0]);
+            count.add(send_by_pid(-c, sigs), c, sigs[0]);
         } else if !led.contains(&pgid) {
-            count.add(send_all(c, sigs), c, sigs[0]);
+            count.add(send_by_pid(c, sigs), c, sigs[0]);
         }
     }
 }
@@ -320,19 +320,6 @@ fn everyone(view: &View) -> Vec<(libc::pid_t, Option<Proc>)> {
     );
     all.retain(|&(pid, _)| pid != 1 && pid != me);
     all
-}
-
-/// Sends each of `sigs` to `target`; ESRCH for a later one is no error (the first may have
-/// ended it).
-fn send_all(target: libc::pid_t, sigs: &[i32]) -> Result<(), Errno> {
-    for (i, &sig) in sigs.iter().enumerate() {
-        match signals::send(target, sig) {
-            Err(Errno::ESRCH) if i > 0 => {}
-            Err(e) => return Err(e),
-            Ok(()) => {}
-        }
-    }
-    Ok(())
 }
 
 /// Whether reaper was already told, once, that it may not signal some process.
