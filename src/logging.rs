@@ -15,14 +15,18 @@
 //!   (`RWF_NOWAIT` would not help: on XFS or btrfs it can fail with EAGAIN every time);
 //! - a pipe or a socket: `pwritev2` with `RWF_NOWAIT`, EAGAIN instead of waiting. When the
 //!   kernel or a seccomp profile refuses that call, a socket gets `send` with
-//!   `MSG_DONTWAIT`, and a pipe a plain `write` of at most `PIPE_BUF` bytes after `poll`
-//!   says it has room: room is one free page, and a write of `PIPE_BUF` bytes or fewer
-//!   fits in one (a longer one would wait for more);
+//!   `MSG_DONTWAIT`, and a pipe a `write` through reaper's own non-blocking description of
+//!   it (below): `poll` on the shared one could see a free page that the application fills
+//!   before reaper writes. Without one, a plain `write` of at most `PIPE_BUF` bytes after
+//!   `poll` says it has room (a write of `PIPE_BUF` bytes or fewer fits in a free page);
 //! - anything else, a terminal above all: a `write` through reaper's own open file
-//!   description of it, opened once with O_NONBLOCK (`/proc/self/fd/2`): `poll`'s POLLOUT
-//!   on a terminal means only "some room". It is kept open, close-on-exec, for reaper's
-//!   life. When it cannot be opened (no /proc, no descriptor free at RLIMIT_NOFILE 4), the
-//!   line is dropped rather than risk a wait.
+//!   description of it, opened once with O_NONBLOCK (`/proc/self/fd/2`, or `/dev/tty` when
+//!   that is the same terminal: reopening a terminal checks the device's permissions,
+//!   which may be another user's): `poll`'s POLLOUT on a terminal means only "some room".
+//!   It is kept open, close-on-exec, for reaper's life. When neither can be opened (no
+//!   /proc, no descriptor free at RLIMIT_NOFILE 4), the line is written if `poll` says
+//!   there is room, as inits do: dropping every line would lose the note of the dropped
+//!   ones too, and only a line longer than the room left can then wait.
 //!
 //! A line only partly written (the rest would have waited) is not dropped: the next write
 //! starts with the newline it lacks, so the next line never runs on from it. The count of
@@ -223,19 +227,31 @@ fn write_some(buf: &[u8]) -> Result<usize, Errno> {
 fn write_without_nowait(kind: Kind, buf: &[u8]) -> Result<usize, Errno> {
     match kind {
         Kind::File => nix::unistd::write(io::stderr(), buf),
-        Kind::Pipe => {
-            let stderr = io::stderr();
-            let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
-            match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
-                Ok(0) | Err(_) => Err(Errno::EAGAIN),
-                _ => nix::unistd::write(&stderr, &buf[..buf.len().min(libc::PIPE_BUF)]),
-            }
-        }
+        // reaper's own non-blocking description of the pipe first: the app shares
+        // stderr's and may fill the slot `poll` saw free before reaper writes.
+        Kind::Pipe => match own_description() {
+            Some(fd) => nix::unistd::write(fd, buf),
+            None => write_if_room(&buf[..buf.len().min(libc::PIPE_BUF)]),
+        },
         Kind::Socket => send_dontwait(buf),
+        // Without a description of its own (a terminal of another user, reaper not in its
+        // group), the write that `poll` allows, as before: it can wait only for a line
+        // longer than the room the terminal has left, where dropping every line would
+        // lose them all, the note of the dropped ones included.
         Kind::Other => match own_description() {
             Some(fd) => nix::unistd::write(fd, buf),
-            None => Err(Errno::EAGAIN),
+            None => write_if_room(buf),
         },
+    }
+}
+
+/// One plain write to stderr if `poll` says it has room now, else EAGAIN.
+fn write_if_room(buf: &[u8]) -> Result<usize, Errno> {
+    let stderr = io::stderr();
+    let mut fd = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
+    match nix::poll::poll(&mut fd, PollTimeout::ZERO) {
+        Ok(0) | Err(_) => Err(Errno::EAGAIN),
+        _ => nix::unistd::write(&stderr, buf),
     }
 }
 
@@ -243,15 +259,39 @@ fn write_without_nowait(kind: Kind, buf: &[u8]) -> Result<usize, Errno> {
 /// it could be opened.
 static OWN: OnceLock<OwnedFd> = OnceLock::new();
 
+/// Whether opening one failed: it is tried once, not before every line.
+static OWN_REFUSED: AtomicBool = AtomicBool::new(false);
+
 fn own_description() -> Option<&'static OwnedFd> {
     if let Some(fd) = OWN.get() {
         return Some(fd);
     }
+    if OWN_REFUSED.load(Ordering::Relaxed) {
+        return None;
+    }
     // O_NOCTTY: a session leader without a terminal must not acquire this one.
     let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
-    let fd = nix::fcntl::open("/proc/self/fd/2", flags, Mode::empty()).ok()?;
-    let _ = OWN.set(fd);
-    OWN.get()
+    // Reopening a terminal checks the device's own permissions (crw--w---- of another
+    // user, say); /dev/tty's are open to all, so it serves when it is the same terminal.
+    let fd = nix::fcntl::open("/proc/self/fd/2", flags, Mode::empty())
+        .ok()
+        .or_else(|| {
+            let tty = nix::fcntl::open("/dev/tty", flags, Mode::empty()).ok()?;
+            let same = |st: nix::sys::stat::FileStat| (st.st_mode & libc::S_IFMT, st.st_rdev);
+            let ours = nix::sys::stat::fstat(&tty).ok().map(same)?;
+            let stderr = nix::sys::stat::fstat(io::stderr()).ok().map(same)?;
+            (ours == stderr && ours.0 == libc::S_IFCHR).then_some(tty)
+        });
+    match fd {
+        Some(fd) => {
+            let _ = OWN.set(fd);
+            OWN.get()
+        }
+        None => {
+            OWN_REFUSED.store(true, Ordering::Relaxed);
+            None
+        }
+    }
 }
 
 /// The descriptor of reaper's own description of stderr, if it opened one: reaper keeps

@@ -825,3 +825,56 @@ fn fg_continues_the_app_once() {
         "the shell's SIGCONT is not forwarded after reaper's own: {log}"
     );
 }
+
+/// A terminal reaper may not reopen (root's, mode 0600, with reaper run as nobody, and not
+/// its controlling terminal): its lines still reach it, written when `poll` says there is
+/// room, rather than being dropped one and all, the note of the dropped ones included.
+#[test]
+fn log_lines_reach_a_terminal_reaper_may_not_reopen() {
+    for mode in BOTH {
+        let pty = open_pty();
+        // SAFETY: fchmod on a descriptor we own.
+        assert_eq!(unsafe { libc::fchmod(pty.slave.as_raw_fd(), 0o600) }, 0);
+        let (out, err) = (
+            pty.slave.try_clone().unwrap(),
+            pty.slave.try_clone().unwrap(),
+        );
+        let done = reaper(mode)
+            .wrap([
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ])
+            .arg("/nonexistent")
+            .stdio(move |cmd| {
+                cmd.stdout(out).stderr(err);
+            })
+            .timeout(Duration::from_secs(30))
+            .run();
+        assert_eq!(done.code, 127, "{mode:?}: {done:?}");
+        let mut master = pty.master.try_clone().unwrap();
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let m = master.as_raw_fd();
+            libc::fcntl(
+                m,
+                libc::F_SETFL,
+                libc::fcntl(m, libc::F_GETFL) | libc::O_NONBLOCK,
+            );
+        }
+        let mut held = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            held.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&held);
+        assert!(
+            text.contains("reaper: cannot run '/nonexistent'"),
+            "{mode:?}: {text:?}"
+        );
+    }
+}
