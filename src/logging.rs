@@ -15,10 +15,12 @@
 //!   (`RWF_NOWAIT` would not help: on XFS or btrfs it can fail with EAGAIN every time);
 //! - a pipe or a socket: `pwritev2` with `RWF_NOWAIT`, EAGAIN instead of waiting. When the
 //!   kernel or a seccomp profile refuses that call, a socket gets `send` with
-//!   `MSG_DONTWAIT`, and a pipe a `write` through reaper's own non-blocking description of
-//!   it (below): `poll` on the shared one could see a free page that the application fills
-//!   before reaper writes. Without one, a plain `write` of at most `PIPE_BUF` bytes after
-//!   `poll` says it has room (a write of `PIPE_BUF` bytes or fewer fits in a free page);
+//!   `MSG_DONTWAIT`, and a pipe a plain `write` of at most `PIPE_BUF` bytes after `poll`
+//!   says it has room: room is one free page, and a write of `PIPE_BUF` bytes or fewer
+//!   fits in one (a longer one would wait for more). The application shares the pipe and
+//!   could fill that page between the `poll` and the write; a description of reaper's own
+//!   would close that window but take a descriptor the teardown needs more at
+//!   RLIMIT_NOFILE 4;
 //! - anything else, a terminal above all: a `write` through reaper's own open file
 //!   description of it, opened once with O_NONBLOCK (`/proc/self/fd/2`, or `/dev/tty` when
 //!   that is the same terminal: reopening a terminal checks the device's permissions,
@@ -227,12 +229,9 @@ fn write_some(buf: &[u8]) -> Result<usize, Errno> {
 fn write_without_nowait(kind: Kind, buf: &[u8]) -> Result<usize, Errno> {
     match kind {
         Kind::File => nix::unistd::write(io::stderr(), buf),
-        // reaper's own non-blocking description of the pipe first: the app shares
-        // stderr's and may fill the slot `poll` saw free before reaper writes.
-        Kind::Pipe => match own_description() {
-            Some(fd) => nix::unistd::write(fd, buf),
-            None => write_if_room(&buf[..buf.len().min(libc::PIPE_BUF)]),
-        },
+        // Not through a description of reaper's own, as a terminal is: that would take a
+        // descriptor, which at RLIMIT_NOFILE 4 the teardown's held /proc needs more.
+        Kind::Pipe => write_if_room(&buf[..buf.len().min(libc::PIPE_BUF)]),
         Kind::Socket => send_dontwait(buf),
         // Without a description of its own (a terminal of another user, reaper not in its
         // group), the write that `poll` allows, as before: it can wait only for a line
