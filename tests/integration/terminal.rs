@@ -373,6 +373,38 @@ fn wait_for_stat(pid: i32, what: &str, f: impl Fn(&crate::sys::Stat) -> bool) {
     }
 }
 
+/// Waits until `app` sleeps in `sleep` itself (its exec done) with its group in the
+/// terminal's foreground: a Ctrl-Z then stops it, not a shell caught in vfork.
+fn wait_until_asleep_in_the_foreground(app: i32) {
+    wait_for_stat(app, "the app to sleep in the foreground", |s| {
+        s.state == 'S'
+            && s.tpgid == s.pgrp
+            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
+    });
+}
+
+/// Everything the terminal holds for its master now, without waiting for more.
+fn drain(master: &mut std::fs::File) -> String {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let m = master.as_raw_fd();
+        libc::fcntl(
+            m,
+            libc::F_SETFL,
+            libc::fcntl(m, libc::F_GETFL) | libc::O_NONBLOCK,
+        );
+    }
+    let mut held = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        held.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&held).into_owned()
+}
+
 /// Ctrl-Z on an app under reaper (not PID 1) in an interactive shell: the shell sees the
 /// job stopped and gets its terminal back; `fg` continues the app, which gets the
 /// terminal again (Ctrl-C then ends it: 130).
@@ -392,11 +424,7 @@ fn ctrl_z_stops_the_job_and_fg_continues_it() {
     ));
     let app = wait_for_process(shell.child.id(), "1000.25");
     // Asleep in sleep itself: the exec is done, and the app's group has the terminal.
-    wait_for_stat(app, "the app to sleep in the foreground", |s| {
-        s.state == 'S'
-            && s.tpgid == s.pgrp
-            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
-    });
+    wait_until_asleep_in_the_foreground(app);
     shell.send("\x1a");
     shell.expect("Stopped");
     assert_eq!(
@@ -592,11 +620,7 @@ fn a_reaper_continued_with_bg_leaves_the_terminal_to_the_shell() {
         reaper_path()
     ));
     let app = wait_for_process(shell.child.id(), "1000.75");
-    wait_for_stat(app, "the app to sleep in the foreground", |s| {
-        s.state == 'S'
-            && s.tpgid == s.pgrp
-            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
-    });
+    wait_until_asleep_in_the_foreground(app);
     shell.send("\x1a");
     shell.expect("Stopped");
     shell.send("bg\n");
@@ -691,24 +715,7 @@ fn a_log_line_longer_than_the_room_on_the_terminal_does_not_block_reaper() {
     // 126: the path is too long to run (ENAMETOOLONG).
     assert_eq!(done.code, 126, "{done:?}");
     // Now read what the terminal holds.
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let m = pty.master.as_raw_fd();
-        libc::fcntl(
-            m,
-            libc::F_SETFL,
-            libc::fcntl(m, libc::F_GETFL) | libc::O_NONBLOCK,
-        );
-    }
-    let mut held = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = master.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        held.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&held);
+    let text = drain(&mut master);
     let reapers = text.trim_start_matches('x');
     assert!(
         filled > read && reapers.starts_with("reaper: cannot run '/nonexistent/aaa"),
@@ -801,11 +808,7 @@ fn fg_continues_the_app_once() {
         reaper_path()
     ));
     let app = wait_for_process(shell.child.id(), "1000.5");
-    wait_for_stat(app, "the app to sleep in the foreground", |s| {
-        s.state == 'S'
-            && s.tpgid == s.pgrp
-            && std::fs::read_to_string(format!("/proc/{app}/comm")).is_ok_and(|c| c == "sleep\n")
-    });
+    wait_until_asleep_in_the_foreground(app);
     shell.send("\x1a");
     shell.expect("Stopped");
     shell.send("fg\n");
@@ -853,25 +856,7 @@ fn log_lines_reach_a_terminal_reaper_may_not_reopen() {
             .timeout(Duration::from_secs(30))
             .run();
         assert_eq!(done.code, 127, "{mode:?}: {done:?}");
-        let mut master = pty.master.try_clone().unwrap();
-        // SAFETY: fcntl on a descriptor we own.
-        unsafe {
-            let m = master.as_raw_fd();
-            libc::fcntl(
-                m,
-                libc::F_SETFL,
-                libc::fcntl(m, libc::F_GETFL) | libc::O_NONBLOCK,
-            );
-        }
-        let mut held = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = master.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            held.extend_from_slice(&buf[..n]);
-        }
-        let text = String::from_utf8_lossy(&held);
+        let text = drain(&mut pty.master.try_clone().unwrap());
         assert!(
             text.contains("reaper: cannot run '/nonexistent'"),
             "{mode:?}: {text:?}"
