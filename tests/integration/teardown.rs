@@ -446,6 +446,15 @@ fn at_four_descriptors_a_daemon_still_gets_sigterm() {
     }
 }
 
+/// A `sh -c` script that mounts /proc with `hidepid` (`hidepid=1` or `hidepid=2`) and a
+/// `gid=` reaper is not in (root's group would see everything), then runs the rest without
+/// CAP_SYS_PTRACE, which would see through it too.
+fn hide_proc(hidepid: &str) -> String {
+    format!(
+        "mount -t proc -o {hidepid},gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\""
+    )
+}
+
 /// /proc mounted `hidepid=2` (or `hidepid=1`, which lists every pid but lets reaper read
 /// none of another user's) with a `gid=` that reaper is not in (without one, the root group
 /// sees everything), reaper root without CAP_SYS_PTRACE (Docker's default capabilities),
@@ -457,9 +466,7 @@ fn at_four_descriptors_a_daemon_still_gets_sigterm() {
 #[test]
 fn with_proc_hidden_a_daemon_still_gets_sigterm() {
     for hidepid in ["hidepid=2", "hidepid=1"] {
-        let mount = format!(
-            "mount -t proc -o {hidepid},gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\""
-        );
+        let mount = hide_proc(hidepid);
         for mode in BOTH {
             let what = format!("{hidepid} {mode:?}");
             let stopped = mode == As::Pid1;
@@ -511,13 +518,13 @@ fn with_proc_hidden_a_daemon_still_gets_sigterm() {
 /// both modes.
 #[test]
 fn with_proc_hidden_a_worker_in_the_apps_group_gets_one_sigterm() {
-    let mount = "mount -t proc -o hidepid=2,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"";
+    let mount = hide_proc("hidepid=2");
     for mode in BOTH {
         let sandbox = open_sandbox("hidepid-one-sigterm");
         let worker = sandbox.write("worker.sh", COUNTS_SIGTERMS);
         let app = format!("sh '{worker}' & while [ ! -e up ]; do sleep 0.01; done; exit 0");
         let out = reaper(mode)
-            .wrap(["sh", "-c", mount, "sh"])
+            .wrap(["sh", "-c", &mount, "sh"])
             .args(["-v", "-t", "10", "--user", "65534"])
             .current_dir(&sandbox.dir)
             .args(sh(&app))
@@ -545,7 +552,7 @@ fn with_proc_hidden_a_worker_in_the_apps_group_gets_one_sigterm() {
 /// stayed stopped, its SIGTERM pending, until the SIGKILL after the grace period.
 #[test]
 fn with_proc_unreadable_a_stopped_member_of_the_apps_group_is_continued() {
-    let mount = "mount -t proc -o hidepid=1,gid=4242 proc /proc && exec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \"$@\"";
+    let mount = hide_proc("hidepid=1");
     for mode in BOTH {
         let sandbox = open_sandbox("hidepid-stopped");
         // The worker, another user's (unreadable), in the app's group, stops itself; the
@@ -555,7 +562,7 @@ fn with_proc_unreadable_a_stopped_member_of_the_apps_group_is_continued() {
         let app =
             format!("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '{worker}' & wait");
         let mut run = reaper(mode)
-            .wrap(["sh", "-c", mount, "sh"])
+            .wrap(["sh", "-c", &mount, "sh"])
             .args(["-v", "-t", "10"])
             .current_dir(&sandbox.dir)
             .args(sh(&app))
