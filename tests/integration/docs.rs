@@ -205,7 +205,20 @@ fn releasing_md_states_the_size_limit_release_build_checks() {
         limit, "1024 * 1024",
         "release/build's size limit changed: change doc/releasing.md too"
     );
+    let budget = build
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("amd64_budget=$(("))
+        .and_then(|l| l.strip_suffix("))"))
+        .expect("release/build sets no amd64_budget=$((…))");
+    assert_eq!(
+        budget, "512 * 1024",
+        "release/build's amd64 budget changed: change doc/releasing.md too"
+    );
     let doc = read("doc/releasing.md");
+    assert!(
+        doc.contains("amd64 binary of 512 KiB (524,288 bytes)"),
+        "doc/releasing.md does not state release/build's amd64 budget (512 KiB)"
+    );
     assert!(
         doc.contains("under 1 MiB"),
         "doc/releasing.md does not state release/build's limit (1 MiB)"
