@@ -62,6 +62,8 @@ pub struct Config {
     pub user: Option<OsString>,
     /// `--workdir DIR`: where the child goes, as that user, before exec.
     pub workdir: Option<OsString>,
+    /// The Landlock options (`--write-allow` and the rest).
+    pub confine: crate::sandbox::Confine,
 }
 
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -243,7 +245,7 @@ const OPTIONS: &[Opt] = &[
         child: true,
         vars: &[Var {
             shown: "DUMB_INIT_SETSID=0",
-            listed: 7,
+            listed: 15,
             reads: Reads::FlagIfShown,
             help: doc("as --single-child"),
             man: doc(r#"As
@@ -271,7 +273,7 @@ This is the default; the option is accepted for
         // tini's variables for -s and -g: both are what reaper does anyway.
         vars: &[Var {
             shown: "TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP",
-            listed: 9,
+            listed: 17,
             reads: Reads::Never,
             help: doc("accepted for tini; no effect"),
             man: doc(r#"Accepted for tini; no effect (reaper does both by default)."#),
@@ -467,7 +469,7 @@ An empty value counts as unset."#),
             },
             Var {
                 shown: "TINI_VERBOSITY=N",
-                listed: 5,
+                listed: 13,
                 reads: Reads::Always(|b, v| {
                     match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
                         Some(n) => b.env_level = Some(level_from_count(n)),
@@ -488,7 +490,7 @@ is a step up from it."#,
             },
             Var {
                 shown: "DUMB_INIT_DEBUG=1",
-                listed: 6,
+                listed: 14,
                 reads: Reads::Debug,
                 help: doc("as -vv"),
                 man: doc(r#"As
@@ -496,7 +498,7 @@ is a step up from it."#,
             },
             Var {
                 shown: "CATATONIT_DEBUG=ANY",
-                listed: 8,
+                listed: 16,
                 // catatonit turns debug output on for any value.
                 reads: Reads::Debug,
                 help: doc("as -vv"),
@@ -506,7 +508,7 @@ whatever the value (as catatonit)."#),
             },
             Var {
                 shown: "CATATONIT_LOG",
-                listed: 10,
+                listed: 18,
                 // catatonit refuses to start with it ("reserved for future use"); it means
                 // nothing yet.
                 reads: Reads::Always(|b, _| {
@@ -611,6 +613,212 @@ entered after the switch of
 with the user's permissions; if it cannot be entered,
 .I COMMAND
 is not run and reaper exits 1."#),
+    },
+    Opt {
+        short: None,
+        long: Some("write-allow"),
+        takes: Takes::Value(doc("PATH"), |b, v| {
+            b.config.confine.write.push(v.to_owned());
+            Ok(())
+        }),
+        help: doc(
+            "Landlock: COMMAND may write, create and remove only\nbeneath PATH (repeatable); /dev stays writable",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_WRITE_ALLOW=PATH[:PATH...]",
+            listed: 5,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config.confine.write.extend(paths(v));
+                Ok(())
+            }),
+            help: doc("as --write-allow, paths split on ':'"),
+            man: doc(r#"As
+.BR \-\-write\-allow ,
+one path or several separated by colons; the options win."#),
+        }],
+        man: doc(r#"Confine
+.I COMMAND
+and everything it starts with Landlock (Linux 5.13) so that it may write to files,
+create, remove, rename and link them only beneath
+.IR PATH .
+Repeatable.
+.I /dev
+stays writable (unless
+.BR \-\-write\-no\-dev );
+.I /tmp
+only if it is listed.
+Reading is not restricted, nor are descriptors the application inherited.
+The child sets
+.B no_new_privs
+to apply the ruleset, so setuid programs it runs gain no privilege.
+See
+.B SANDBOX
+in doc/security.md for what this stops and what it does not."#),
+    },
+    Opt {
+        short: None,
+        long: Some("write-no-dev"),
+        takes: Takes::Nothing(|b| b.config.confine.write_no_dev = true),
+        help: doc("with --write-allow, /dev is not writable either"),
+        child: true,
+        vars: &[Var::switch("REAPER_WRITE_NO_DEV=1", 6)],
+        man: doc(r#"With
+.BR \-\-write\-allow ,
+.I /dev
+is not writable either (not even
+.IR /dev/null );
+alone, the application may write nowhere."#),
+    },
+    Opt {
+        short: None,
+        long: Some("exec-allow"),
+        takes: Takes::Value(doc("PATH"), |b, v| {
+            b.config.confine.exec.push(v.to_owned());
+            Ok(())
+        }),
+        help: doc(
+            "Landlock: COMMAND may execute only files beneath PATH\n(repeatable; COMMAND itself is checked first)",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_EXEC_ALLOW=PATH[:PATH...]",
+            listed: 7,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config.confine.exec.extend(paths(v));
+                Ok(())
+            }),
+            help: doc("as --exec-allow, paths split on ':'"),
+            man: doc(r#"As
+.BR \-\-exec\-allow ,
+one path or several separated by colons; the options win."#),
+        }],
+        man: doc(r#"Confine
+.I COMMAND
+and everything it starts so that they may execute only files beneath
+.I PATH
+(Landlock).
+Repeatable.
+The program exec runs for
+.I COMMAND
+is checked before anything starts: if it is not beneath a listed path, reaper exits 2.
+A dynamically linked program also needs its loader's directory listed
+.RI ( /lib ,
+.IR /lib64 ),
+and a script its interpreter's."#),
+    },
+    Opt {
+        short: None,
+        long: Some("bind-tcp-allow"),
+        takes: Takes::Value(doc("PORT"), |b, v| {
+            let port = parse_port(text(v, "--bind-tcp-allow")?, "--bind-tcp-allow")?;
+            b.config.confine.bind.push(port);
+            Ok(())
+        }),
+        help: doc("Landlock: COMMAND may bind TCP sockets only to PORT\n(repeatable; Linux 6.7)"),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_BIND_TCP_ALLOW=PORT[,PORT...]",
+            listed: 8,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config
+                    .confine
+                    .bind
+                    .extend(ports(v, "REAPER_BIND_TCP_ALLOW")?);
+                Ok(())
+            }),
+            help: doc("as --bind-tcp-allow, ports split on ','"),
+            man: doc(r#"As
+.BR \-\-bind\-tcp\-allow ,
+one port or several separated by commas; the options win."#),
+        }],
+        man: doc(r#"Confine
+.I COMMAND
+and everything it starts so that they may bind TCP sockets only to
+.I PORT
+(0 to 65535; Landlock ABI 4, Linux 6.7).
+Repeatable."#),
+    },
+    Opt {
+        short: None,
+        long: Some("connect-tcp-allow"),
+        takes: Takes::Value(doc("PORT"), |b, v| {
+            let port = parse_port(text(v, "--connect-tcp-allow")?, "--connect-tcp-allow")?;
+            b.config.confine.connect.push(port);
+            Ok(())
+        }),
+        help: doc(
+            "Landlock: COMMAND may connect TCP sockets only to PORT\n(repeatable; Linux 6.7)",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_CONNECT_TCP_ALLOW=PORT[,PORT...]",
+            listed: 9,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config
+                    .confine
+                    .connect
+                    .extend(ports(v, "REAPER_CONNECT_TCP_ALLOW")?);
+                Ok(())
+            }),
+            help: doc("as --connect-tcp-allow, ports split on ','"),
+            man: doc(r#"As
+.BR \-\-connect\-tcp\-allow ,
+one port or several separated by commas; the options win."#),
+        }],
+        man: doc(r#"Confine
+.I COMMAND
+and everything it starts so that they may connect TCP sockets only to
+.I PORT
+on any host (Landlock ABI 4, Linux 6.7).
+Repeatable."#),
+    },
+    Opt {
+        short: None,
+        long: Some("scope-signals"),
+        takes: Takes::Nothing(|b| b.config.confine.scope_signals = true),
+        help: doc(
+            "Landlock: COMMAND may signal no process outside its\nsandbox (reaper's signals still reach it; Linux 6.12)",
+        ),
+        child: true,
+        vars: &[Var::switch("REAPER_SCOPE_SIGNALS=1", 10)],
+        man: doc(r#"Confine
+.I COMMAND
+and everything it starts so that they may send signals only to each other, not to
+reaper, its parent or any other process (Landlock ABI 6, Linux 6.12).
+reaper stays outside the sandbox, so the signals it forwards, and its teardown, still
+reach them."#),
+    },
+    Opt {
+        short: None,
+        long: Some("scope-abstract-unix"),
+        takes: Takes::Nothing(|b| b.config.confine.scope_abstract_unix = true),
+        help: doc(
+            "Landlock: COMMAND may connect to no abstract unix\nsocket made outside its sandbox (Linux 6.12)",
+        ),
+        child: true,
+        vars: &[Var::switch("REAPER_SCOPE_ABSTRACT_UNIX=1", 11)],
+        man: doc(r#"Confine
+.I COMMAND
+and everything it starts so that they may connect or send only to abstract unix
+sockets made inside the sandbox (Landlock ABI 6, Linux 6.12)."#),
+    },
+    Opt {
+        short: None,
+        long: Some("sandbox-best-effort"),
+        takes: Takes::Nothing(|b| b.config.confine.best_effort = true),
+        help: doc(
+            "apply what the Landlock options can, warn about the\nrest (default: refuse to start, status 2)",
+        ),
+        child: true,
+        vars: &[Var::switch("REAPER_SANDBOX_BEST_EFFORT=1", 12)],
+        man: doc(
+            r#"Without it, a Landlock restriction that was asked for and cannot be applied (no
+Landlock in the kernel, an older ABI than an option needs, a seccomp profile that
+refuses the calls, a path that cannot be opened) stops reaper before anything runs,
+with one line naming the option and the reason, and status 2.
+With it, each of those is a warning and the restriction is left out."#,
+        ),
     },
     Opt {
         short: Some(b'h'),
@@ -840,6 +1048,29 @@ impl Builder {
 
 /// The value of an option that must be text (a signal, a duration, a number), or a usage
 /// error that shows its bytes.
+/// A TCP port, 0 to 65535.
+fn parse_port(v: &str, option: &str) -> Result<u16, Error> {
+    v.parse()
+        .map_err(|_| Error::usage(format!("invalid port '{v}' for {option}: 0 to 65535")))
+}
+
+/// A list of paths separated by ':' (empty parts skipped), as `PATH` is written.
+fn paths(v: &OsStr) -> impl Iterator<Item = OsString> + '_ {
+    v.as_bytes()
+        .split(|&c| c == b':')
+        .filter(|p| !p.is_empty())
+        .map(|p| OsStr::from_bytes(p).to_owned())
+}
+
+/// A list of ports separated by ','.
+fn ports(v: &OsStr, var: &str) -> Result<Vec<u16>, Error> {
+    let bad = || Error::usage(format!("invalid ports '{}' in {var}", shown(v.as_bytes())));
+    let v = v.to_str().ok_or_else(bad)?;
+    v.split(',')
+        .map(|p| p.trim().parse().map_err(|_| bad()))
+        .collect()
+}
+
 fn text<'a>(value: &'a OsStr, option: &str) -> Result<&'a str, Error> {
     value.to_str().ok_or_else(|| {
         Error::usage(format!(
@@ -1082,6 +1313,21 @@ Options:
   -u, --user USER[:GROUP]      run COMMAND (only) as USER: name or uid, GROUP name or
                                gid; groups, gid, then uid switched, and checked
       --workdir DIR            run COMMAND in DIR (changed to after --user)
+      --write-allow PATH       Landlock: COMMAND may write, create and remove only
+                               beneath PATH (repeatable); /dev stays writable
+      --write-no-dev           with --write-allow, /dev is not writable either
+      --exec-allow PATH        Landlock: COMMAND may execute only files beneath PATH
+                               (repeatable; COMMAND itself is checked first)
+      --bind-tcp-allow PORT    Landlock: COMMAND may bind TCP sockets only to PORT
+                               (repeatable; Linux 6.7)
+      --connect-tcp-allow PORT Landlock: COMMAND may connect TCP sockets only to PORT
+                               (repeatable; Linux 6.7)
+      --scope-signals          Landlock: COMMAND may signal no process outside its
+                               sandbox (reaper's signals still reach it; Linux 6.12)
+      --scope-abstract-unix    Landlock: COMMAND may connect to no abstract unix
+                               socket made outside its sandbox (Linux 6.12)
+      --sandbox-best-effort    apply what the Landlock options can, warn about the
+                               rest (default: refuse to start, status 2)
   -h, --help                   print this help
   -V, --version                print the version
   -l, --license                print the licence (tini's -l)
@@ -1096,6 +1342,14 @@ Environment:
   REAPER_USER=USER[:GROUP]      as --user (the option wins)
   REAPER_WORKDIR=DIR            as --workdir (the option wins)
   REAPER_WAIT_ALL=1             as --wait-all (1/true/yes/on, 0/false/no/off)
+  REAPER_WRITE_ALLOW=PATH[:PATH...]  as --write-allow, paths split on ':'
+  REAPER_WRITE_NO_DEV=1         as --write-no-dev (1/true/yes/on, 0/false/no/off)
+  REAPER_EXEC_ALLOW=PATH[:PATH...]  as --exec-allow, paths split on ':'
+  REAPER_BIND_TCP_ALLOW=PORT[,PORT...]  as --bind-tcp-allow, ports split on ','
+  REAPER_CONNECT_TCP_ALLOW=PORT[,PORT...]  as --connect-tcp-allow, ports split on ','
+  REAPER_SCOPE_SIGNALS=1        as --scope-signals (1/true/yes/on, 0/false/no/off)
+  REAPER_SCOPE_ABSTRACT_UNIX=1  as --scope-abstract-unix (1/true/yes/on, 0/false/no/off)
+  REAPER_SANDBOX_BEST_EFFORT=1  as --sandbox-best-effort (1/true/yes/on, 0/false/no/off)
   TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
   DUMB_INIT_DEBUG=1             as -vv
   DUMB_INIT_SETSID=0            as --single-child
@@ -1105,7 +1359,8 @@ Environment:
 
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
-or malformed --user included); 1 when reaper cannot start COMMAND (the user
+or malformed --user, a Landlock restriction that cannot be applied included); 1
+when reaper cannot start COMMAND (the user
 switch or --workdir failed included); 0 when --pause ends. With --wait-all:
 COMMAND's status if it is not 0, else that of the last process to end.
 "#;

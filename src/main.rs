@@ -34,6 +34,7 @@ mod kernel;
 mod logging;
 mod procs;
 mod reap;
+mod sandbox;
 mod setup;
 mod shutdown;
 mod signals;
@@ -48,6 +49,8 @@ mod terminal;
 mod user;
 
 use std::ffi::OsString;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 
@@ -105,7 +108,12 @@ fn start(
     let terminal = terminal::Terminal::controlling();
     let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
     let workdir = config.workdir.as_deref();
-    let child = spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir)?;
+    // Dropped (closed) once the child has confined itself with it.
+    let ruleset = sandbox::prepare(&config.confine, argv.first().map(|a| a.as_bytes()))?;
+    let confine = ruleset
+        .as_ref()
+        .map(|r| (r.as_fd(), config.confine.best_effort));
+    let child = spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir, confine)?;
     if let Some(user) = &user {
         setup::warn_if_unable_to_signal(user.uid);
     }

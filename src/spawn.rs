@@ -48,7 +48,7 @@
 //! which turns CLONE_VFORK into a plain fork, it still reports exec failures in words.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
@@ -76,6 +76,7 @@ pub fn spawn(
     terminal: Option<&Terminal>,
     user: Option<&Identity>,
     workdir: Option<&OsStr>,
+    landlock: Option<(BorrowedFd, bool)>,
 ) -> Result<libc::pid_t, Error> {
     let c_args = c_strings(argv.iter().map(OsString::as_os_str))?;
     let c_paths = search_path(argv.first().map(|a| a.as_bytes()).unwrap_or_default())?;
@@ -96,6 +97,7 @@ pub fn spawn(
         ignore_sigchld: inherited.sigchld_ignored(),
         switch: switch.as_ref(),
         workdir: c_workdir.as_deref(),
+        landlock,
     };
     let (pid, outcome) = crate::sys::child::spawn(&plan)?;
     // The child puts itself in its own group; doing it here too, as shells do, makes the
@@ -153,6 +155,16 @@ fn report(
             u.groups
         );
     }
+    if let Some((step, errno)) = outcome.unconfined {
+        let call = match step {
+            Step::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)",
+            _ => "landlock_restrict_self",
+        };
+        log::warn!(
+            "cannot confine '{program}' with Landlock: {call}: {}; it runs unconfined (--sandbox-best-effort)",
+            describe(errno)
+        );
+    }
     match outcome.step {
         Step::Exec if errno as i32 == 0 => log::info!("started '{program}' as pid {pid}"),
         Step::Exec => log::error!("{}", Error::cannot_run(program, errno)),
@@ -191,6 +203,11 @@ fn setup_failure(
             "{} (no #!), and {} to run it as a script: {}",
             describe(Errno::ENOEXEC),
             SHELL.to_string_lossy(),
+            describe(errno)
+        ),
+        Step::NoNewPrivs => format!("prctl(PR_SET_NO_NEW_PRIVS): {}", describe(errno)),
+        Step::Landlock => format!(
+            "cannot confine it with Landlock (landlock_restrict_self): {}",
             describe(errno)
         ),
         Step::Workdir | Step::Exec => format!(
@@ -242,7 +259,7 @@ fn point_listen_pid_at_child(envp: Vec<&CStr>) -> Vec<Option<&CStr>> {
 
 /// The paths exec tries for `program`, as execvp searches: the name itself when it holds
 /// a '/', else each `PATH` directory in turn (an empty entry is the working directory).
-fn candidates(program: &[u8], path: Option<&OsStr>) -> Vec<Vec<u8>> {
+pub fn candidates(program: &[u8], path: Option<&OsStr>) -> Vec<Vec<u8>> {
     if program.contains(&b'/') || program.is_empty() {
         return vec![program.to_vec()];
     }

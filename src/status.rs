@@ -13,7 +13,8 @@ pub const OK: u8 = 0;
 /// reaper could not start the command or carry on (fork failed, the user switch or
 /// `--workdir` failed, what `--help` prints could not be written); the message says why.
 pub const FAILED: u8 = 1;
-/// A usage error: a bad option, value, variable or `--user`.
+/// A usage error: a bad option, value, variable or `--user`, or a Landlock restriction
+/// that cannot be applied (`sandbox`: fail closed).
 pub const USAGE: u8 = 2;
 /// The command was found but cannot be executed (or another exec error).
 pub const CANNOT_RUN: u8 = 126;
@@ -43,7 +44,8 @@ pub fn killed_by(signal: i32) -> u8 {
 pub const HELP: &str = "\
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
-or malformed --user included); 1 when reaper cannot start COMMAND (the user
+or malformed --user, a Landlock restriction that cannot be applied included); 1
+when reaper cannot start COMMAND (the user
 switch or --workdir failed included); 0 when --pause ends. With --wait-all:
 COMMAND's status if it is not 0, else that of the last process to end.
 ";
@@ -112,7 +114,9 @@ script without \fB#!\fR\& and there is no
         status: Shown::Is(USAGE),
         man: r#"Usage error, including a
 .B \-\-user
-that names no user or group, a malformed entry, or an id that does not fit."#,
+that names no user or group, a malformed entry, or an id that does not fit, and a
+Landlock restriction that was asked for and cannot be applied (without
+.BR \-\-sandbox\-best\-effort )."#,
     },
     Row {
         status: Shown::Is(FAILED),

@@ -76,6 +76,9 @@ pub struct Plan<'a> {
     pub switch: Option<&'a Switch>,
     /// `--workdir`, changed to after the switch.
     pub workdir: Option<&'a CStr>,
+    /// The Landlock ruleset the child confines itself with, last before exec, and whether
+    /// a failure to is only noted (`--sandbox-best-effort`) rather than fatal.
+    pub landlock: Option<(BorrowedFd<'a>, bool)>,
 }
 
 /// The ids of an `Identity`, as the child's raw calls take them.
@@ -105,6 +108,10 @@ pub enum Step {
     /// The file was no executable the kernel knows (ENOEXEC) and `/bin/sh` could not be
     /// executed to run it as a script.
     Shell,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)`, which Landlock needs of an unprivileged process.
+    NoNewPrivs,
+    /// `landlock_restrict_self`.
+    Landlock,
 }
 
 impl Step {
@@ -117,6 +124,8 @@ impl Step {
             Step::RegainRoot,
             Step::Workdir,
             Step::Shell,
+            Step::NoNewPrivs,
+            Step::Landlock,
         ]
         .into_iter()
         .find(|s| *s as u8 == n)
@@ -133,6 +142,9 @@ pub struct Outcome {
     /// reaper already ran with the user's ids and could not set the groups: the child kept
     /// reaper's.
     pub kept_groups: bool,
+    /// With `--sandbox-best-effort`, the step that could not confine the child and its
+    /// errno; the app runs unconfined.
+    pub unconfined: Option<(Step, Errno)>,
 }
 
 /// The system call numbers of the switch. The 32-bit architectures keep 16-bit ids under
@@ -172,6 +184,10 @@ struct Shared<'a> {
     /// Which step failed (a `Step`), with `errno`; `Step::Exec` while none but exec did.
     step: AtomicU8,
     kept_groups: AtomicBool,
+    /// `--sandbox-best-effort`: the step that could not confine the child, and its errno
+    /// (0: none failed).
+    unconfined_step: AtomicU8,
+    unconfined_errno: AtomicI32,
 }
 
 /// Starts the child as `plan` says. Returns its pid and what it left behind; `Err` only
@@ -207,6 +223,8 @@ pub fn spawn(plan: &Plan<'_>) -> Result<(libc::pid_t, Outcome), Error> {
         errno: AtomicI32::new(0),
         step: AtomicU8::new(Step::Exec as u8),
         kept_groups: AtomicBool::new(false),
+        unconfined_step: AtomicU8::new(Step::Exec as u8),
+        unconfined_errno: AtomicI32::new(0),
     };
     let stack = ChildStack::map()?;
     // clone stays raw: nix's `clone` takes a boxed closure and its own stack slice, and
@@ -233,6 +251,13 @@ pub fn spawn(plan: &Plan<'_>) -> Result<(libc::pid_t, Outcome), Error> {
             step: Step::from_u8(shared.step.load(Ordering::Acquire)),
             errno: Errno::from_raw(shared.errno.load(Ordering::Acquire)),
             kept_groups: shared.kept_groups.load(Ordering::Acquire),
+            unconfined: match shared.unconfined_errno.load(Ordering::Acquire) {
+                0 => None,
+                errno => Some((
+                    Step::from_u8(shared.unconfined_step.load(Ordering::Acquire)),
+                    Errno::from_raw(errno),
+                )),
+            },
         },
     ))
 }
@@ -260,6 +285,17 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     if let Err((step, errno)) = switch_and_chdir(shared) {
         report(shared, step, errno);
         exit(SETUP_FAILED);
+    }
+    if let Some((ruleset, best_effort)) = plan.landlock
+        && let Err((step, errno)) = confine(ruleset)
+    {
+        if !best_effort {
+            report(shared, step, errno);
+            // Fail closed, with the status of a restriction that cannot be applied.
+            exit(i32::from(status::USAGE));
+        }
+        shared.unconfined_step.store(step as u8, Ordering::Release);
+        shared.unconfined_errno.store(errno, Ordering::Release);
     }
     if plan.ignore_sigchld {
         signal::set_disposition(libc::SIGCHLD, libc::SIG_IGN);
@@ -290,6 +326,14 @@ fn report(shared: &Shared, step: Step, errno: i32) {
 fn exit(status: i32) -> ! {
     // SAFETY: _exit has no preconditions; it returns to nothing.
     unsafe { libc::_exit(status) }
+}
+
+/// Confines the child with Landlock: no_new_privs (an unprivileged process may not restrict
+/// itself without it; it also keeps setuid programs from gaining privileges), then the
+/// ruleset. Two system calls, async-signal-safe, no allocation.
+fn confine(ruleset: BorrowedFd) -> Result<(), (Step, i32)> {
+    nix::sys::prctl::set_no_new_privs().map_err(|e| (Step::NoNewPrivs, e as i32))?;
+    super::landlock::restrict_self(ruleset).map_err(|e| (Step::Landlock, e))
 }
 
 /// The user switch (groups, gid, uid, in that order, then checked) and the working

@@ -16,11 +16,13 @@
 //! - `signal`: masks, waits, dispositions and sending, on the kernel's 64-bit set.
 //! - `wait`: collecting exited children.
 //! - `fd`: closing what reaper inherited, and the log's non-waiting write.
+//! - `landlock`: the ruleset the child confines itself with.
 //! - `child`: reaper's own ids, the environment, and the child from clone to exec.
 
 pub mod child;
 pub mod entry;
 pub mod fd;
+pub mod landlock;
 pub mod signal;
 pub mod wait;
 

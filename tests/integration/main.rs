@@ -20,6 +20,7 @@ mod hostile;
 mod isolation;
 mod manpage;
 mod reaping;
+mod sandbox;
 mod signals;
 mod stopped;
 mod teardown;

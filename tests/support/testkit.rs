@@ -78,6 +78,8 @@ fn run(args: Vec<OsString>) -> i32 {
         "ignoring" => ignoring(rest),
         "listen" => listen(),
         "seccomp" => seccomp(rest),
+        "tcp" => tcp(rest),
+        "abstract-connect" => abstract_connect(rest),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
@@ -454,6 +456,10 @@ fn denial(name: &str) -> Option<Denial> {
         "poll" => (libc::SYS_poll, None),
         "rt_sigqueueinfo" => (libc::SYS_rt_sigqueueinfo, None),
         "mprotect=none" => (libc::SYS_mprotect, Some((2, libc::PROT_NONE as u32))),
+        // The generic numbers, on both architectures this filter knows.
+        "landlock_create_ruleset" => (444, None),
+        "landlock_add_rule" => (445, None),
+        "landlock_restrict_self" => (446, None),
         _ => return None,
     })
 }
@@ -528,4 +534,44 @@ fn seccomp(args: &[OsString]) -> i32 {
     unsafe { libc::execvp(argv[0], argv.as_ptr()) };
     eprintln!("testkit: cannot run {:?}", args.get(2));
     127
+}
+
+/// `tcp bind|connect PORT`: binds a TCP socket to 127.0.0.1:PORT, or connects to it; says
+/// "ok" and exits 0, or prints the error and exits 1 (Landlock's refusal is EACCES,
+/// "Permission denied"; nobody listening is "Connection refused").
+fn tcp(args: &[OsString]) -> i32 {
+    let what = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    let port: u16 = arg(args, 1, "PORT");
+    let result = match what {
+        "bind" => std::net::TcpListener::bind(("127.0.0.1", port)).map(drop),
+        "connect" => std::net::TcpStream::connect(("127.0.0.1", port)).map(drop),
+        _ => {
+            eprintln!("testkit tcp: bind or connect, not {what:?}");
+            return 2;
+        }
+    };
+    report_io(&format!("tcp {what} {port}"), result)
+}
+
+/// `abstract-connect NAME`: connects to the abstract unix socket NAME.
+fn abstract_connect(args: &[OsString]) -> i32 {
+    use std::os::linux::net::SocketAddrExt;
+    let name: String = arg(args, 0, "NAME");
+    let result = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+        .and_then(|addr| std::os::unix::net::UnixStream::connect_addr(&addr))
+        .map(drop);
+    report_io(&format!("abstract-connect {name}"), result)
+}
+
+fn report_io(what: &str, result: std::io::Result<()>) -> i32 {
+    match result {
+        Ok(()) => {
+            println!("{what}: ok");
+            0
+        }
+        Err(e) => {
+            println!("{what}: {e}");
+            1
+        }
+    }
 }
