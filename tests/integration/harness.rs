@@ -86,6 +86,27 @@ pub fn testkit_str() -> String {
     testkit().to_string_lossy().into_owned()
 }
 
+/// `testkit inspect --to REPORT` as reaper arguments: the app writes what it was given
+/// and found (its signal mask and ignored signals, descriptors, arguments, environment,
+/// process group, terminal, working directory) to the sandbox's file `report`, as
+/// `key: value` lines that [`field`] reads.
+pub fn inspect(sandbox: &Sandbox) -> [String; 4] {
+    [
+        testkit_str(),
+        "inspect".into(),
+        "--to".into(),
+        sandbox.file("report"),
+    ]
+}
+
+/// The values of the `key: value` lines of a testkit inspect report, in order.
+pub fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
+    report
+        .lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::trim))
+        .collect()
+}
+
 /// A scratch directory for one test, removed when dropped.
 pub struct Sandbox {
     pub dir: PathBuf,

@@ -8,25 +8,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Sandbox, children_of, reaper, sh, testkit_str};
+use crate::harness::{As, BOTH, Sandbox, children_of, field, inspect, reaper, sh, testkit_str};
 use crate::sys::{self, bit, proc_stat};
-
-/// The value of `key: value` lines in testkit inspect output.
-fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
-    report
-        .lines()
-        .filter_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::trim))
-        .collect()
-}
-
-fn inspect(sandbox: &Sandbox) -> [String; 4] {
-    [
-        testkit_str(),
-        "inspect".into(),
-        "--to".into(),
-        sandbox.file("report"),
-    ]
-}
 
 #[test]
 fn the_app_gets_an_empty_mask_and_default_sigpipe_by_default() {

@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Run, Sandbox, children_of, proc_stat, reaper, testkit_str};
+use crate::harness::{As, BOTH, Run, Sandbox, children_of, field, inspect, proc_stat, reaper};
 
 /// A pseudo-terminal: the master for the test, the slave to be reaper's terminal.
 struct Pty {
@@ -97,31 +97,20 @@ fn the_app_is_the_terminals_foreground_group() {
         let pty = open_pty();
         let _rx = read_master(&pty);
         let out = on_terminal(reaper(mode), &pty)
-            .args([
-                testkit_str(),
-                "inspect".into(),
-                "--to".into(),
-                sandbox.file("report"),
-            ])
+            .args(inspect(&sandbox))
             .run();
         assert_eq!(out.code, 0, "{out:?}");
         let report = sandbox.read("report");
-        let get = |k: &str| {
-            report
-                .lines()
-                .find_map(|l| l.strip_prefix(k))
-                .unwrap_or("?")
-                .trim()
-                .to_string()
-        };
+        let get = |k: &str| field(&report, k);
+        assert_eq!(get("pid").len(), 1, "{mode:?}: {report}");
         assert_eq!(
-            get("pgrp:"),
-            get("pid:"),
+            get("pgrp"),
+            get("pid"),
             "{mode:?}: the app has its own group: {report}"
         );
         assert_eq!(
-            get("tpgid:"),
-            get("pgrp:"),
+            get("tpgid"),
+            get("pgrp"),
             "{mode:?}: the app's group is in the foreground: {report}"
         );
     }
