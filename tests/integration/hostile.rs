@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
 
-use crate::harness::{As, BOTH, Sandbox, reaper, sh, status_field, testkit_str};
+use crate::harness::{As, BOTH, Sandbox, nofile_4, reaper, sh, status_field, testkit_str};
 
 // ---------------------------------------------------------------------------------------
 // Bad input
@@ -457,20 +457,7 @@ fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
     for mode in BOTH {
         // 0, 1 and 2 are open, and one more for the dynamic loader of the programs
         // between the test and reaper: reaper itself gets no free descriptor to spare.
-        let out = reaper(mode)
-            .pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: 4,
-                    rlim_max: 4,
-                };
-                // SAFETY: setrlimit on a live struct, in the forked child.
-                if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            })
-            .args(sh("exit 5"))
-            .run();
+        let out = reaper(mode).pre_exec(nofile_4).args(sh("exit 5")).run();
         assert_eq!(out.code, 5, "{mode:?}: {out:?}");
 
         // The limit lowered to 0 under a running reaper: the subreaper's teardown still
