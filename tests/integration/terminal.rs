@@ -229,6 +229,53 @@ impl Shell {
     fn expect(&self, needle: &str) -> String {
         wait_for_output(&self.rx, needle)
     }
+
+    /// Asserts that the shell's own process group is the terminal's foreground group: it
+    /// has its terminal back. `what` names the case in a failure.
+    fn assert_in_the_foreground(&self, what: &str) {
+        self.send("echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
+        let out = self.expect("alive-42");
+        let line = out
+            .lines()
+            .rev()
+            .find(|l| l.contains("alive-42"))
+            .unwrap_or("");
+        let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
+        assert_eq!(ids.len(), 2, "{what}: {out:?}");
+        assert_eq!(
+            ids[0], ids[1],
+            "{what}: the shell's group is in the foreground: {out:?}"
+        );
+    }
+
+    /// Runs `reaper ARGS -- sh -c 'exec sleep SECONDS'` (then `REDIRECT`) in the
+    /// foreground, and stops it with Ctrl-Z once the app sleeps in the foreground (see
+    /// wait_until_asleep_in_the_foreground), until the shell says it stopped. Returns the
+    /// app's pid. `seconds` is a number no other process in the test has as an argument.
+    fn stop_with_ctrl_z(&self, args: &str, seconds: &str, redirect: &str) -> i32 {
+        self.send(&format!(
+            "{} {args} -- sh -c 'exec sleep {seconds}' {redirect}\n",
+            reaper_path()
+        ));
+        let app = wait_for_process(self.child.id(), seconds);
+        // Asleep in sleep itself: the exec is done, and the app's group has the terminal.
+        wait_until_asleep_in_the_foreground(app);
+        self.send("\x1a");
+        self.expect("Stopped");
+        app
+    }
+
+    /// `fg` continues the stopped `app` in the foreground, and Ctrl-C then ends it: the
+    /// shell sees status 130.
+    fn fg_then_ctrl_c(&self, app: i32) {
+        self.send("fg\n");
+        wait_for_stat(app, "fg continues the app, in the foreground", |s| {
+            s.state != 'T' && s.tpgid == s.pgrp
+        });
+        self.send("\x03");
+        self.send("echo st\"\"=$?\n");
+        self.expect("st=130");
+    }
 }
 
 impl Drop for Shell {
@@ -276,19 +323,7 @@ fn a_reaper_in_the_background_leaves_the_terminal_to_the_shell() {
         ));
         // The app runs: had reaper taken the terminal, it would have before starting it.
         wait_for_path(&sandbox.path("started"));
-        shell.send("echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
-        let out = shell.expect("alive-42");
-        let line = out
-            .lines()
-            .rev()
-            .find(|l| l.contains("alive-42"))
-            .unwrap_or("");
-        let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
-        assert_eq!(ids.len(), 2, "{launcher:?}: {out:?}");
-        assert_eq!(
-            ids[0], ids[1],
-            "{launcher:?}: the shell's group is in the foreground: {out:?}"
-        );
+        shell.assert_in_the_foreground(&format!("{launcher:?}"));
         shell.send("wait; echo do\"\"ne\n");
         shell.expect("done");
     }
@@ -407,15 +442,7 @@ fn drain(master: &mut std::fs::File) -> String {
 #[test]
 fn ctrl_z_stops_the_job_and_fg_continues_it() {
     let shell = Shell::interactive();
-    shell.send(&format!(
-        "{} -- sh -c 'exec sleep 1000.25'\n",
-        reaper_path()
-    ));
-    let app = wait_for_process(shell.child.id(), "1000.25");
-    // Asleep in sleep itself: the exec is done, and the app's group has the terminal.
-    wait_until_asleep_in_the_foreground(app);
-    shell.send("\x1a");
-    shell.expect("Stopped");
+    let app = shell.stop_with_ctrl_z("", "1000.25", "");
     assert_eq!(
         proc_stat(app).map(|s| s.state),
         Some('T'),
@@ -423,13 +450,7 @@ fn ctrl_z_stops_the_job_and_fg_continues_it() {
     );
     shell.send("echo back-at-the-pro\"\"mpt\n");
     shell.expect("back-at-the-prompt");
-    shell.send("fg\n");
-    wait_for_stat(app, "fg continues the app, in the foreground", |s| {
-        s.state != 'T' && s.tpgid == s.pgrp
-    });
-    shell.send("\x03");
-    shell.send("echo st\"\"=$?\n");
-    shell.expect("st=130");
+    shell.fg_then_ctrl_c(app);
 }
 
 /// stdin a pipe, the terminal still the controlling one: the app reads a password from
@@ -604,31 +625,13 @@ fn a_reaper_started_in_the_background_stops_for_terminal_input_and_fg_gives_it()
 #[test]
 fn a_reaper_continued_with_bg_leaves_the_terminal_to_the_shell() {
     let shell = Shell::interactive();
-    shell.send(&format!(
-        "{} -- sh -c 'exec sleep 1000.75'\n",
-        reaper_path()
-    ));
-    let app = wait_for_process(shell.child.id(), "1000.75");
-    wait_until_asleep_in_the_foreground(app);
-    shell.send("\x1a");
-    shell.expect("Stopped");
+    let app = shell.stop_with_ctrl_z("", "1000.75", "");
     shell.send("bg\n");
     wait_for_stat(app, "bg to continue the app", |s| s.state != 'T');
     // SAFETY: kill has no memory-safety preconditions; the pid is this test's app.
     assert_eq!(unsafe { libc::kill(app, libc::SIGTERM) }, 0);
-    shell.send("wait; echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
-    let out = shell.expect("alive-42");
-    let line = out
-        .lines()
-        .rev()
-        .find(|l| l.contains("alive-42"))
-        .unwrap_or("");
-    let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
-    assert_eq!(ids.len(), 2, "{out:?}");
-    assert_eq!(
-        ids[0], ids[1],
-        "the shell's group is in the foreground: {out:?}"
-    );
+    shell.send("wait\n");
+    shell.assert_in_the_foreground("after bg and the app's end");
 }
 
 /// A log line longer than the room a terminal has left: reaper writes what fits and goes
@@ -792,21 +795,8 @@ fn fg_continues_the_app_once() {
     let sandbox = Sandbox::new("tty-fg-once");
     let log = sandbox.file("log");
     let shell = Shell::interactive();
-    shell.send(&format!(
-        "{} -vv -- sh -c 'exec sleep 1000.5' 2>{log}\n",
-        reaper_path()
-    ));
-    let app = wait_for_process(shell.child.id(), "1000.5");
-    wait_until_asleep_in_the_foreground(app);
-    shell.send("\x1a");
-    shell.expect("Stopped");
-    shell.send("fg\n");
-    wait_for_stat(app, "fg continues the app, in the foreground", |s| {
-        s.state != 'T' && s.tpgid == s.pgrp
-    });
-    shell.send("\x03");
-    shell.send("echo st\"\"=$?\n");
-    shell.expect("st=130");
+    let app = shell.stop_with_ctrl_z("-vv", "1000.5", &format!("2>{log}"));
+    shell.fg_then_ctrl_c(app);
     let log = std::fs::read_to_string(&log).unwrap();
     let after_stop = log
         .split_once("stopping reaper too")
