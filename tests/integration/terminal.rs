@@ -230,6 +230,17 @@ impl Shell {
         wait_for_output(&self.rx, needle)
     }
 
+    /// Types `LAUNCHER reaper -- sh -c 'touch STARTED; APP' AFTER` and waits until the app
+    /// has made the file STARTED in `sandbox`.
+    fn start_app(&self, sandbox: &Sandbox, launcher: &str, app: &str, after: &str) {
+        let started = sandbox.file("started");
+        self.send(&format!(
+            "{launcher}{} -- sh -c 'touch {started}; {app}'{after}\n",
+            reaper_path()
+        ));
+        wait_for_path(&sandbox.path("started"));
+    }
+
     /// Asserts that the shell's own process group is the terminal's foreground group: it
     /// has its terminal back. `what` names the case in a failure.
     fn assert_in_the_foreground(&self, what: &str) {
@@ -315,14 +326,9 @@ fn wait_for_path(path: &std::path::Path) {
 fn a_reaper_in_the_background_leaves_the_terminal_to_the_shell() {
     for launcher in ["", "unshare --pid --fork --mount-proc "] {
         let sandbox = Sandbox::new("tty-bg");
-        let started = sandbox.file("started");
         let shell = Shell::interactive();
-        shell.send(&format!(
-            "{launcher}{} -- sh -c 'touch {started}; sleep 2' &\n",
-            reaper_path()
-        ));
         // The app runs: had reaper taken the terminal, it would have before starting it.
-        wait_for_path(&sandbox.path("started"));
+        shell.start_app(&sandbox, launcher, "sleep 2", " &");
         shell.assert_in_the_foreground(&format!("{launcher:?}"));
         shell.send("wait; echo do\"\"ne\n");
         shell.expect("done");
@@ -335,13 +341,8 @@ fn a_reaper_in_the_background_leaves_the_terminal_to_the_shell() {
 fn a_reaper_in_the_foreground_passes_ctrl_c_on_in_a_new_pid_namespace_too() {
     for launcher in ["unshare --pid --fork --mount-proc ", ""] {
         let sandbox = Sandbox::new("tty-fg-ns");
-        let started = sandbox.file("started");
         let shell = Shell::interactive();
-        shell.send(&format!(
-            "{launcher}{} -- sh -c 'touch {started}; exec sleep 100'; echo st\"\"atus=$?\n",
-            reaper_path()
-        ));
-        wait_for_path(&sandbox.path("started"));
+        shell.start_app(&sandbox, launcher, "exec sleep 100", "; echo st\"\"atus=$?");
         shell.send("\x03");
         shell.expect("status=130");
     }
