@@ -8,7 +8,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Run, Sandbox, children_of, field, inspect, proc_stat, reaper};
+use crate::harness::{
+    As, BOTH, Run, Running, Sandbox, children_of, field, inspect, proc_stat, reaper,
+};
 
 /// A pseudo-terminal: the master for the test, the slave to be reaper's terminal.
 struct Pty {
@@ -469,6 +471,24 @@ fn an_app_reads_dev_tty_with_stdin_a_pipe() {
     }
 }
 
+/// Starts `run` on `pty` with `-v` and an app that says `ready`, reads a line, echoes it
+/// as `got=LINE` and then runs `then`; types Ctrl-Z and the line `hello` once it is ready.
+/// Returns the run, the terminal's output from then on, and what it showed up to
+/// `got=hello`: the app read the line, so nothing left it stopped.
+fn ctrl_z_then_a_line(run: Run, pty: &Pty, then: &str) -> (Running, mpsc::Receiver<u8>, String) {
+    let rx = read_master(pty);
+    let run = on_terminal(run, pty)
+        .args(["-v", "--", "sh", "-c"])
+        .arg(format!("echo ready; read x; echo got=$x; {then}"))
+        .start();
+    let mut master = pty.master.try_clone().unwrap();
+    wait_for_output(&rx, "ready");
+    master.write_all(b"\x1a").unwrap();
+    master.write_all(b"hello\n").unwrap();
+    let out = wait_for_output(&rx, "got=hello");
+    (run, rx, out)
+}
+
 /// As PID 1 on a terminal of its own (`docker run -it`), Ctrl-Z stops the app and no shell
 /// is there to continue it: reaper continues it and says so (`-v`), so the app goes on
 /// reading the terminal, as an app that was itself PID 1 would never have stopped. The same
@@ -476,16 +496,11 @@ fn an_app_reads_dev_tty_with_stdin_a_pipe() {
 #[test]
 fn ctrl_z_as_pid_1_continues_the_app() {
     let pty = open_pty();
-    let rx = read_master(&pty);
-    let run = on_terminal(reaper(As::Pid1), &pty)
-        .args(["-v", "--", "sh", "-c"])
-        .arg("echo ready; read x; echo got=$x; kill -TTIN $$; kill -TTOU $$; echo sur\"\"vived")
-        .start();
-    let mut master = pty.master.try_clone().unwrap();
-    wait_for_output(&rx, "ready");
-    master.write_all(b"\x1a").unwrap();
-    master.write_all(b"hello\n").unwrap();
-    let out = wait_for_output(&rx, "got=hello");
+    let (run, rx, out) = ctrl_z_then_a_line(
+        reaper(As::Pid1),
+        &pty,
+        "kill -TTIN $$; kill -TTOU $$; echo sur\"\"vived",
+    );
     assert!(
         out.contains("stopped by SIGTSTP: continuing it"),
         "one line says so: {out:?}"
@@ -729,17 +744,8 @@ fn a_log_line_longer_than_the_room_on_the_terminal_does_not_block_reaper() {
 #[test]
 fn ctrl_z_in_an_orphaned_group_continues_the_app_and_reaper_goes_on() {
     let pty = open_pty();
-    let rx = read_master(&pty);
-    let run = on_terminal(reaper(As::Subreaper), &pty)
-        .wrap(["setsid", "--ctty"])
-        .args(["-v", "--", "sh", "-c"])
-        .arg("echo ready; read x; echo got=$x")
-        .start();
-    let mut master = pty.master.try_clone().unwrap();
-    wait_for_output(&rx, "ready");
-    master.write_all(b"\x1a").unwrap();
-    master.write_all(b"hello\n").unwrap();
-    let out = wait_for_output(&rx, "got=hello");
+    let run = reaper(As::Subreaper).wrap(["setsid", "--ctty"]);
+    let (run, _rx, out) = ctrl_z_then_a_line(run, &pty, "");
     assert!(
         out.contains("stopped by SIGTSTP: continuing it (reaper's process group is orphaned"),
         "one line says so: {out:?}"
