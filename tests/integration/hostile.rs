@@ -452,6 +452,23 @@ fn fork_failing_at_a_pids_limit_exits_1_and_leaves_nothing() {
     }
 }
 
+/// Sets a resource limit of a running process (of reaper, under a test), as `prlimit`
+/// does.
+fn set_limit(pid: i32, resource: libc::__rlimit_resource_t, soft: u64, hard: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: prlimit with a live struct and no old-limit pointer.
+    let r = unsafe { libc::prlimit(pid, resource, &limit, std::ptr::null_mut()) };
+    assert_eq!(
+        r,
+        0,
+        "prlimit({pid}, {resource}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 #[test]
 fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
     for mode in BOTH {
@@ -471,20 +488,7 @@ fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
             .args(sh(script))
             .start();
         run.poll("the daemon", || sandbox.path("up").exists().then_some(()));
-        let zero = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: prlimit on the reaper this test started.
-        let r = unsafe {
-            libc::prlimit(
-                run.reaper_pid,
-                libc::RLIMIT_NOFILE,
-                &zero,
-                std::ptr::null_mut(),
-            )
-        };
-        assert_eq!(r, 0, "prlimit");
+        set_limit(run.reaper_pid, libc::RLIMIT_NOFILE, 0, 0);
         std::fs::write(sandbox.path("go"), "").unwrap();
         let out = run.wait();
         assert_eq!(out.code, 6, "{mode:?}: {out:?}");
@@ -929,20 +933,7 @@ fn sigxcpu_for_reapers_own_cpu_limit_is_not_forwarded() {
             .timeout(Duration::from_secs(120))
             .start();
         run.wait_for_file(&sandbox.path("signals"), "main ready");
-        let limit = libc::rlimit {
-            rlim_cur: 1,
-            rlim_max: libc::RLIM_INFINITY,
-        };
-        // SAFETY: prlimit on reaper's pid with a live struct and no old-limit pointer.
-        let r = unsafe {
-            libc::prlimit(
-                run.reaper_pid,
-                libc::RLIMIT_CPU,
-                &limit,
-                std::ptr::null_mut(),
-            )
-        };
-        assert_eq!(r, 0, "prlimit");
+        set_limit(run.reaper_pid, libc::RLIMIT_CPU, 1, libc::RLIM_INFINITY);
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
         let flooder = flood(
