@@ -3,7 +3,7 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::harness::{As, BOTH, Sandbox, reaper, sh};
+use crate::harness::{As, BOTH, Run, Sandbox, reaper, sh};
 
 #[test]
 fn usage_errors_exit_2_with_one_line_and_start_nothing() {
@@ -100,72 +100,71 @@ fn help_and_version() {
     assert_eq!(out.stdout.lines().count(), 1);
 }
 
-#[test]
-fn tini_and_dumb_init_spellings_work() {
-    let out = reaper(As::Pid1)
-        .args(["-s", "-g", "-vv", "--", "sh", "-c", "exit 6"])
-        .run();
-    assert_eq!(out.code, 6, "{out:?}");
-    // -vv is debug: the teardown says at that level that nothing was left.
-    assert!(out.stderr.contains("reaper: debug: "), "{out:?}");
-    let out = reaper(As::Pid1)
-        .env("TINI_VERBOSITY", "2")
-        .args(["sh", "-c", "exit 0"])
-        .run();
-    assert!(
-        out.stderr.contains("main child exited with status 0"),
-        "{out:?}"
-    );
-    let out = reaper(As::Pid1)
-        .env("DUMB_INIT_DEBUG", "1")
-        .args(["sh", "-c", "exit 0"])
-        .run();
-    assert!(out.stderr.contains("reaper: debug: "), "{out:?}");
-    let out = reaper(As::Pid1)
-        .env("REAPER_LOG", "info")
-        .args(["sh", "-c", "exit 0"])
-        .run();
-    assert!(
-        out.stderr.contains("main child exited with status 0"),
-        "{out:?}"
-    );
-    let out = reaper(As::Pid1)
-        .env("TINI_VERBOSITY", "-1")
-        .args(["sh", "-c", "exit 5"])
-        .run();
-    assert_eq!(out.code, 5);
-    assert!(
-        out.stderr.contains("warning: ignoring TINI_VERBOSITY='-1'"),
-        "{out:?}"
-    );
-    let out = reaper(As::Pid1)
-        .env("REAPER_LOG", "a=b=c")
-        .args(["sh", "-c", "exit 5"])
-        .run();
-    assert_eq!(out.code, 5);
-    assert!(
-        out.stderr.contains("warning: ignoring REAPER_LOG='a=b=c'"),
-        "{out:?}"
-    );
+/// Variables for a run, as (name, value) pairs.
+type Vars = &'static [(&'static str, &'static str)];
+
+fn with_env(run: Run, vars: Vars) -> Run {
+    vars.iter().fold(run, |run, (k, v)| run.env(k, v))
 }
 
-/// An empty REAPER_LOG (as compose files often leave it) is as if it were unset: warnings
-/// still show, and -v still works.
+/// tini's and dumb-init's spellings of the log level, and reaper's own: each run is
+/// (variables, options before the command, its exit status, what stderr shows), and
+/// reaper passes the status on.
 #[test]
-fn an_empty_reaper_log_is_unset() {
-    let out = reaper(As::Pid1)
-        .env("REAPER_LOG", "")
-        .env("TINI_VERBOSITY", "bad")
-        .args(["-v", "sh", "-c", "exit 0"])
-        .run();
-    assert!(
-        out.stderr.contains("warning: ignoring TINI_VERBOSITY"),
-        "{out:?}"
-    );
-    assert!(
-        out.stderr.contains("main child exited with status 0"),
-        "{out:?}"
-    );
+fn tini_and_dumb_init_spellings_work() {
+    let runs: &[(Vars, &[&str], i32, &[&str])] = &[
+        // -vv is debug: the teardown says at that level that nothing was left.
+        (&[], &["-s", "-g", "-vv", "--"], 6, &["reaper: debug: "]),
+        (
+            &[("TINI_VERBOSITY", "2")],
+            &[],
+            0,
+            &["main child exited with status 0"],
+        ),
+        (&[("DUMB_INIT_DEBUG", "1")], &[], 0, &["reaper: debug: "]),
+        (
+            &[("REAPER_LOG", "info")],
+            &[],
+            0,
+            &["main child exited with status 0"],
+        ),
+        (
+            &[("TINI_VERBOSITY", "-1")],
+            &[],
+            5,
+            &["warning: ignoring TINI_VERBOSITY='-1'"],
+        ),
+        (
+            &[("REAPER_LOG", "a=b=c")],
+            &[],
+            5,
+            &["warning: ignoring REAPER_LOG='a=b=c'"],
+        ),
+        // An empty REAPER_LOG (as compose files often leave it) is as if it were unset:
+        // warnings still show, and -v still works.
+        (
+            &[("REAPER_LOG", ""), ("TINI_VERBOSITY", "bad")],
+            &["-v"],
+            0,
+            &[
+                "warning: ignoring TINI_VERBOSITY",
+                "main child exited with status 0",
+            ],
+        ),
+    ];
+    for (vars, opts, code, shows) in runs {
+        let out = with_env(reaper(As::Pid1), vars)
+            .args(*opts)
+            .args(sh(&format!("exit {code}")))
+            .run();
+        assert_eq!(out.code, *code, "{vars:?} {opts:?}: {out:?}");
+        for shown in *shows {
+            assert!(
+                out.stderr.contains(shown),
+                "{vars:?} {opts:?} should show {shown:?}: {out:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -368,40 +367,45 @@ fn options_for_the_command_are_usage_errors_with_pause() {
 }
 
 /// An option wins over its variable, which is then not read: a bad value there does not
-/// stop a reaper given the option (issue 18.10).
+/// stop a reaper given the option (issue 18.10). Each run is (the variable, the option,
+/// the script, its status and stdout), with nothing on stderr.
 #[test]
 fn an_option_wins_over_its_variable_unread() {
+    let runs: &[(Vars, &[&str], &str, i32, &str)] = &[
+        (
+            &[("REAPER_GRACE_PERIOD", "abc")],
+            &["-t", "1"],
+            "exit 3",
+            3,
+            "",
+        ),
+        (
+            &[("REAPER_WAIT_ALL", "maybe")],
+            &["--wait-all"],
+            "exit 4",
+            4,
+            "",
+        ),
+        (
+            &[("REAPER_WORKDIR", "/nonexistent")],
+            &["--workdir", "/"],
+            "pwd",
+            0,
+            "/\n",
+        ),
+    ];
     for mode in BOTH {
-        let out = reaper(mode)
-            .env("REAPER_GRACE_PERIOD", "abc")
-            .args(["-t", "1"])
-            .args(sh("exit 3"))
-            .run();
-        assert_eq!(
-            (out.code, out.stderr.as_str()),
-            (3, ""),
-            "{mode:?}: {out:?}"
-        );
-        let out = reaper(mode)
-            .env("REAPER_WAIT_ALL", "maybe")
-            .arg("--wait-all")
-            .args(sh("exit 4"))
-            .run();
-        assert_eq!(
-            (out.code, out.stderr.as_str()),
-            (4, ""),
-            "{mode:?}: {out:?}"
-        );
-        let out = reaper(mode)
-            .env("REAPER_WORKDIR", "/nonexistent")
-            .args(["--workdir", "/"])
-            .args(sh("pwd"))
-            .run();
-        assert_eq!(
-            (out.code, out.stdout.as_str()),
-            (0, "/\n"),
-            "{mode:?}: {out:?}"
-        );
+        for (vars, opts, script, code, stdout) in runs {
+            let out = with_env(reaper(mode), vars)
+                .args(*opts)
+                .args(sh(script))
+                .run();
+            assert_eq!(
+                (out.code, out.stdout.as_str(), out.stderr.as_str()),
+                (*code, *stdout, ""),
+                "{vars:?} {opts:?} as {mode:?}: {out:?}"
+            );
+        }
     }
 }
 

@@ -11,7 +11,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-use crate::harness::{As, BOTH, Outcome, Running, Sandbox, reaper, sh, testkit_str};
+use crate::harness::{
+    As, BOTH, Outcome, Running, Sandbox, field, inspect, reaper, sh, testkit_str,
+};
 
 /// How long the app runs in the EOF test, and how soon the reader must see EOF: far less.
 const APP_RUNS: &str = "30";
@@ -203,19 +205,14 @@ fn a_listen_pid_naming_another_process_passes_unchanged() {
         let out = reaper(mode)
             .env("LISTEN_PID", "4242")
             .env("LISTEN_FDS", "1")
-            .args([
-                testkit_str(),
-                "inspect".into(),
-                "--to".into(),
-                sandbox.file("report"),
-            ])
+            .args(inspect(&sandbox))
             .run();
         assert_eq!(out.code, 0, "{mode:?}: {out:?}");
         let report = sandbox.read("report");
         let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
         for entry in ["LISTEN_PID=4242", "LISTEN_FDS=1"] {
             assert!(
-                report.lines().any(|l| l == format!("env: {}", hex(entry))),
+                field(&report, "env").contains(&hex(entry).as_str()),
                 "{mode:?}: {entry} missing: {report}"
             );
         }

@@ -86,6 +86,27 @@ pub fn testkit_str() -> String {
     testkit().to_string_lossy().into_owned()
 }
 
+/// `testkit inspect --to REPORT` as reaper arguments: the app writes what it was given
+/// and found (its signal mask and ignored signals, descriptors, arguments, environment,
+/// process group, terminal, working directory) to the sandbox's file `report`, as
+/// `key: value` lines that [`field`] reads.
+pub fn inspect(sandbox: &Sandbox) -> [String; 4] {
+    [
+        testkit_str(),
+        "inspect".into(),
+        "--to".into(),
+        sandbox.file("report"),
+    ]
+}
+
+/// The values of the `key: value` lines of a testkit inspect report, in order.
+pub fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
+    report
+        .lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::trim))
+        .collect()
+}
+
 /// A scratch directory for one test, removed when dropped.
 pub struct Sandbox {
     pub dir: PathBuf,
@@ -548,6 +569,20 @@ pub fn forwarded_signals() -> Vec<i32> {
     (1..=64)
         .filter(|&s| HANDLED & bit(s) != 0 && s != libc::SIGCHLD)
         .collect()
+}
+
+/// For [`Run::pre_exec`]: sets reaper's descriptor limit to 4 (0, 1 and 2 open: one to
+/// spare), as `prlimit --nofile=4:4` or `docker run --ulimit nofile=4:4` do.
+pub fn nofile_4() -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: 4,
+        rlim_max: 4,
+    };
+    // SAFETY: setrlimit on a live struct, in the forked child.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// `sh -c SCRIPT` as reaper arguments.

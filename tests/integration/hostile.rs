@@ -9,43 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::harness::{As, BOTH, Sandbox, reaper, sh, status_field, testkit_str};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
+
+use crate::harness::{As, BOTH, Sandbox, nofile_4, reaper, sh, status_field, testkit_str};
 
 // ---------------------------------------------------------------------------------------
 // Bad input
-
-/// xorshift64*: a reproducible stream of pseudo-random numbers for the fuzz tests.
-struct Rng(u64);
-
-impl Rng {
-    fn from_env() -> (Rng, u64) {
-        let seed = std::env::var("REAPER_FUZZ_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            })
-            | 1;
-        (Rng(seed), seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
-        words[self.below(words.len())]
-    }
-}
 
 const FLAGS: &[&str] = &[
     "-c",
@@ -139,27 +111,24 @@ const VALUES: &[&str] = &[
     "\x1b[2J",
 ];
 
-fn random_word(rng: &mut Rng) -> OsString {
-    match rng.below(10) {
-        0 => {
-            // Arbitrary bytes (no NUL, which no argv word can hold), led by one that is not
-            // ASCII, so that they never spell a real command's name.
-            let len = rng.below(6);
-            let lead = (0x80 + rng.below(0x80)) as u8;
-            let rest = (0..len).map(|_| (rng.below(255) + 1) as u8);
-            OsString::from_vec(std::iter::once(lead).chain(rest).collect())
-        }
-        1..=4 => rng.pick(FLAGS).into(),
-        _ => {
-            let opt = rng.pick(WITH_VALUE);
-            let value = rng.pick(VALUES);
-            match rng.below(3) {
-                0 if opt.starts_with("--") => format!("{opt}={value}").into(),
-                0 => format!("{opt}{value}").into(),
-                _ => OsString::from(opt),
-            }
-        }
-    }
+/// A word of a random command line: one time in ten arbitrary bytes (no NUL, which no
+/// argv word can hold) led by one that is not ASCII, so that they never spell a real
+/// command's name; four in ten a flag; the rest an option with a value, glued to it
+/// (`-t5`, `--grace-period=5`) or as the option alone.
+fn word() -> impl Strategy<Value = OsString> {
+    let bytes = (0x80u8..=0xff, vec(1u8..=0xff, 0..6))
+        .prop_map(|(lead, rest)| OsString::from_vec(std::iter::once(lead).chain(rest).collect()));
+    let valued =
+        (select(WITH_VALUE), select(VALUES), 0..3u8).prop_map(|(opt, value, how)| match how {
+            0 if opt.starts_with("--") => format!("{opt}={value}").into(),
+            0 => format!("{opt}{value}").into(),
+            _ => OsString::from(opt),
+        });
+    prop_oneof![
+        1 => bytes,
+        4 => select(FLAGS).prop_map(OsString::from),
+        5 => valued,
+    ]
 }
 
 /// Whether a usage error names one of the words it was given: some quoted fragment of
@@ -197,24 +166,58 @@ fn names_a_word(message: &str, args: &[OsString]) -> bool {
     }) || message.starts_with("no command given")
 }
 
+/// proptest's settings for a property whose every case starts a PID namespace: `cases`
+/// of them, from a fixed seed, so that a run in CI and one at a desk try the same command
+/// lines and a failure seen in one shows in the other. `PROPTEST_CASES` and
+/// `PROPTEST_RNG_SEED` still choose others (a seed of one's own explores new ones). No
+/// failure file is written: the failure message names the smallest failing case, and a
+/// case worth keeping belongs in a table test. Shrinking is bounded, as each step runs
+/// reaper again (a hang costs the run's whole timeout).
+fn proptest_config(cases: u32) -> ProptestConfig {
+    let env = ProptestConfig::default();
+    let given = |var: &str| std::env::var_os(var).is_some();
+    ProptestConfig {
+        cases: if given("PROPTEST_CASES") {
+            env.cases
+        } else {
+            cases
+        },
+        rng_seed: if given("PROPTEST_RNG_SEED") {
+            env.rng_seed
+        } else {
+            RngSeed::Fixed(FUZZ_SEED)
+        },
+        failure_persistence: None,
+        max_shrink_iters: 200,
+        max_shrink_time: 120_000,
+        ..env
+    }
+}
+
+/// The seed of the fuzz tests' command lines ("reaper" in ASCII).
+const FUZZ_SEED: u64 = 0x7265_6170_6572;
+
 /// Random command lines, each followed by a command that leaves a marker: reaper either
 /// runs the command with its status, reports that it cannot run it, prints help or
 /// version, or refuses with one line naming the bad word, exit 2 and nothing started.
-/// Never a panic (an abort would show as 134) and never a hang.
+/// Never a panic (an abort would show as 134) and never a hang. A failing command line
+/// comes back shrunk to its fewest and simplest words.
 #[test]
 fn random_command_lines_never_panic_or_hang() {
-    let (mut rng, seed) = Rng::from_env();
-    let cases: usize = std::env::var("REAPER_FUZZ_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
+    let config = proptest_config(1000);
+    let seed = config.rng_seed;
+    let mut runner = TestRunner::new(config);
     let sandbox = Sandbox::new("fuzz-argv");
     let marker = sandbox.path("ran");
-    let mut tally = [0usize; 4];
-    for case in 0..cases {
+    let tally = std::cell::Cell::new([0usize; 4]);
+    let count = |i: usize| {
+        let mut t = tally.get();
+        t[i] += 1;
+        tally.set(t);
+    };
+    let result = runner.run(&vec(word(), 0..6), |mut args| {
         let _ = std::fs::remove_file(&marker);
-        let mut args: Vec<OsString> = (0..rng.below(6)).map(|_| random_word(&mut rng)).collect();
-        let shown = format!("seed {seed} case {case}: {args:?}");
+        let shown = format!("{args:?}");
         args.extend(["touch".into(), marker.clone().into_os_string()]);
         let out = reaper(As::Pid1)
             .args(&args)
@@ -227,41 +230,44 @@ fn random_command_lines_never_panic_or_hang() {
             .filter(|l| l.starts_with("reaper: "))
             .collect();
         match out.code {
-            0 if ran => tally[0] += 1,
+            0 if ran => count(0),
             0 => {
-                assert!(
+                prop_assert!(
                     out.stdout.starts_with("reaper"),
                     "{shown}: exit 0, nothing ran, no help: {out:?}"
                 );
-                tally[1] += 1;
+                count(1);
             }
             2 => {
-                assert!(!ran, "{shown}: a usage error started the command");
-                assert_eq!(out.stderr.lines().count(), 1, "{shown}: {out:?}");
-                let line = reaper_lines
-                    .first()
-                    .unwrap_or_else(|| panic!("{shown}: {out:?}"));
-                assert!(line.ends_with("(see 'reaper --help')"), "{shown}: {line}");
-                assert!(
+                prop_assert!(!ran, "{shown}: a usage error started the command");
+                prop_assert_eq!(out.stderr.lines().count(), 1, "{}: {:?}", shown, out);
+                let line = reaper_lines.first().copied().unwrap_or_default();
+                prop_assert!(line.ends_with("(see 'reaper --help')"), "{shown}: {out:?}");
+                prop_assert!(
                     names_a_word(line.trim_start_matches("reaper: "), &args),
                     "{shown}: {line}"
                 );
-                tally[2] += 1;
+                count(2);
             }
             126 | 127 => {
-                assert!(!ran, "{shown}: {out:?}");
-                assert!(
+                prop_assert!(!ran, "{shown}: {out:?}");
+                prop_assert!(
                     out.stderr.contains("reaper: cannot run '"),
                     "{shown}: {out:?}"
                 );
-                tally[3] += 1;
+                count(3);
             }
-            other => panic!("{shown}: unexpected status {other}: {out:?}"),
+            other => prop_assert!(false, "{shown}: unexpected status {other}: {out:?}"),
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("seed {seed}: {e}");
     }
+    let [ran, help, usage, cannot] = tally.get();
     eprintln!(
-        "fuzz seed {seed}: ran {}, help/version {}, usage errors {}, cannot run {}",
-        tally[0], tally[1], tally[2], tally[3]
+        "fuzz seed {seed}, {} cases: ran {ran}, help/version {help}, usage errors {usage}, cannot run {cannot}",
+        runner.config().cases
     );
 }
 
@@ -446,25 +452,29 @@ fn fork_failing_at_a_pids_limit_exits_1_and_leaves_nothing() {
     }
 }
 
+/// Sets a resource limit of a running process (of reaper, under a test), as `prlimit`
+/// does.
+fn set_limit(pid: i32, resource: libc::__rlimit_resource_t, soft: u64, hard: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: prlimit with a live struct and no old-limit pointer.
+    let r = unsafe { libc::prlimit(pid, resource, &limit, std::ptr::null_mut()) };
+    assert_eq!(
+        r,
+        0,
+        "prlimit({pid}, {resource}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 #[test]
 fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
     for mode in BOTH {
         // 0, 1 and 2 are open, and one more for the dynamic loader of the programs
         // between the test and reaper: reaper itself gets no free descriptor to spare.
-        let out = reaper(mode)
-            .pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: 4,
-                    rlim_max: 4,
-                };
-                // SAFETY: setrlimit on a live struct, in the forked child.
-                if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            })
-            .args(sh("exit 5"))
-            .run();
+        let out = reaper(mode).pre_exec(nofile_4).args(sh("exit 5")).run();
         assert_eq!(out.code, 5, "{mode:?}: {out:?}");
 
         // The limit lowered to 0 under a running reaper: the subreaper's teardown still
@@ -478,20 +488,7 @@ fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
             .args(sh(script))
             .start();
         run.poll("the daemon", || sandbox.path("up").exists().then_some(()));
-        let zero = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: prlimit on the reaper this test started.
-        let r = unsafe {
-            libc::prlimit(
-                run.reaper_pid,
-                libc::RLIMIT_NOFILE,
-                &zero,
-                std::ptr::null_mut(),
-            )
-        };
-        assert_eq!(r, 0, "prlimit");
+        set_limit(run.reaper_pid, libc::RLIMIT_NOFILE, 0, 0);
         std::fs::write(sandbox.path("go"), "").unwrap();
         let out = run.wait();
         assert_eq!(out.code, 6, "{mode:?}: {out:?}");
@@ -936,20 +933,7 @@ fn sigxcpu_for_reapers_own_cpu_limit_is_not_forwarded() {
             .timeout(Duration::from_secs(120))
             .start();
         run.wait_for_file(&sandbox.path("signals"), "main ready");
-        let limit = libc::rlimit {
-            rlim_cur: 1,
-            rlim_max: libc::RLIM_INFINITY,
-        };
-        // SAFETY: prlimit on reaper's pid with a live struct and no old-limit pointer.
-        let r = unsafe {
-            libc::prlimit(
-                run.reaper_pid,
-                libc::RLIMIT_CPU,
-                &limit,
-                std::ptr::null_mut(),
-            )
-        };
-        assert_eq!(r, 0, "prlimit");
+        set_limit(run.reaper_pid, libc::RLIMIT_CPU, 1, libc::RLIM_INFINITY);
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
         let flooder = flood(

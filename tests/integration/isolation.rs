@@ -8,25 +8,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Sandbox, children_of, reaper, sh, testkit_str};
+use crate::harness::{
+    As, BOTH, Run, Running, Sandbox, children_of, field, inspect, reaper, sh, testkit_str,
+};
 use crate::sys::{self, bit, proc_stat};
-
-/// The value of `key: value` lines in testkit inspect output.
-fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
-    report
-        .lines()
-        .filter_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::trim))
-        .collect()
-}
-
-fn inspect(sandbox: &Sandbox) -> [String; 4] {
-    [
-        testkit_str(),
-        "inspect".into(),
-        "--to".into(),
-        sandbox.file("report"),
-    ]
-}
 
 #[test]
 fn the_app_gets_an_empty_mask_and_default_sigpipe_by_default() {
@@ -409,6 +394,53 @@ fn pause_mode_leaves_its_working_directory_too() {
     assert_eq!(run.wait().code, 0);
 }
 
+/// Starts `run` in the sandbox with `sh -c SCRIPT` as its app and its stderr a pipe that
+/// nobody reads yet (a log driver applying back-pressure); returns once the app has made
+/// the file `up` and reaper has reaped every orphan (the app is its only child left), with
+/// the pipe's read end.
+fn start_with_an_unread_log(run: Run, sandbox: &Sandbox, script: &str) -> (Running, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: a live array for the pipe's two ends.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors were just created and are ours.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut run = run
+        .current_dir(&sandbox.dir)
+        .args(sh(script))
+        .stdio(move |cmd| {
+            cmd.stderr(write_end);
+        })
+        .timeout(Duration::from_secs(60))
+        .start();
+    run.wait_for_file(&sandbox.path("up"), "");
+    let pid = run.reaper_pid;
+    run.poll("reaper to reap every orphan", || {
+        (children_of(pid).len() == 1).then_some(())
+    });
+    (run, read_end)
+}
+
+/// Reads the log pipe from now on, as a log driver that catches up would, and returns
+/// once it is empty, so that reaper's next line finds room; the thread gives all it read
+/// when reaper's end is closed.
+fn catch_up(run: &mut Running, read_end: OwnedFd) -> std::thread::JoinHandle<String> {
+    let probe = read_end.try_clone().expect("dup");
+    let mut reader = std::fs::File::from(read_end);
+    let drained = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = reader.read_to_string(&mut all);
+        all
+    });
+    run.poll("the log pipe to be read empty", || {
+        let mut queued: libc::c_int = -1;
+        // SAFETY: FIONREAD into a live int, on a descriptor we own.
+        let r = unsafe { libc::ioctl(probe.as_raw_fd(), libc::FIONREAD, &mut queued) };
+        (r == 0 && queued == 0).then_some(())
+    });
+    drained
+}
+
 /// stderr is a pipe that its reader never reads (a log driver applying back-pressure):
 /// once it is full, reaper drops its log lines instead of waiting, so it still reaps and
 /// forwards. When the pipe has room again, it says how many lines it dropped.
@@ -417,46 +449,13 @@ fn an_unread_log_pipe_never_stops_reaper() {
     let tk = testkit_str();
     for mode in BOTH {
         let sandbox = Sandbox::new("unread-log");
-        let mut fds = [0; 2];
-        // SAFETY: a live array for the pipe's two ends.
-        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        // SAFETY: both descriptors were just created and are ours.
-        let (read_end, write_end) =
-            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         // 3,000 reaped orphans, a warning each (-w): far more than the pipe's 64 KiB.
         let script = format!(
             "trap 'exit 5' TERM; '{tk}' orphans 3000; touch up; while :; do sleep 0.01; done"
         );
-        let mut run = reaper(mode)
-            .args(["-w", "-v"])
-            .current_dir(&sandbox.dir)
-            .args(sh(&script))
-            .stdio(move |cmd| {
-                cmd.stderr(write_end);
-            })
-            .timeout(Duration::from_secs(60))
-            .start();
-        run.wait_for_file(&sandbox.path("up"), "");
-        // Every orphan reaped: reaper's only child left is the app.
-        let pid = run.reaper_pid;
-        run.poll("reaper to reap every orphan", || {
-            (children_of(pid).len() == 1).then_some(())
-        });
-        // Now read the pipe, as a log driver that catches up would, and wait until it is
-        // empty, so that reaper's next line finds room.
-        let probe = read_end.try_clone().expect("dup");
-        let mut reader = std::fs::File::from(read_end);
-        let drained = std::thread::spawn(move || {
-            let mut all = String::new();
-            let _ = reader.read_to_string(&mut all);
-            all
-        });
-        run.poll("the log pipe to be read empty", || {
-            let mut queued: libc::c_int = -1;
-            // SAFETY: FIONREAD into a live int, on a descriptor we own.
-            let r = unsafe { libc::ioctl(probe.as_raw_fd(), libc::FIONREAD, &mut queued) };
-            (r == 0 && queued == 0).then_some(())
-        });
+        let (mut run, read_end) =
+            start_with_an_unread_log(reaper(mode).args(["-w", "-v"]), &sandbox, &script);
+        let drained = catch_up(&mut run, read_end);
         run.signal(libc::SIGTERM);
         let out = run.wait();
         assert_eq!(out.code, 5, "{mode:?}: {out:?}");
@@ -486,43 +485,13 @@ fn the_dropped_lines_note_is_tried_once_more_before_exiting() {
     let tk = testkit_str();
     for mode in BOTH {
         let sandbox = Sandbox::new("unread-log-last");
-        let mut fds = [0; 2];
-        // SAFETY: a live array for the pipe's two ends.
-        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-        // SAFETY: both descriptors were just created and are ours.
-        let (read_end, write_end) =
-            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         // 2,000 warnings of ~55 bytes: more than the pipe's 64 KiB.
         let script = format!(
             "'{tk}' orphans 2000; touch up; while [ ! -e go ]; do sleep 0.01; done; exit 4"
         );
-        let mut run = reaper(mode)
-            .arg("-w")
-            .current_dir(&sandbox.dir)
-            .args(sh(&script))
-            .stdio(move |cmd| {
-                cmd.stderr(write_end);
-            })
-            .timeout(Duration::from_secs(60))
-            .start();
-        run.wait_for_file(&sandbox.path("up"), "");
-        let pid = run.reaper_pid;
-        run.poll("reaper to reap every orphan", || {
-            (children_of(pid).len() == 1).then_some(())
-        });
-        let probe = read_end.try_clone().expect("dup");
-        let mut reader = std::fs::File::from(read_end);
-        let drained = std::thread::spawn(move || {
-            let mut all = String::new();
-            let _ = reader.read_to_string(&mut all);
-            all
-        });
-        run.poll("the log pipe to be read empty", || {
-            let mut queued: libc::c_int = -1;
-            // SAFETY: FIONREAD into a live int, on a descriptor we own.
-            let r = unsafe { libc::ioctl(probe.as_raw_fd(), libc::FIONREAD, &mut queued) };
-            (r == 0 && queued == 0).then_some(())
-        });
+        let (mut run, read_end) =
+            start_with_an_unread_log(reaper(mode).arg("-w"), &sandbox, &script);
+        let drained = catch_up(&mut run, read_end);
         std::fs::write(sandbox.path("go"), "").expect("go");
         let out = run.wait();
         assert_eq!(out.code, 4, "{mode:?}: {out:?}");

@@ -106,6 +106,16 @@ fn variables(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Asserts that a section of the man page lists what `--help` lists, no more and no less.
+fn assert_same(from_help: &BTreeSet<String>, from_man: &BTreeSet<String>, section: &str) {
+    let missing: Vec<_> = from_help.difference(from_man).collect();
+    let extra: Vec<_> = from_man.difference(from_help).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "doc/reaper.1 {section} and --help differ\n  only in --help: {missing:?}\n  only in the man page: {extra:?}"
+    );
+}
+
 #[test]
 fn the_man_page_has_every_option_of_help_and_no_other() {
     let help = help();
@@ -124,12 +134,7 @@ fn the_man_page_has_every_option_of_help_and_no_other() {
         .iter()
         .map(|t| squeeze(t).replace(", ", ","))
         .collect();
-    let missing: Vec<_> = from_help.difference(&from_man).collect();
-    let extra: Vec<_> = from_man.difference(&from_help).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "doc/reaper.1 OPTIONS and --help differ\n  only in --help: {missing:?}\n  only in the man page: {extra:?}"
-    );
+    assert_same(&from_help, &from_man, "OPTIONS");
 }
 
 #[test]
@@ -148,12 +153,7 @@ fn the_man_page_has_every_environment_variable_of_help_and_no_other() {
         .iter()
         .flat_map(|t| variables(t))
         .collect();
-    let missing: Vec<_> = from_help.difference(&from_man).collect();
-    let extra: Vec<_> = from_man.difference(&from_help).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "doc/reaper.1 ENVIRONMENT and --help differ\n  only in --help: {missing:?}\n  only in the man page: {extra:?}"
-    );
+    assert_same(&from_help, &from_man, "ENVIRONMENT");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Sandbox, reaper, sh};
+use crate::harness::{As, BOTH, Sandbox, nofile_4, reaper, sh};
 
 /// An app that starts a daemon in a session of its own (so it is orphaned, and not in the
 /// app's process group), waits until the daemon is up, and exits 0.
@@ -380,20 +380,6 @@ fn without_cap_kill_reaper_says_so_and_claims_no_delivery() {
             "{mode:?}: {out:?}"
         );
     }
-}
-
-/// Sets reaper's descriptor limit to 4 (0, 1 and 2 open: one to spare), as
-/// `prlimit --nofile=4:4` or `docker run --ulimit nofile=4:4` do.
-fn nofile_4() -> std::io::Result<()> {
-    let limit = libc::rlimit {
-        rlim_cur: 4,
-        rlim_max: 4,
-    };
-    // SAFETY: setrlimit on a live struct, in the forked child.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// A daemon started with `setsid` (`touch`, not `echo >`: a shell's redirection wants a

@@ -8,7 +8,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Run, Sandbox, children_of, proc_stat, reaper, testkit_str};
+use crate::harness::{
+    As, BOTH, Run, Running, Sandbox, children_of, field, inspect, proc_stat, reaper,
+};
 
 /// A pseudo-terminal: the master for the test, the slave to be reaper's terminal.
 struct Pty {
@@ -97,31 +99,20 @@ fn the_app_is_the_terminals_foreground_group() {
         let pty = open_pty();
         let _rx = read_master(&pty);
         let out = on_terminal(reaper(mode), &pty)
-            .args([
-                testkit_str(),
-                "inspect".into(),
-                "--to".into(),
-                sandbox.file("report"),
-            ])
+            .args(inspect(&sandbox))
             .run();
         assert_eq!(out.code, 0, "{out:?}");
         let report = sandbox.read("report");
-        let get = |k: &str| {
-            report
-                .lines()
-                .find_map(|l| l.strip_prefix(k))
-                .unwrap_or("?")
-                .trim()
-                .to_string()
-        };
+        let get = |k: &str| field(&report, k);
+        assert_eq!(get("pid").len(), 1, "{mode:?}: {report}");
         assert_eq!(
-            get("pgrp:"),
-            get("pid:"),
+            get("pgrp"),
+            get("pid"),
             "{mode:?}: the app has its own group: {report}"
         );
         assert_eq!(
-            get("tpgid:"),
-            get("pgrp:"),
+            get("tpgid"),
+            get("pgrp"),
             "{mode:?}: the app's group is in the foreground: {report}"
         );
     }
@@ -240,6 +231,64 @@ impl Shell {
     fn expect(&self, needle: &str) -> String {
         wait_for_output(&self.rx, needle)
     }
+
+    /// Types `LAUNCHER reaper -- sh -c 'touch STARTED; APP' AFTER` and waits until the app
+    /// has made the file STARTED in `sandbox`.
+    fn start_app(&self, sandbox: &Sandbox, launcher: &str, app: &str, after: &str) {
+        let started = sandbox.file("started");
+        self.send(&format!(
+            "{launcher}{} -- sh -c 'touch {started}; {app}'{after}\n",
+            reaper_path()
+        ));
+        wait_for_path(&sandbox.path("started"));
+    }
+
+    /// Asserts that the shell's own process group is the terminal's foreground group: it
+    /// has its terminal back. `what` names the case in a failure.
+    fn assert_in_the_foreground(&self, what: &str) {
+        self.send("echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
+        let out = self.expect("alive-42");
+        let line = out
+            .lines()
+            .rev()
+            .find(|l| l.contains("alive-42"))
+            .unwrap_or("");
+        let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
+        assert_eq!(ids.len(), 2, "{what}: {out:?}");
+        assert_eq!(
+            ids[0], ids[1],
+            "{what}: the shell's group is in the foreground: {out:?}"
+        );
+    }
+
+    /// Runs `reaper ARGS -- sh -c 'exec sleep SECONDS'` (then `REDIRECT`) in the
+    /// foreground, and stops it with Ctrl-Z once the app sleeps in the foreground (see
+    /// wait_until_asleep_in_the_foreground), until the shell says it stopped. Returns the
+    /// app's pid. `seconds` is a number no other process in the test has as an argument.
+    fn stop_with_ctrl_z(&self, args: &str, seconds: &str, redirect: &str) -> i32 {
+        self.send(&format!(
+            "{} {args} -- sh -c 'exec sleep {seconds}' {redirect}\n",
+            reaper_path()
+        ));
+        let app = wait_for_process(self.child.id(), seconds);
+        // Asleep in sleep itself: the exec is done, and the app's group has the terminal.
+        wait_until_asleep_in_the_foreground(app);
+        self.send("\x1a");
+        self.expect("Stopped");
+        app
+    }
+
+    /// `fg` continues the stopped `app` in the foreground, and Ctrl-C then ends it: the
+    /// shell sees status 130.
+    fn fg_then_ctrl_c(&self, app: i32) {
+        self.send("fg\n");
+        wait_for_stat(app, "fg continues the app, in the foreground", |s| {
+            s.state != 'T' && s.tpgid == s.pgrp
+        });
+        self.send("\x03");
+        self.send("echo st\"\"=$?\n");
+        self.expect("st=130");
+    }
 }
 
 impl Drop for Shell {
@@ -279,27 +328,10 @@ fn wait_for_path(path: &std::path::Path) {
 fn a_reaper_in_the_background_leaves_the_terminal_to_the_shell() {
     for launcher in ["", "unshare --pid --fork --mount-proc "] {
         let sandbox = Sandbox::new("tty-bg");
-        let started = sandbox.file("started");
         let shell = Shell::interactive();
-        shell.send(&format!(
-            "{launcher}{} -- sh -c 'touch {started}; sleep 2' &\n",
-            reaper_path()
-        ));
         // The app runs: had reaper taken the terminal, it would have before starting it.
-        wait_for_path(&sandbox.path("started"));
-        shell.send("echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
-        let out = shell.expect("alive-42");
-        let line = out
-            .lines()
-            .rev()
-            .find(|l| l.contains("alive-42"))
-            .unwrap_or("");
-        let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
-        assert_eq!(ids.len(), 2, "{launcher:?}: {out:?}");
-        assert_eq!(
-            ids[0], ids[1],
-            "{launcher:?}: the shell's group is in the foreground: {out:?}"
-        );
+        shell.start_app(&sandbox, launcher, "sleep 2", " &");
+        shell.assert_in_the_foreground(&format!("{launcher:?}"));
         shell.send("wait; echo do\"\"ne\n");
         shell.expect("done");
     }
@@ -311,13 +343,8 @@ fn a_reaper_in_the_background_leaves_the_terminal_to_the_shell() {
 fn a_reaper_in_the_foreground_passes_ctrl_c_on_in_a_new_pid_namespace_too() {
     for launcher in ["unshare --pid --fork --mount-proc ", ""] {
         let sandbox = Sandbox::new("tty-fg-ns");
-        let started = sandbox.file("started");
         let shell = Shell::interactive();
-        shell.send(&format!(
-            "{launcher}{} -- sh -c 'touch {started}; exec sleep 100'; echo st\"\"atus=$?\n",
-            reaper_path()
-        ));
-        wait_for_path(&sandbox.path("started"));
+        shell.start_app(&sandbox, launcher, "exec sleep 100", "; echo st\"\"atus=$?");
         shell.send("\x03");
         shell.expect("status=130");
     }
@@ -418,15 +445,7 @@ fn drain(master: &mut std::fs::File) -> String {
 #[test]
 fn ctrl_z_stops_the_job_and_fg_continues_it() {
     let shell = Shell::interactive();
-    shell.send(&format!(
-        "{} -- sh -c 'exec sleep 1000.25'\n",
-        reaper_path()
-    ));
-    let app = wait_for_process(shell.child.id(), "1000.25");
-    // Asleep in sleep itself: the exec is done, and the app's group has the terminal.
-    wait_until_asleep_in_the_foreground(app);
-    shell.send("\x1a");
-    shell.expect("Stopped");
+    let app = shell.stop_with_ctrl_z("", "1000.25", "");
     assert_eq!(
         proc_stat(app).map(|s| s.state),
         Some('T'),
@@ -434,13 +453,7 @@ fn ctrl_z_stops_the_job_and_fg_continues_it() {
     );
     shell.send("echo back-at-the-pro\"\"mpt\n");
     shell.expect("back-at-the-prompt");
-    shell.send("fg\n");
-    wait_for_stat(app, "fg continues the app, in the foreground", |s| {
-        s.state != 'T' && s.tpgid == s.pgrp
-    });
-    shell.send("\x03");
-    shell.send("echo st\"\"=$?\n");
-    shell.expect("st=130");
+    shell.fg_then_ctrl_c(app);
 }
 
 /// stdin a pipe, the terminal still the controlling one: the app reads a password from
@@ -458,6 +471,24 @@ fn an_app_reads_dev_tty_with_stdin_a_pipe() {
     }
 }
 
+/// Starts `run` on `pty` with `-v` and an app that says `ready`, reads a line, echoes it
+/// as `got=LINE` and then runs `then`; types Ctrl-Z and the line `hello` once it is ready.
+/// Returns the run, the terminal's output from then on, and what it showed up to
+/// `got=hello`: the app read the line, so nothing left it stopped.
+fn ctrl_z_then_a_line(run: Run, pty: &Pty, then: &str) -> (Running, mpsc::Receiver<u8>, String) {
+    let rx = read_master(pty);
+    let run = on_terminal(run, pty)
+        .args(["-v", "--", "sh", "-c"])
+        .arg(format!("echo ready; read x; echo got=$x; {then}"))
+        .start();
+    let mut master = pty.master.try_clone().unwrap();
+    wait_for_output(&rx, "ready");
+    master.write_all(b"\x1a").unwrap();
+    master.write_all(b"hello\n").unwrap();
+    let out = wait_for_output(&rx, "got=hello");
+    (run, rx, out)
+}
+
 /// As PID 1 on a terminal of its own (`docker run -it`), Ctrl-Z stops the app and no shell
 /// is there to continue it: reaper continues it and says so (`-v`), so the app goes on
 /// reading the terminal, as an app that was itself PID 1 would never have stopped. The same
@@ -465,16 +496,11 @@ fn an_app_reads_dev_tty_with_stdin_a_pipe() {
 #[test]
 fn ctrl_z_as_pid_1_continues_the_app() {
     let pty = open_pty();
-    let rx = read_master(&pty);
-    let run = on_terminal(reaper(As::Pid1), &pty)
-        .args(["-v", "--", "sh", "-c"])
-        .arg("echo ready; read x; echo got=$x; kill -TTIN $$; kill -TTOU $$; echo sur\"\"vived")
-        .start();
-    let mut master = pty.master.try_clone().unwrap();
-    wait_for_output(&rx, "ready");
-    master.write_all(b"\x1a").unwrap();
-    master.write_all(b"hello\n").unwrap();
-    let out = wait_for_output(&rx, "got=hello");
+    let (run, rx, out) = ctrl_z_then_a_line(
+        reaper(As::Pid1),
+        &pty,
+        "kill -TTIN $$; kill -TTOU $$; echo sur\"\"vived",
+    );
     assert!(
         out.contains("stopped by SIGTSTP: continuing it"),
         "one line says so: {out:?}"
@@ -615,31 +641,13 @@ fn a_reaper_started_in_the_background_stops_for_terminal_input_and_fg_gives_it()
 #[test]
 fn a_reaper_continued_with_bg_leaves_the_terminal_to_the_shell() {
     let shell = Shell::interactive();
-    shell.send(&format!(
-        "{} -- sh -c 'exec sleep 1000.75'\n",
-        reaper_path()
-    ));
-    let app = wait_for_process(shell.child.id(), "1000.75");
-    wait_until_asleep_in_the_foreground(app);
-    shell.send("\x1a");
-    shell.expect("Stopped");
+    let app = shell.stop_with_ctrl_z("", "1000.75", "");
     shell.send("bg\n");
     wait_for_stat(app, "bg to continue the app", |s| s.state != 'T');
     // SAFETY: kill has no memory-safety preconditions; the pid is this test's app.
     assert_eq!(unsafe { libc::kill(app, libc::SIGTERM) }, 0);
-    shell.send("wait; echo ids $(ps -o tpgid= -p $$) $(ps -o pgid= -p $$) al\"\"ive-$((6*7))\n");
-    let out = shell.expect("alive-42");
-    let line = out
-        .lines()
-        .rev()
-        .find(|l| l.contains("alive-42"))
-        .unwrap_or("");
-    let ids: Vec<&str> = line.split_whitespace().skip(1).take(2).collect();
-    assert_eq!(ids.len(), 2, "{out:?}");
-    assert_eq!(
-        ids[0], ids[1],
-        "the shell's group is in the foreground: {out:?}"
-    );
+    shell.send("wait\n");
+    shell.assert_in_the_foreground("after bg and the app's end");
 }
 
 /// A log line longer than the room a terminal has left: reaper writes what fits and goes
@@ -736,17 +744,8 @@ fn a_log_line_longer_than_the_room_on_the_terminal_does_not_block_reaper() {
 #[test]
 fn ctrl_z_in_an_orphaned_group_continues_the_app_and_reaper_goes_on() {
     let pty = open_pty();
-    let rx = read_master(&pty);
-    let run = on_terminal(reaper(As::Subreaper), &pty)
-        .wrap(["setsid", "--ctty"])
-        .args(["-v", "--", "sh", "-c"])
-        .arg("echo ready; read x; echo got=$x")
-        .start();
-    let mut master = pty.master.try_clone().unwrap();
-    wait_for_output(&rx, "ready");
-    master.write_all(b"\x1a").unwrap();
-    master.write_all(b"hello\n").unwrap();
-    let out = wait_for_output(&rx, "got=hello");
+    let run = reaper(As::Subreaper).wrap(["setsid", "--ctty"]);
+    let (run, _rx, out) = ctrl_z_then_a_line(run, &pty, "");
     assert!(
         out.contains("stopped by SIGTSTP: continuing it (reaper's process group is orphaned"),
         "one line says so: {out:?}"
@@ -803,21 +802,8 @@ fn fg_continues_the_app_once() {
     let sandbox = Sandbox::new("tty-fg-once");
     let log = sandbox.file("log");
     let shell = Shell::interactive();
-    shell.send(&format!(
-        "{} -vv -- sh -c 'exec sleep 1000.5' 2>{log}\n",
-        reaper_path()
-    ));
-    let app = wait_for_process(shell.child.id(), "1000.5");
-    wait_until_asleep_in_the_foreground(app);
-    shell.send("\x1a");
-    shell.expect("Stopped");
-    shell.send("fg\n");
-    wait_for_stat(app, "fg continues the app, in the foreground", |s| {
-        s.state != 'T' && s.tpgid == s.pgrp
-    });
-    shell.send("\x03");
-    shell.send("echo st\"\"=$?\n");
-    shell.expect("st=130");
+    let app = shell.stop_with_ctrl_z("-vv", "1000.5", &format!("2>{log}"));
+    shell.fg_then_ctrl_c(app);
     let log = std::fs::read_to_string(&log).unwrap();
     let after_stop = log
         .split_once("stopping reaper too")

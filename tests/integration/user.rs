@@ -73,6 +73,24 @@ fn groups(out: &Outcome) -> Vec<u32> {
     g
 }
 
+/// `--user SPEC testkit inspect` with the test's account files: what the app was given.
+fn inspect_as(mode: As, sandbox: &Sandbox, spec: &str) -> Outcome {
+    with_accounts(mode, sandbox, PASSWD)
+        .args(["--user", spec, &testkit_str(), "inspect"])
+        .run()
+}
+
+/// Asserts that testkit inspect ran (status 0) with this uid and gid, each the same for
+/// real, effective, saved and filesystem, and these supplementary groups.
+#[track_caller]
+fn assert_ids(out: &Outcome, (uid, gid): (u32, u32), supplementary: &[u32], what: &str) {
+    assert_eq!(out.code, 0, "{what}: {out:?}");
+    let four = |id: u32| format!("{id} {id} {id} {id}");
+    assert_eq!(field(out, "Uid"), four(uid), "{what}: {out:?}");
+    assert_eq!(field(out, "Gid"), four(gid), "{what}: {out:?}");
+    assert_eq!(groups(out), supplementary, "{what}: {out:?}");
+}
+
 fn env_has(out: &Outcome, entry: &str) -> bool {
     let hex: String = entry.bytes().map(|b| format!("{b:02x}")).collect();
     out.stdout.lines().any(|l| l == format!("env: {hex}"))
@@ -92,17 +110,9 @@ fn a_name_switches_groups_gid_and_uid_for_good() {
     }
     for mode in BOTH {
         let sandbox = Sandbox::new("user-name");
-        let out = with_accounts(mode, &sandbox, PASSWD)
-            .args(["--user", "app", &testkit_str(), "inspect"])
-            .run();
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
-        assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321", "{out:?}");
-        assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322", "{out:?}");
-        assert_eq!(
-            groups(&out),
-            [4322, 4400, 4401],
-            "exactly as /etc/group lists app"
-        );
+        let out = inspect_as(mode, &sandbox, "app");
+        let what = format!("{mode:?}: the groups exactly as /etc/group lists app");
+        assert_ids(&out, (4321, 4322), &[4322, 4400, 4401], &what);
         assert_eq!(field(&out, "regain-root"), "no", "{out:?}");
         assert!(env_has(&out, "HOME=/home/app"), "{out:?}");
         assert!(!out.stdout.contains("env: 555345523d"), "USER left alone");
@@ -140,30 +150,17 @@ fn numeric_ids_with_and_without_an_entry() {
     }
     for mode in BOTH {
         let sandbox = Sandbox::new("user-numeric");
-        let inspect = |spec: &str| {
-            with_accounts(mode, &sandbox, PASSWD)
-                .args(["--user", spec, &testkit_str(), "inspect"])
-                .run()
-        };
         // A uid with an entry is that entry: its gid, groups and home.
-        let out = inspect("4321");
-        assert_eq!(out.code, 0, "{out:?}");
-        assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321");
-        assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322");
-        assert_eq!(groups(&out), [4322, 4400, 4401]);
+        let out = inspect_as(mode, &sandbox, "4321");
+        assert_ids(&out, (4321, 4322), &[4322, 4400, 4401], "4321");
         assert!(env_has(&out, "HOME=/home/app"), "{out:?}");
         // One without needs none: the root group, as Docker's --user 1000, and no HOME.
-        let out = inspect("5000");
-        assert_eq!(out.code, 0, "{out:?}");
-        assert_eq!(field(&out, "Uid"), "5000 5000 5000 5000");
-        assert_eq!(field(&out, "Gid"), "0 0 0 0");
-        assert_eq!(groups(&out), [0]);
+        let out = inspect_as(mode, &sandbox, "5000");
+        assert_ids(&out, (5000, 0), &[0], "5000");
         assert_eq!(field(&out, "regain-root"), "no", "{out:?}");
         assert!(!has_home(&out), "{out:?}");
-        let out = inspect("5000:5001");
-        assert_eq!(out.code, 0, "{out:?}");
-        assert_eq!(field(&out, "Gid"), "5001 5001 5001 5001");
-        assert_eq!(groups(&out), [5001]);
+        let out = inspect_as(mode, &sandbox, "5000:5001");
+        assert_ids(&out, (5000, 5001), &[5001], "5000:5001");
     }
 }
 
@@ -174,19 +171,11 @@ fn user_and_group_and_the_environment_forms() {
     }
     for mode in BOTH {
         let sandbox = Sandbox::new("user-group");
-        let out = with_accounts(mode, &sandbox, PASSWD)
-            .args(["--user", "app:staff", &testkit_str(), "inspect"])
-            .run();
-        assert_eq!(out.code, 0, "{out:?}");
-        assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321");
-        assert_eq!(field(&out, "Gid"), "4400 4400 4400 4400");
         // The group named alone, as gosu and Docker give it (issue 18.7).
-        assert_eq!(groups(&out), [4400], "{out:?}");
-        let out = with_accounts(mode, &sandbox, PASSWD)
-            .args(["--user", "other:4402", &testkit_str(), "inspect"])
-            .run();
-        assert_eq!(field(&out, "Gid"), "4402 4402 4402 4402", "{out:?}");
-        assert_eq!(groups(&out), [4402], "{out:?}");
+        let out = inspect_as(mode, &sandbox, "app:staff");
+        assert_ids(&out, (4321, 4400), &[4400], "app:staff");
+        let out = inspect_as(mode, &sandbox, "other:4402");
+        assert_ids(&out, (4330, 4402), &[4402], "other:4402");
         // REAPER_USER and REAPER_WORKDIR; HOME set already is left as it is.
         let out = with_accounts(mode, &sandbox, PASSWD)
             .env("REAPER_USER", "app")
@@ -341,25 +330,15 @@ fn entries_are_read_as_glibc_reads_them() {
     }
     for mode in BOTH {
         let sandbox = Sandbox::new("user-glibc");
-        let inspect = |spec: &str| {
-            with_accounts(mode, &sandbox, PASSWD)
-                .current_dir(&sandbox.dir)
-                .args(["--user", spec, &testkit_str(), "inspect"])
-                .run()
-        };
         for spec in ["4350", "six"] {
-            let out = inspect(spec);
-            assert_eq!(out.code, 0, "{spec} as {mode:?}: {out:?}");
-            assert_eq!(field(&out, "Uid"), "4350 4350 4350 4350", "{out:?}");
-            assert_eq!(field(&out, "Gid"), "4351 4351 4351 4351", "{spec}: {out:?}");
-            assert_eq!(groups(&out), [4351], "{spec}: {out:?}");
+            let out = inspect_as(mode, &sandbox, spec);
+            assert_ids(&out, (4350, 4351), &[4351], &format!("{spec} as {mode:?}"));
             assert!(env_has(&out, "HOME=/home/six"), "{spec}: {out:?}");
         }
-        let out = inspect("4352");
-        assert_eq!(out.code, 0, "{out:?}");
-        assert_eq!(field(&out, "Gid"), "4353 4353 4353 4353", "{out:?}");
+        let out = inspect_as(mode, &sandbox, "4352");
+        assert_ids(&out, (4352, 4353), &[4353], "4352");
         assert!(env_has(&out, "HOME=/home/extra"), "{out:?}");
-        let out = inspect("4360");
+        let out = inspect_as(mode, &sandbox, "4360");
         assert_eq!(out.code, 2, "{out:?}");
         assert_eq!(
             out.stderr,
@@ -380,18 +359,12 @@ fn a_group_named_is_the_only_group() {
     }
     for mode in BOTH {
         let sandbox = Sandbox::new("user-group-alone");
-        let inspect = |spec: &str| {
-            with_accounts(mode, &sandbox, PASSWD)
-                .args(["--user", spec, &testkit_str(), "inspect"])
-                .run()
-        };
         for spec in ["4321:4322", "app:app", "app:4322"] {
-            let out = inspect(spec);
-            assert_eq!(out.code, 0, "{spec}: {out:?}");
-            assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322", "{spec}: {out:?}");
-            assert_eq!(groups(&out), [4322], "{spec} as {mode:?}: {out:?}");
+            let out = inspect_as(mode, &sandbox, spec);
+            assert_ids(&out, (4321, 4322), &[4322], &format!("{spec} as {mode:?}"));
         }
-        assert_eq!(groups(&inspect("4321")), [4322, 4400, 4401]);
+        let out = inspect_as(mode, &sandbox, "4321");
+        assert_eq!(groups(&out), [4322, 4400, 4401], "{out:?}");
     }
 }
 
@@ -423,10 +396,7 @@ fn a_reaper_that_already_is_the_user_runs_the_app() {
                 .env("REAPER_USER", "app")
                 .args([&testkit_str(), "inspect"])
                 .run();
-            assert_eq!(out.code, 0, "{setpriv} as {mode:?}: {out:?}");
-            assert_eq!(field(&out, "Uid"), "4321 4321 4321 4321", "{out:?}");
-            assert_eq!(field(&out, "Gid"), "4322 4322 4322 4322", "{out:?}");
-            assert_eq!(groups(&out), *kept, "{setpriv}: {out:?}");
+            assert_ids(&out, (4321, 4322), kept, &format!("{setpriv} as {mode:?}"));
             assert!(env_has(&out, "HOME=/home/app"), "{out:?}");
             assert_eq!(out.stderr, "", "{setpriv}: {out:?}");
         }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::harness::{
-    As, BOTH, Running, Sandbox, asleep_in_sigtimedwait, children_of, proc_stat, reaper, sh,
+    As, BOTH, Run, Running, Sandbox, asleep_in_sigtimedwait, children_of, proc_stat, reaper, sh,
     status_field,
 };
 
@@ -17,9 +17,23 @@ fn launcher(exit_code: u8, launcher_code: u8) -> String {
         "trap \"echo usr1 >> got\" USR1; trap \"echo term >> got; exit 0\" TERM; echo $$ > worker; \
          while [ ! -e go ]; do sleep 0.02; done; exit {exit_code}"
     );
+    launching(&worker, launcher_code)
+}
+
+/// A start script that launches `worker` (a script that writes its pid to the file
+/// `worker`) in a session of its own and exits with `code` once the worker is up.
+fn launching(worker: &str, code: u8) -> String {
     format!(
-        "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done; exit {launcher_code}"
+        "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done; exit {code}"
     )
+}
+
+/// Starts `run` in the sandbox with `script` as its app, and returns once the launcher is
+/// gone (see launcher_gone), with the worker's pid.
+fn start_launcher(run: Run, sandbox: &Sandbox, script: &str) -> (Running, i32) {
+    let mut run = run.current_dir(&sandbox.dir).args(sh(script)).start();
+    let worker = launcher_gone(&mut run, sandbox);
+    (run, worker)
 }
 
 /// The pid (as this test sees it) of the descendant of reaper's whose pid in reaper's
@@ -64,12 +78,8 @@ fn launcher_gone(run: &mut Running, sandbox: &Sandbox) -> i32 {
 fn the_worker_of_an_exited_launcher_keeps_reaper_running_and_gets_its_signals() {
     for mode in BOTH {
         let sandbox = Sandbox::new("wait-all-seed");
-        let mut run = reaper(mode)
-            .arg("--wait-all")
-            .current_dir(&sandbox.dir)
-            .args(sh(&launcher(9, 0)))
-            .start();
-        launcher_gone(&mut run, &sandbox);
+        let (mut run, _) =
+            start_launcher(reaper(mode).arg("--wait-all"), &sandbox, &launcher(9, 0));
         run.signal(libc::SIGUSR1);
         run.wait_for_file(&sandbox.path("got"), "usr1\n");
         run.signal(libc::SIGTERM);
@@ -106,13 +116,8 @@ fn the_exit_status_is_the_launchers_failure_or_the_last_process_to_end() {
     for mode in BOTH {
         for &(worker, launcher_code, opts, want) in cases {
             let sandbox = Sandbox::new("wait-all-status");
-            let mut run = reaper(mode)
-                .arg("--wait-all")
-                .args(opts)
-                .current_dir(&sandbox.dir)
-                .args(sh(&launcher(worker, launcher_code)))
-                .start();
-            launcher_gone(&mut run, &sandbox);
+            let run = reaper(mode).arg("--wait-all").args(opts);
+            let (run, _) = start_launcher(run, &sandbox, &launcher(worker, launcher_code));
             sandbox.write("go", "");
             let out = run.wait();
             assert_eq!(
@@ -159,16 +164,10 @@ fn a_worker_that_ignores_sigterm_is_left_to_the_runtime() {
         let sandbox = Sandbox::new("wait-all-grace");
         let worker = "trap \"\" TERM; trap \"echo winch >> got\" WINCH; echo $$ > worker; \
                       while :; do sleep 0.02; done";
-        let script = format!(
-            "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done; exit 0"
-        );
-        let mut run = reaper(mode)
+        let run = reaper(mode)
             .args(["--wait-all", "-t", "0"])
-            .current_dir(&sandbox.dir)
-            .args(sh(&script))
-            .timeout(Duration::from_secs(30))
-            .start();
-        let worker = launcher_gone(&mut run, &sandbox);
+            .timeout(Duration::from_secs(30));
+        let (mut run, worker) = start_launcher(run, &sandbox, &launching(worker, 0));
         run.signal(libc::SIGTERM);
         // reaper takes pending signals lowest first: once SIGWINCH (28) has reached the
         // worker, reaper is done with SIGTERM (15), and the worker is still there.
@@ -195,13 +194,10 @@ fn a_worker_that_ignores_sigterm_is_left_to_the_runtime() {
 fn a_stopped_worker_still_ends_on_sigterm() {
     for mode in BOTH {
         let sandbox = Sandbox::new("wait-all-stopped");
-        let mut run = reaper(mode)
+        let run = reaper(mode)
             .arg("--wait-all")
-            .current_dir(&sandbox.dir)
-            .args(sh(&launcher(9, 0)))
-            .timeout(Duration::from_secs(20))
-            .start();
-        let worker = launcher_gone(&mut run, &sandbox);
+            .timeout(Duration::from_secs(20));
+        let (mut run, worker) = start_launcher(run, &sandbox, &launcher(9, 0));
         // SAFETY: kill has no memory-safety preconditions; the pid is this run's worker.
         assert_eq!(unsafe { libc::kill(worker, libc::SIGSTOP) }, 0);
         run.poll("the worker to stop", || {
@@ -226,15 +222,8 @@ fn a_forwarded_sigterm_is_never_escalated_by_reaper() {
         let worker = "trap \"echo term >> got; while [ ! -e go ]; do sleep 0.01; done; \
                       echo done >> got; exit 3\" TERM; echo $$ > worker; \
                       while :; do sleep 0.02; done";
-        let script = format!(
-            "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done"
-        );
-        let mut run = reaper(mode)
-            .args(["--wait-all", "-t", "0"])
-            .current_dir(&sandbox.dir)
-            .args(sh(&script))
-            .start();
-        launcher_gone(&mut run, &sandbox);
+        let run = reaper(mode).args(["--wait-all", "-t", "0"]);
+        let (mut run, _) = start_launcher(run, &sandbox, &launching(worker, 0));
         run.signal(libc::SIGTERM);
         run.wait_for_file(&sandbox.path("got"), "term\n");
         std::fs::write(sandbox.path("go"), "").expect("go");
@@ -252,13 +241,10 @@ fn a_forwarded_sigterm_is_never_escalated_by_reaper() {
 fn as_pid1_a_process_entered_from_outside_is_never_killed_after_a_forwarded_sigterm() {
     let sandbox = Sandbox::new("wait-all-entered");
     let worker = "trap \"exit 0\" TERM; echo $$ > worker; while :; do sleep 0.02; done";
-    let script = format!(
-        "echo $$ > launcher; setsid sh -c '{worker}' & while [ ! -s worker ]; do sleep 0.01; done"
-    );
     let mut run = reaper(As::Pid1)
         .args(["-v", "--wait-all", "-t", "0"])
         .current_dir(&sandbox.dir)
-        .args(sh(&script))
+        .args(sh(&launching(worker, 0)))
         .timeout(Duration::from_secs(30))
         .start();
     // Entering a mount namespace moves to its root: the script starts from /.
