@@ -1320,7 +1320,8 @@ Options:
                                (repeatable; COMMAND itself is checked first)
       --bind-tcp-allow PORT    Landlock: COMMAND may bind TCP sockets only to PORT
                                (repeatable; Linux 6.7)
-      --connect-tcp-allow PORT Landlock: COMMAND may connect TCP sockets only to PORT
+      --connect-tcp-allow PORT
+                               Landlock: COMMAND may connect TCP sockets only to PORT
                                (repeatable; Linux 6.7)
       --scope-signals          Landlock: COMMAND may signal no process outside its
                                sandbox (reaper's signals still reach it; Linux 6.12)
@@ -1342,11 +1343,15 @@ Environment:
   REAPER_USER=USER[:GROUP]      as --user (the option wins)
   REAPER_WORKDIR=DIR            as --workdir (the option wins)
   REAPER_WAIT_ALL=1             as --wait-all (1/true/yes/on, 0/false/no/off)
-  REAPER_WRITE_ALLOW=PATH[:PATH...]  as --write-allow, paths split on ':'
+  REAPER_WRITE_ALLOW=PATH[:PATH...]
+                                as --write-allow, paths split on ':'
   REAPER_WRITE_NO_DEV=1         as --write-no-dev (1/true/yes/on, 0/false/no/off)
-  REAPER_EXEC_ALLOW=PATH[:PATH...]  as --exec-allow, paths split on ':'
-  REAPER_BIND_TCP_ALLOW=PORT[,PORT...]  as --bind-tcp-allow, ports split on ','
-  REAPER_CONNECT_TCP_ALLOW=PORT[,PORT...]  as --connect-tcp-allow, ports split on ','
+  REAPER_EXEC_ALLOW=PATH[:PATH...]
+                                as --exec-allow, paths split on ':'
+  REAPER_BIND_TCP_ALLOW=PORT[,PORT...]
+                                as --bind-tcp-allow, ports split on ','
+  REAPER_CONNECT_TCP_ALLOW=PORT[,PORT...]
+                                as --connect-tcp-allow, ports split on ','
   REAPER_SCOPE_SIGNALS=1        as --scope-signals (1/true/yes/on, 0/false/no/off)
   REAPER_SCOPE_ABSTRACT_UNIX=1  as --scope-abstract-unix (1/true/yes/on, 0/false/no/off)
   REAPER_SANDBOX_BEST_EFFORT=1  as --sandbox-best-effort (1/true/yes/on, 0/false/no/off)
@@ -1354,7 +1359,8 @@ Environment:
   DUMB_INIT_DEBUG=1             as -vv
   DUMB_INIT_SETSID=0            as --single-child
   CATATONIT_DEBUG=ANY           as -vv
-  TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
+  TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP
+                                accepted for tini; no effect
   CATATONIT_LOG                 reserved by catatonit: ignored with a warning
 
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when

@@ -64,14 +64,23 @@ pub fn help() -> String {
             term = format!("{term} {name}");
         }
         let mut lines = o.help.lines();
-        text += &format!("  {term:<28} {}\n", lines.next().unwrap_or(""));
+        // A term too wide for its column gets a line of its own, as GNU tools do.
+        if term.len() >= 28 {
+            text += &format!("  {term}\n");
+        } else {
+            text += &format!("  {term:<28} {}\n", lines.next().unwrap_or(""));
+        }
         for line in lines {
             text += &format!("{:31}{line}\n", "");
         }
     }
     text += HELP_VALUES;
     for (opt, var) in variables() {
-        text += &format!("  {:<28}  {}\n", var.shown, var.help(opt));
+        if var.shown.len() > 28 {
+            text += &format!("  {}\n{:32}{}\n", var.shown, "", var.help(opt));
+        } else {
+            text += &format!("  {:<28}  {}\n", var.shown, var.help(opt));
+        }
     }
     text + "\n" + status::HELP
 }
