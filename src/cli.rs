@@ -697,25 +697,21 @@ or Kubernetes
 .B args
 has no shell to do it:
 .RS
-.TP
-.BI ${ VAR }
+.IP "\fB${\fIVAR\fB}\fR" 4
 the value of
 .IR VAR ;
 empty when it is unset;
-.TP
-.BI ${ VAR :\- default }
+.IP "\fB${\fIVAR\fB:\-\fIdefault\fB}\fR" 4
 .I default
 when
 .I VAR
 is unset or empty (it may hold the forms of this list itself);
-.TP
-.BI ${ VAR :? message }
+.IP "\fB${\fIVAR\fB:?\fImessage\fB}\fR" 4
 .I VAR
 is required: when it is unset or empty, reaper prints
 .RI \(lq VAR ": " message \(rq
 and exits 2 without starting anything;
-.TP
-.B $$
+.IP "\fB$$\fR" 4
 a literal
 .BR $ .
 .RE
@@ -738,7 +734,9 @@ and the shell's other forms
 A
 .B }
 cannot appear in a default or a message.
-The words are expanded once, before the command first starts."#),
+The words are expanded before the command starts, after the
+.B \-\-user
+lookup."#),
     },
     Opt {
         short: None,

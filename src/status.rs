@@ -8,12 +8,14 @@
 
 use nix::errno::Errno;
 
-/// `--pause` ended by SIGTERM or SIGINT; `--help`, `--version` or `--license` printed.
+/// `--pause` ended by SIGTERM or SIGINT; `--help`, `--version`, `--license` or
+/// `--explain` printed.
 pub const OK: u8 = 0;
 /// reaper could not start the command or carry on (fork failed, the user switch or
 /// `--workdir` failed, what `--help` prints could not be written); the message says why.
 pub const FAILED: u8 = 1;
-/// A usage error: a bad option, value, variable or `--user`.
+/// A usage error: a bad option, value, variable or `--user`, or a word `--expand-env`
+/// cannot expand.
 pub const USAGE: u8 = 2;
 /// The command was found but cannot be executed (or another exec error).
 pub const CANNOT_RUN: u8 = 126;
@@ -112,7 +114,10 @@ script without \fB#!\fR\& and there is no
         status: Shown::Is(USAGE),
         man: r#"Usage error, including a
 .B \-\-user
-that names no user or group, a malformed entry, or an id that does not fit."#,
+that names no user or group, a malformed entry, or an id that does not fit, and a
+malformed
+.B \-\-expand\-env
+form or a variable it requires that is unset."#,
     },
     Row {
         status: Shown::Is(FAILED),
@@ -136,9 +141,13 @@ when what they print cannot be written."#,
         status: Shown::Is(OK),
         man: r#".B \-\-pause
 ended by SIGTERM or SIGINT; also
-.B \-\-help
+.BR \-\-help ,
+.B \-\-version
 and
-.BR \-\-version ."#,
+.B \-\-explain
+(which exits 127 or 126 when
+.I COMMAND
+cannot be found or run, as its start would)."#,
     },
 ];
 
