@@ -1262,67 +1262,70 @@ COMMAND's status if it is not 0, else that of the last process to end.
 // END GENERATED HELP
 
 /// `--explain`'s line for every option that sets something: `NAME: VALUE (FROM)`, where
-/// FROM is `option -x`, `variable NAME` or `default`. Written from the table and the
-/// origins `parse` noted, so a new option is shown with no code of its own: the tables
-/// below (written by `docgen`) say which rows are shown, which take every value given,
-/// and each row's default, from its help line's `(default X` (a flag without one is
-/// `off`, a value `none`).
-pub fn explained(config: &Config) -> Vec<String> {
-    let mut lines = Vec::new();
+/// FROM is `option -x`, `variable NAME` or `default`, each line ending in a newline.
+/// Written from the table and the origins `parse` noted, so a new option is shown with
+/// no code of its own: the tables below (written by `docgen`) say which rows are shown,
+/// which take every value given, and each row's default, from its help line's
+/// `(default X` (a flag without one is `off`, a value `none`).
+pub fn explained(config: &Config) -> String {
+    let mut out = String::new();
     for ((row, opt), default) in OPTIONS.iter().enumerate().zip(DEFAULTS.split('\n')) {
         if EXPLAINED & (1 << row) == 0 {
             continue;
         }
-        let name = match (opt.long, opt.short) {
-            (Some(long), _) => long.to_string(),
-            (None, short) => char::from(short.unwrap_or(b'?')).to_string(),
-        };
-        let flag = matches!(opt.takes, Takes::Nothing(_));
         let repeatable = REPEATABLE & (1 << row) != 0;
-        // Runs of values from one place: `-e 1 -e 2` is one, `-v` and TINI_VERBOSITY two;
-        // `-t 1 --grace-period 2` one, shown as the last (it counts).
+        // Every row shown has a long name (a unit test checks).
+        out.push_str(opt.long.unwrap_or_default());
+        out.push_str(": ");
+        // Values from one place are one run: `-e 1 -e 2` is one, `-v` and TINI_VERBOSITY
+        // two; `-t 1 --grace-period 2` one, shown as its last value, the one that counts.
         let same = |a: &str, b: &str| {
             a == b || !repeatable && a.starts_with("option ") && b.starts_with("option ")
         };
-        let mut runs: Vec<(&str, Vec<String>)> = Vec::new();
+        // The run being written: where it came from, and where its values start.
+        let mut run: Option<(&str, usize)> = None;
         for origin in config.origins.iter().filter(|o| o.row == row) {
-            let value = shown(origin.value.as_bytes());
-            match runs.last_mut() {
-                Some((from, values)) if same(from, &origin.from) => {
-                    *from = &origin.from;
-                    values.push(value);
-                }
-                _ => runs.push((&origin.from, vec![value])),
-            }
-        }
-        let value = if runs.is_empty() {
-            let default = match default {
-                "" if flag => "off",
-                "" => "none",
-                default => default,
-            };
-            format!("{default} (default)")
-        } else {
-            let shown_run = |(from, values): (&str, Vec<String>)| {
-                let value = match values.as_slice() {
-                    // A flag given again and again (`-vvv`): how many times.
-                    [_, _, ..] if flag && values.iter().all(|v| v == "on") => {
-                        values.len().to_string()
+            let start = match run {
+                Some((from, start)) if same(from, &origin.from) => {
+                    if repeatable {
+                        out.push(' ');
+                    } else {
+                        out.truncate(start);
                     }
-                    _ if repeatable => values.join(" "),
-                    // Given twice, the last counts.
-                    _ => values.last().cloned().unwrap_or_default(),
-                };
-                format!("{value} ({from})")
+                    start
+                }
+                Some((from, _)) => {
+                    push_origin(&mut out, from);
+                    out.push_str(", ");
+                    out.len()
+                }
+                None => out.len(),
             };
-            runs.into_iter()
-                .map(shown_run)
-                .collect::<Vec<_>>()
-                .join(", ")
+            run = Some((&origin.from, start));
+            out.push_str(&shown(origin.value.as_bytes()));
+        }
+        let from = match run {
+            Some((from, _)) => from,
+            None => {
+                let flag = matches!(opt.takes, Takes::Nothing(_));
+                out.push_str(match default {
+                    "" if flag => "off",
+                    "" => "none",
+                    default => default,
+                });
+                "default"
+            }
         };
-        lines.push(format!("{name}: {value}"));
+        push_origin(&mut out, from);
+        out.push('\n');
     }
-    lines
+    out
+}
+
+fn push_origin(out: &mut String, from: &str) {
+    out.push_str(" (");
+    out.push_str(from);
+    out.push(')');
 }
 
 // BEGIN GENERATED EXPLAIN by: REAPER_REGENERATE=1 cargo test --bin reaper docgen
@@ -1880,7 +1883,10 @@ mod tests {
     #[test]
     fn explained_lines_say_where_each_setting_came_from() {
         let lines = |args: &[&str], env: &[(&str, &str)]| match parse_with(args, env) {
-            Ok(Request::Run(c) | Request::Explain(c)) => explained(&c),
+            Ok(Request::Run(c) | Request::Explain(c)) => explained(&c)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
         let all = lines(&["x"], &[]);
@@ -1925,7 +1931,7 @@ mod tests {
             "rewrite: TERM:INT (option -r)",
             "wait-all: off (variable REAPER_WAIT_ALL)",
             "single-child: on (variable DUMB_INIT_SETSID)",
-            "verbose: 2 (option -v), 3 (variable TINI_VERBOSITY)",
+            "verbose: on (option -v), 3 (variable TINI_VERBOSITY)",
             "user: app\\nx (variable REAPER_USER)",
             "expand-env: off (default)",
         ] {

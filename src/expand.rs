@@ -32,13 +32,12 @@ pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
 /// Every word of `argv` expanded; the first error ends it.
 pub fn command(argv: &[OsString], env: Lookup) -> Result<Vec<OsString>, Error> {
-    argv.iter()
-        .map(|word| {
-            word_of(word.as_bytes(), env)
-                .map(OsString::from_vec)
-                .map_err(|problem| problem.error(word.as_bytes()))
-        })
-        .collect()
+    let mut words = Vec::with_capacity(argv.len());
+    for word in argv {
+        let expanded = word_of(word.as_bytes(), env).map_err(|p| p.error(word.as_bytes()))?;
+        words.push(OsString::from_vec(expanded));
+    }
+    Ok(words)
 }
 
 /// Why a word could not be expanded.
@@ -58,25 +57,21 @@ impl Problem {
     /// The error for `word`: a usage error (status 2), or, for a required variable, the
     /// message the image's author wrote, on one line, with status 2 as well.
     fn error(self, word: &[u8]) -> Error {
-        let word = shown(word);
-        let forms = "reaper expands ${VAR}, ${VAR:-default}, ${VAR:?message} and $$";
-        match self {
-            Problem::Unterminated => Error::usage(format!(
-                "--expand-env: unterminated '${{' in '{word}' ({forms})"
-            )),
-            Problem::BadName => Error::usage(format!(
-                "--expand-env: no variable name after '${{' in '{word}' (a letter or _, then letters, digits, _)"
-            )),
-            Problem::Unsupported(form) => Error::usage(format!(
-                "--expand-env: unsupported form '{form}' in '{word}' ({forms})"
-            )),
-            Problem::Required(name, message) if message.is_empty() => Error::input(format!(
-                "{name}: required by the command, but unset or empty"
-            )),
-            Problem::Required(name, message) => {
-                Error::input(format!("{name}: {}", shown(&message)))
+        let (what, form) = match self {
+            Problem::Required(name, message) if message.is_empty() => {
+                return Error::input(name + ": required by the command, but unset or empty");
             }
-        }
+            Problem::Required(name, message) => {
+                return Error::input(name + ": " + &shown(&message));
+            }
+            Problem::Unterminated => ("unterminated", "${".to_string()),
+            Problem::BadName => ("no variable name after", "${".to_string()),
+            Problem::Unsupported(form) => ("unsupported form", form),
+        };
+        Error::usage(format!(
+            "--expand-env: {what} '{form}' in '{}' (reaper expands ${{VAR}}, ${{VAR:-default}}, ${{VAR:?message}} and $$)",
+            shown(word)
+        ))
     }
 }
 

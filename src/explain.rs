@@ -8,7 +8,6 @@
 //! reaper would log. It reads what the start reads (the account files, PATH) and changes
 //! nothing: no subreaper, no signal handling, no child.
 
-use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::cli::{Config, Mode};
@@ -16,106 +15,115 @@ use crate::error::{Error, shown};
 
 /// The lines, and what the start would have failed with (a command that cannot be found
 /// or run: its status is `--explain`'s); `Err` for bad input, as the start would give it.
+/// Never inlined: a path taken once, if ever, kept out of `run`'s code (it saves the
+/// release binary about 600 bytes).
+#[inline(never)]
 pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
     let mut out = String::new();
-    // `key` is `KEY: `, or a whole line.
-    let mut line = |key: &str, value: &str| {
-        out.push_str(key);
-        out.push_str(value);
-        out.push('\n');
-    };
     let mut outcome = Ok(());
     match &config.mode {
         Mode::Command(argv) => {
-            let user = config
-                .user
-                .as_deref()
-                .map(crate::user::lookup)
-                .transpose()?;
-            let words = crate::spawn::words(argv, config.expand_env, user.as_ref())?;
-            line("command: ", &quoted(&words));
+            let (user, words) =
+                crate::spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
+            out.push_str("command:");
+            for word in &words {
+                out.push(' ');
+                push_quoted(&mut out, word.as_bytes());
+            }
+            out.push_str("\nprogram: ");
             let program = words.first().cloned().unwrap_or_default();
             match crate::spawn::find(&program) {
-                Ok(path) => line("program: ", &shown(path.as_bytes())),
+                Ok(path) => out.push_str(&shown(path.as_bytes())),
                 Err(errno) => {
                     let e = Error::cannot_run(shown(program.as_bytes()), errno);
-                    line("program: ", &format!("none: {e}"));
+                    out.push_str("none: ");
+                    out.push_str(&e.to_string());
                     outcome = Err(e);
                 }
             }
-            let (uid, gid, groups) = match &user {
-                Some(u) => (u.uid, u.gid, u.groups.clone()),
+            let (uid, gid, groups) = match user {
+                Some(u) => (u.uid, u.gid, u.groups),
                 None => {
                     let me = crate::sys::child::current_ids()?;
                     (me.uids[1], me.gids[1], me.groups)
                 }
             };
-            line("uid: ", &uid.to_string());
-            line("gid: ", &gid.to_string());
-            let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
-            let groups = if groups.is_empty() {
-                "none".to_string()
-            } else {
-                groups.join(" ")
-            };
-            line("groups: ", &groups);
+            out.push_str("\nuid: ");
+            out.push_str(&uid.to_string());
+            out.push_str("\ngid: ");
+            out.push_str(&gid.to_string());
+            out.push_str("\ngroups:");
+            if groups.is_empty() {
+                out.push_str(" none");
+            }
+            for group in groups {
+                out.push(' ');
+                out.push_str(&group.to_string());
+            }
+            out.push_str("\ndirectory: ");
             let directory = match &config.workdir {
-                Some(dir) => shown(dir.as_bytes()),
-                None => std::env::current_dir()
-                    .map(|d| shown(d.as_os_str().as_bytes()))
-                    .unwrap_or_else(|e| format!("unknown ({})", Error::from(e))),
+                Some(dir) => Ok(dir.clone()),
+                None => std::env::current_dir().map(std::path::PathBuf::into_os_string),
             };
-            line("directory: ", &directory);
-            let to = if config.single_child {
-                "the command only"
+            match directory {
+                Ok(dir) => out.push_str(&shown(dir.as_bytes())),
+                Err(e) => out.push_str(&Error::from(e).to_string()),
+            }
+            out.push_str(if config.single_child {
+                "\nsignals: the command only"
             } else {
-                "the command's process group"
-            };
-            let after = if config.wait_all {
-                "; once it has exited, every process left"
-            } else {
-                ""
-            };
-            line("signals: ", &format!("{to}{after}"));
+                "\nsignals: the command's process group"
+            });
+            if config.wait_all {
+                out.push_str("; once it has exited, every process left");
+            }
+            out.push('\n');
         }
-        Mode::Pause => line("command: ", "none (--pause: reap until SIGTERM or SIGINT)"),
+        Mode::Pause => out.push_str("command: none (--pause: reap until SIGTERM or SIGINT)\n"),
     }
-    let init = match nix::unistd::getpid().as_raw() {
-        1 => "PID 1".to_string(),
-        pid => format!("subreaper (pid {pid})"),
-    };
-    line("init: ", &init);
-    let level = config.log_level.0.as_str().to_ascii_lowercase();
-    line("log-level: ", &level);
+    out.push_str("init: ");
+    match nix::unistd::getpid().as_raw() {
+        1 => out.push_str("PID 1"),
+        pid => {
+            out.push_str("subreaper (pid ");
+            out.push_str(&pid.to_string());
+            out.push(')');
+        }
+    }
+    out.push_str("\nlog-level: ");
+    out.push_str(&config.log_level.0.as_str().to_ascii_lowercase());
+    out.push('\n');
     if let Some(spec) = &config.log_spec {
-        line("log-filter: ", &crate::error::one_line(spec));
+        out.push_str("log-filter: ");
+        out.push_str(&crate::error::one_line(spec));
+        out.push('\n');
     }
-    for option in crate::cli::explained(config) {
-        line(&option, "");
-    }
+    out.push_str(&crate::cli::explained(config));
     for warning in &config.warnings {
-        line("warning: ", warning);
+        out.push_str("warning: ");
+        out.push_str(warning);
+        out.push('\n');
     }
     Ok((out, outcome))
 }
 
-/// Words as a shell would need them quoted to give them back: bare when they are plain,
-/// else in single quotes (`'` as `'\''`); control bytes and bytes that are not UTF-8 as
-/// `\xNN` (see `error::shown`).
-fn quoted(words: &[OsString]) -> String {
-    let plain = |c: u8| c.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&c);
-    let words: Vec<String> = words
-        .iter()
-        .map(|w| {
-            let w = w.as_bytes();
-            if !w.is_empty() && w.iter().all(|&c| plain(c)) {
-                shown(w)
-            } else {
-                format!("'{}'", shown(w).replace('\'', r"'\''"))
-            }
-        })
-        .collect();
-    words.join(" ")
+/// `word` as a shell would need it quoted to give it back: bare when it is plain, else in
+/// single quotes (`'` as `'\''`); control bytes and bytes that are not UTF-8 as `\xNN`
+/// (see `error::shown`).
+fn push_quoted(out: &mut String, word: &[u8]) {
+    let plain = |c: &u8| c.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(c);
+    if !word.is_empty() && word.iter().all(plain) {
+        out.push_str(&shown(word));
+        return;
+    }
+    out.push('\'');
+    for c in shown(word).chars() {
+        match c {
+            '\'' => out.push_str("'\\''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
 }
 
 #[cfg(test)]
@@ -124,7 +132,16 @@ mod tests {
 
     #[test]
     fn words_are_quoted_as_a_shell_reads_them() {
-        let w = |words: &[&str]| quoted(&words.iter().map(OsString::from).collect::<Vec<_>>());
+        let w = |words: &[&str]| {
+            let mut out = String::new();
+            for word in words {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                push_quoted(&mut out, word.as_bytes());
+            }
+            out
+        };
         assert_eq!(w(&["sleep", "10"]), "sleep 10");
         assert_eq!(w(&["/app/run", "--port=8080"]), "/app/run --port=8080");
         assert_eq!(w(&["sh", "-c", "echo hi"]), "sh -c 'echo hi'");

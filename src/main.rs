@@ -109,8 +109,8 @@ fn start(
     config: &cli::Config,
     inherited: signals::Inherited,
 ) -> Result<(Option<libc::pid_t>, Option<terminal::Terminal>), Error> {
-    let user = config.user.as_deref().map(user::lookup).transpose()?;
-    let argv = &spawn::words(argv, config.expand_env, user.as_ref())?;
+    let (user, argv) = spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
+    let argv = &argv;
     let terminal = terminal::Terminal::controlling();
     let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
     let workdir = config.workdir.as_deref();

@@ -107,18 +107,22 @@ pub fn spawn(
     Ok(pid)
 }
 
-/// The command's words as it gets them: with `--expand-env` (`expand`), expanded from the
-/// environment it gets (`variable`).
-pub fn words(
+/// Whom the command runs as (`--user`, looked up in the account files) and its words as
+/// it gets them: with `--expand-env` (`expand`), expanded from the environment it gets
+/// (`variable`).
+pub fn prepare(
     argv: &[OsString],
+    user: Option<&OsStr>,
     expand: bool,
-    user: Option<&Identity>,
-) -> Result<Vec<OsString>, Error> {
-    if !expand {
-        return Ok(argv.to_vec());
-    }
-    let home = user.and_then(|u| u.home.as_deref());
-    crate::expand::command(argv, &|name| variable(name, home))
+) -> Result<(Option<Identity>, Vec<OsString>), Error> {
+    let user = user.map(crate::user::lookup).transpose()?;
+    let words = if expand {
+        let home = user.as_ref().and_then(|u| u.home.as_deref());
+        crate::expand::command(argv, &|name| variable(name, home))?
+    } else {
+        argv.to_vec()
+    };
+    Ok((user, words))
 }
 
 /// Variable `name` as the command gets it: reaper's own, but for a `HOME` unset or empty
