@@ -26,6 +26,15 @@ impl Error {
         }
     }
 
+    /// Bad input that `--help` would not help with (a variable the command requires is
+    /// unset): exit 2, the message alone, on one line.
+    pub fn input(what: impl fmt::Display) -> Error {
+        Error {
+            status: status::USAGE,
+            message: one_line(&what.to_string()),
+        }
+    }
+
     /// A step of reaper's own set-up failed: exit 1.
     pub fn failed(step: impl fmt::Display, errno: Errno) -> Error {
         Error {

@@ -4,6 +4,7 @@
 //!
 //! 1. block every signal reaper handles, before anything can race  (signals)
 //! 2. read the command line and environment                        (cli)
+//!    (--explain: say what the rest would do, and stop)              (explain)
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
 //! 4. start the command in its own process group                   (spawn)
 //!    then close reaper's copies of inherited descriptors              (sys::fd)
@@ -30,6 +31,8 @@
 
 mod cli;
 mod error;
+mod expand;
+mod explain;
 mod kernel;
 mod logging;
 mod procs;
@@ -65,6 +68,11 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
         Request::Help => return print_stdout(cli::help()),
         Request::Version => return print_stdout(&cli::version()),
         Request::License => return print_stdout(&cli::license()),
+        Request::Explain(config) => {
+            let (text, outcome) = explain::explain(&config)?;
+            print_stdout(&text)?;
+            return outcome.map(|()| status::OK);
+        }
     };
     logging::init(config.log_level.0, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
@@ -97,14 +105,15 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     Ok(ended.status)
 }
 
-/// Starts the command as `--user` and `--workdir` say, in the terminal's foreground when
-/// reaper has it; returns its pid and the controlling terminal.
+/// Starts the command as `--user`, `--workdir` and `--expand-env` say, in the terminal's
+/// foreground when reaper has it; returns its pid and the controlling terminal.
 fn start(
     argv: &[OsString],
     config: &cli::Config,
     inherited: signals::Inherited,
 ) -> Result<(Option<libc::pid_t>, Option<terminal::Terminal>), Error> {
-    let user = config.user.as_deref().map(user::lookup).transpose()?;
+    let (user, argv) = spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
+    let argv = &argv;
     let terminal = terminal::Terminal::controlling();
     let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
     let workdir = config.workdir.as_deref();

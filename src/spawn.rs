@@ -49,7 +49,7 @@
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -107,6 +107,57 @@ pub fn spawn(
     let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
     report(&outcome, argv.first(), pid, user.zip(me.as_ref()), workdir);
     Ok(pid)
+}
+
+/// Whom the command runs as (`--user`, looked up in the account files) and its words as
+/// it gets them: with `--expand-env` (`expand`), expanded from the environment it gets
+/// (`variable`).
+pub fn prepare(
+    argv: &[OsString],
+    user: Option<&OsStr>,
+    expand: bool,
+) -> Result<(Option<Identity>, Vec<OsString>), Error> {
+    let user = user.map(crate::user::lookup).transpose()?;
+    let words = if expand {
+        let home = user.as_ref().and_then(|u| u.home.as_deref());
+        crate::expand::command(argv, &|name| variable(name, home))?
+    } else {
+        argv.to_vec()
+    };
+    Ok((user, words))
+}
+
+/// Variable `name` as the command gets it: reaper's own, but for a `HOME` unset or empty
+/// and a user's home to give it (`with_home`). A `LISTEN_PID` that names reaper is
+/// reaper's pid here: the child's own is written only after the clone.
+fn variable(name: &str, home: Option<&CStr>) -> Option<OsString> {
+    let value = std::env::var_os(name).filter(|v| !v.is_empty());
+    match (name, home.and_then(|h| h.to_bytes().strip_prefix(b"HOME="))) {
+        ("HOME", Some(home)) if value.is_none() => Some(OsStr::from_bytes(home).to_owned()),
+        _ => value.or_else(|| std::env::var_os(name)),
+    }
+}
+
+/// The file exec would run for `program`, as `--explain` shows it: the first of the
+/// candidates (`candidates`) that is a file reaper may execute; else why not, as exec
+/// would say it (EACCES when one exists but cannot be run, else ENOENT).
+pub fn find(program: &OsStr) -> Result<OsString, Errno> {
+    let path = std::env::var_os("PATH");
+    let mut errno = Errno::ENOENT;
+    for candidate in candidates(program.as_bytes(), path.as_deref()) {
+        let candidate = OsString::from_vec(candidate);
+        match std::fs::metadata(&candidate) {
+            Ok(meta) if meta.is_file() => {
+                match nix::unistd::access(candidate.as_os_str(), nix::unistd::AccessFlags::X_OK) {
+                    Ok(()) => return Ok(candidate),
+                    Err(_) => errno = Errno::EACCES,
+                }
+            }
+            Ok(_) => errno = Errno::EACCES,
+            Err(_) => {}
+        }
+    }
+    Err(errno)
 }
 
 /// The paths to try for `program`, in order, as C strings (see `candidates`).

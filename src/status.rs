@@ -8,13 +8,15 @@
 
 use nix::errno::Errno;
 
-/// `--pause` ended by SIGTERM or SIGINT; `--help`, `--version` or `--license` printed.
+/// `--pause` ended by SIGTERM or SIGINT; `--help`, `--version`, `--license` or
+/// `--explain` printed.
 pub const OK: u8 = 0;
 /// reaper could not start the command or carry on (fork failed, the user switch or
 /// `--workdir` failed, what `--help` prints could not be written); the message says why.
 pub const FAILED: u8 = 1;
-/// A usage error: a bad option, value, variable or `--user`, or a Landlock restriction
-/// that cannot be applied (`sandbox`: fail closed).
+/// A usage error: a bad option, value, variable or `--user`, a word `--expand-env`
+/// cannot expand, or a Landlock restriction that cannot be applied (`sandbox`: fail
+/// closed).
 pub const USAGE: u8 = 2;
 /// The command was found but cannot be executed (or another exec error).
 pub const CANNOT_RUN: u8 = 126;
@@ -45,8 +47,8 @@ pub const HELP: &str = "\
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
 or malformed --user, a Landlock restriction that cannot be applied included); 1
-when reaper cannot start COMMAND (the user
-switch or --workdir failed included); 0 when --pause ends. With --wait-all:
+when reaper cannot start COMMAND (the user switch or --workdir failed
+included); 0 when --pause ends. With --wait-all:
 COMMAND's status if it is not 0, else that of the last process to end.
 ";
 
@@ -114,7 +116,10 @@ script without \fB#!\fR\& and there is no
         status: Shown::Is(USAGE),
         man: r#"Usage error, including a
 .B \-\-user
-that names no user or group, a malformed entry, or an id that does not fit, and a
+that names no user or group, a malformed entry, or an id that does not fit, a
+malformed
+.B \-\-expand\-env
+form or a variable it requires that is unset, and a
 Landlock restriction that was asked for and cannot be applied (without
 .BR \-\-sandbox\-best\-effort )."#,
     },
@@ -140,9 +145,13 @@ when what they print cannot be written."#,
         status: Shown::Is(OK),
         man: r#".B \-\-pause
 ended by SIGTERM or SIGINT; also
-.B \-\-help
+.BR \-\-help ,
+.B \-\-version
 and
-.BR \-\-version ."#,
+.B \-\-explain
+(which exits 127 or 126 when
+.I COMMAND
+cannot be found or run, as its start would)."#,
     },
 ];
 

@@ -12,7 +12,7 @@
 //! none of the help and man text of the table (only test builds keep it, see `cli::Doc`):
 //! only `--help`'s text, whole.
 
-use super::{OPTIONS, Opt, Reads, Takes, Var};
+use super::{Builder, OPTIONS, Opt, Reads, Takes, Var};
 use crate::status::{self, Shown};
 
 /// The one command that writes every generated region again.
@@ -278,6 +278,86 @@ fn man_exit_status() -> String {
         .collect()
 }
 
+/// What `--explain` needs of each row that the release binary does not keep (its help
+/// text) or cannot tell by itself (whether a flag does anything), as three constants.
+fn explain_tables() -> String {
+    let (mut shown, mut repeatable, mut defaults) = (0u64, 0u64, Vec::new());
+    for (row, o) in OPTIONS.iter().enumerate() {
+        let help = o.help.replace('\n', " ");
+        if explained(o) {
+            shown |= 1 << row;
+        }
+        if help.contains("(repeatable)") {
+            repeatable |= 1 << row;
+        }
+        defaults.push(default_in(&help));
+    }
+    format!(
+        "/// The rows `--explain` shows: those that set something (not `-g`, `-s`, `--help`...).
+const EXPLAINED: u64 = {shown:#x};
+/// The rows whose every value counts (`(repeatable)` in their help), not the last one.
+const REPEATABLE: u64 = {repeatable:#x};
+/// Each row's default, as its help gives it (`(default X`), a line each.
+const DEFAULTS: &str = {:?};
+",
+        defaults.join("\n")
+    )
+}
+
+/// A row sets something: it takes a value, or its flag changes the configuration without
+/// ending the parsing (as `--help` does).
+fn explained(o: &Opt) -> bool {
+    let Takes::Nothing(set) = o.takes else {
+        return true;
+    };
+    let mut b = Builder::new();
+    set(&mut b);
+    let untouched = Builder::new();
+    b.done.is_none() && (b.config != untouched.config || b.pause || b.verbose > 0)
+}
+
+/// The default a help line states: what follows `(default ` up to `;` or `)`; `on` for a
+/// bare `(default)` (a flag that is on anyway); empty when it states none.
+fn default_in(help: &str) -> String {
+    let Some((_, after)) = help.split_once("(default") else {
+        return String::new();
+    };
+    if after.starts_with(')') {
+        return "on".into();
+    }
+    after
+        .trim_start()
+        .split([';', ')'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn docgen_defaults_are_read_from_the_help() {
+    assert_eq!(default_in("x (default 5s; 0 kills at once)"), "5s");
+    assert_eq!(default_in("x (default continue)"), "continue");
+    assert_eq!(default_in("forward to the group (default)"), "on");
+    assert_eq!(default_in("no default here"), "");
+    let row = |long: &str| OPTIONS.iter().find(|o| o.long == Some(long)).unwrap();
+    for long in [
+        "single-child",
+        "grace-period",
+        "user",
+        "wait-all",
+        "expand-env",
+    ] {
+        assert!(explained(row(long)), "{long}");
+    }
+    for long in ["subreaper", "help", "version", "license", "explain"] {
+        assert!(!explained(row(long)), "{long}");
+    }
+    assert!(!explained(
+        OPTIONS.iter().find(|o| o.short == Some(b'g')).unwrap()
+    ));
+}
+
 /// Each generated file, its comment syntax and its regions.
 fn generated() -> Vec<(&'static str, Comment, Vec<Region>)> {
     let help = help();
@@ -286,10 +366,16 @@ fn generated() -> Vec<(&'static str, Comment, Vec<Region>)> {
         (
             "src/cli.rs",
             RUST,
-            vec![Region {
-                name: "HELP",
-                content: format!("const HELP: &str = r#\"{help}\"#;\n"),
-            }],
+            vec![
+                Region {
+                    name: "HELP",
+                    content: format!("const HELP: &str = r#\"{help}\"#;\n"),
+                },
+                Region {
+                    name: "EXPLAIN",
+                    content: explain_tables(),
+                },
+            ],
         ),
         (
             "doc/reaper.1",

@@ -15,6 +15,8 @@ mod cli;
 mod descriptors;
 mod docs;
 mod exit_status;
+mod expand;
+mod explain;
 mod hardened;
 mod hostile;
 mod isolation;

@@ -450,3 +450,75 @@ fn a_user_name_is_bytes() {
         assert!(out.stderr.contains("no user '\\xfe'"), "{out:?}");
     }
 }
+
+/// `--expand-env` expands from the environment the command gets: with `--user`, a `HOME`
+/// unset or empty is the user's home; one that is set stays.
+#[test]
+fn expand_env_sees_the_home_the_user_gets() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-expand-home");
+        let run = |home: Option<&str>| {
+            let mut run = with_accounts(mode, &sandbox, PASSWD);
+            if let Some(home) = home {
+                run = run.env("HOME", home);
+            }
+            run.args(["--user", "app", "--expand-env"])
+                .args([
+                    "sh",
+                    "-c",
+                    "printf '%s %s' \"$1\" \"$HOME\"",
+                    "sh",
+                    "${HOME}",
+                ])
+                .run()
+        };
+        for home in [None, Some("")] {
+            let out = run(home);
+            assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+            assert_eq!(out.stdout, "/home/app /home/app", "{home:?}");
+        }
+        let out = run(Some("/data"));
+        assert_eq!(out.stdout, "/data /data", "{out:?}");
+    }
+}
+
+/// `--explain` shows the ids and groups `--user` gives, and the directory, without
+/// starting anything; an unknown user is the usual usage error.
+#[test]
+fn explain_shows_the_user_the_command_would_run_as() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-explain");
+        let marker = sandbox.file("started");
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .args([
+                "--explain",
+                "--user",
+                "app",
+                "--workdir=/tmp",
+                "touch",
+                &marker,
+            ])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        let value = |key| crate::explain::value(&out, key);
+        assert_eq!(value("uid"), "4321");
+        assert_eq!(value("gid"), "4322");
+        assert_eq!(value("groups"), "4322 4400 4401");
+        assert_eq!(value("directory"), "/tmp");
+        assert_eq!(value("user"), "app (option --user)");
+        assert_eq!(value("workdir"), "/tmp (option --workdir)");
+        assert!(!sandbox.path("started").exists());
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .args(["--explain", "--user", "nobody-here", "true"])
+            .run();
+        assert_eq!(out.code, 2, "{mode:?}: {out:?}");
+        assert_eq!(out.stdout, "");
+        assert!(out.stderr.contains("'nobody-here'"), "{out:?}");
+    }
+}

@@ -1,0 +1,150 @@
+//! `--explain`: what reaper would do, one `key: value` a line, and nothing started.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::harness::{As, BOTH, Outcome, Sandbox, reaper};
+
+/// The value of the `key: value` line of `--explain`'s output.
+pub fn value<'a>(out: &'a Outcome, key: &str) -> &'a str {
+    let prefix = format!("{key}: ");
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no '{key}' line in {out:?}"))
+}
+
+#[test]
+fn it_prints_the_configuration_and_where_each_setting_came_from_and_starts_nothing() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("explain");
+        let marker = sandbox.file("started");
+        let out = reaper(mode)
+            .env("REAPER_WAIT_ALL", "1")
+            .env("DUMB_INIT_SETSID", "0")
+            .args([
+                "--explain",
+                "-t",
+                "2",
+                "-e",
+                "3",
+                "-e",
+                "4",
+                "-r",
+                "TERM:QUIT",
+            ])
+            .args(["--", "touch", &marker, "a b"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(out.stderr, "", "{mode:?}");
+        assert!(!sandbox.path("started").exists(), "{mode:?}: started");
+        for line in out.stdout.lines() {
+            let (key, _) = line.split_once(": ").unwrap_or_else(|| panic!("{line:?}"));
+            assert!(
+                key.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'),
+                "{line:?}"
+            );
+        }
+        assert_eq!(value(&out, "command"), format!("touch {marker} 'a b'"));
+        let program = value(&out, "program");
+        assert!(
+            program.starts_with('/') && program.ends_with("/touch"),
+            "{out:?}"
+        );
+        assert_eq!(value(&out, "uid"), "0");
+        assert_eq!(value(&out, "gid"), "0");
+        assert_eq!(
+            value(&out, "signals"),
+            "the command only; once it has exited, every process left"
+        );
+        let init = value(&out, "init");
+        match mode {
+            As::Pid1 => assert_eq!(init, "PID 1"),
+            As::Subreaper => assert!(init.starts_with("subreaper (pid "), "{init}"),
+        }
+        assert_eq!(value(&out, "grace-period"), "2 (option -t)");
+        assert_eq!(value(&out, "remap-exit"), "3 4 (option -e)");
+        assert_eq!(value(&out, "rewrite"), "TERM:QUIT (option -r)");
+        assert_eq!(value(&out, "wait-all"), "on (variable REAPER_WAIT_ALL)");
+        assert_eq!(
+            value(&out, "single-child"),
+            "on (variable DUMB_INIT_SETSID)"
+        );
+        assert_eq!(value(&out, "user"), "none (default)");
+        assert_eq!(value(&out, "expand-env"), "off (default)");
+        assert_eq!(value(&out, "log-level"), "warn");
+    }
+    let out = reaper(As::Pid1).args(["--explain", "true"]).run();
+    assert_eq!(value(&out, "grace-period"), "5s (default)", "{out:?}");
+    assert_eq!(value(&out, "signals"), "the command's process group");
+    assert_eq!(value(&out, "wait-all"), "off (default)");
+}
+
+#[test]
+fn it_shows_the_command_after_expansion_and_path_search() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .env("PORT", "8080")
+            .env("REAPER_EXPAND_ENV", "yes")
+            .args(["--explain", "${APP:-true}", "--port=${PORT}", "$$"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(value(&out, "command"), "true --port=8080 '$'");
+        assert!(value(&out, "program").ends_with("/true"), "{out:?}");
+        assert_eq!(value(&out, "expand-env"), "on (variable REAPER_EXPAND_ENV)");
+        let out = reaper(mode).args(["--explain", "--pause"]).run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(
+            value(&out, "command").starts_with("none (--pause"),
+            "{out:?}"
+        );
+        assert_eq!(value(&out, "pause"), "on (option --pause)");
+    }
+}
+
+/// The start's own errors, found without starting: bad input is status 2 with its line
+/// and nothing on stdout; a command that cannot be run is its line on stdout and the
+/// status the start would give (127, 126).
+#[test]
+fn what_would_fail_at_start_fails_the_same() {
+    let sandbox = Sandbox::new("explain-fail");
+    let script = sandbox.write("not-executable", "#!/bin/sh\n");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for mode in BOTH {
+        let out = reaper(mode).args(["--explain", "no-such-command-x"]).run();
+        assert_eq!(out.code, 127, "{mode:?}: {out:?}");
+        let why = "cannot run 'no-such-command-x': No such file or directory";
+        assert_eq!(value(&out, "program"), format!("none: {why}"));
+        assert_eq!(out.stderr, format!("reaper: {why}\n"));
+        assert_eq!(
+            value(&out, "grace-period"),
+            "5s (default)",
+            "the rest is shown"
+        );
+        let out = reaper(mode).args(["--explain", &script]).run();
+        assert_eq!(out.code, 126, "{mode:?}: {out:?}");
+        assert!(
+            value(&out, "program").ends_with("Permission denied"),
+            "{out:?}"
+        );
+        let out = reaper(mode).args(["--explain", "/"]).run();
+        assert_eq!(out.code, 126, "{mode:?}: {out:?}");
+        for (args, says) in [
+            (&["--explain", "-t", "abc", "true"][..], "'abc'"),
+            (&["--explain"], "no command given"),
+            (
+                &["--explain", "--expand-env", "true", "${DB:?need DB}"],
+                "reaper: DB: need DB",
+            ),
+            (
+                &["--explain", "--expand-env", "true", "${DB"],
+                "unterminated",
+            ),
+        ] {
+            let out = reaper(mode).args(args).run();
+            assert_eq!(out.code, 2, "{args:?}: {out:?}");
+            assert_eq!(out.stdout, "", "{args:?}");
+            assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out:?}");
+            assert!(out.stderr.contains(says), "{args:?}: {out:?}");
+        }
+    }
+}
