@@ -825,7 +825,7 @@ sockets made inside the sandbox (Landlock ABI 6, Linux 6.12)."#),
         long: Some("sandbox-best-effort"),
         takes: Takes::Nothing(|b| b.config.confine.best_effort = true),
         help: doc(
-            "apply what the Landlock options can, warn about the\nrest (default: refuse to start, status 2)",
+            "apply what the Landlock options can, warn about the\nrest (without it: refuse to start, status 2)",
         ),
         child: true,
         vars: &[Var::switch("REAPER_SANDBOX_BEST_EFFORT=1", 12)],
@@ -1473,7 +1473,7 @@ Options:
       --scope-abstract-unix    Landlock: COMMAND may connect to no abstract unix
                                socket made outside its sandbox (Linux 6.12)
       --sandbox-best-effort    apply what the Landlock options can, warn about the
-                               rest (default: refuse to start, status 2)
+                               rest (without it: refuse to start, status 2)
   -h, --help                   print this help
   -V, --version                print the version
   -l, --license                print the licence (tini's -l)
@@ -1595,7 +1595,7 @@ const EXPLAINED: u64 = 0x21ffff9;
 /// The rows whose every value counts (`(repeatable)` in their help), not the last one.
 const REPEATABLE: u64 = 0x2030;
 /// Each row's default, as its help gives it (`(default X`), a line each.
-const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n: refuse to start, status 2\n\n\n\n\n\n";
+const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n";
 // END GENERATED EXPLAIN
 
 impl Var {
