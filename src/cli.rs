@@ -62,7 +62,36 @@ pub struct Config {
     pub user: Option<OsString>,
     /// `--workdir DIR`: where the child goes, as that user, before exec.
     pub workdir: Option<OsString>,
+    /// What an out-of-memory kill does (`--on-oom`).
+    pub on_oom: OnOom,
+    /// Where a failed end is explained (`--termination-log`).
+    pub termination_log: TerminationLog,
 }
+
+/// What reaper does when the out-of-memory killer kills a process (`--on-oom`).
+#[derive(Debug, PartialEq, Eq, Clone, Copy, Default)]
+pub enum OnOom {
+    /// Name it in the log and go on.
+    #[default]
+    Continue,
+    /// Name it, then end the container: teardown, exit 137.
+    Exit,
+}
+
+/// Where reaper writes why the app failed (`--termination-log`).
+#[derive(Debug, PartialEq, Eq, Clone, Default)]
+pub enum TerminationLog {
+    /// `/dev/termination-log`, when it is there (Kubernetes mounts it).
+    #[default]
+    Default,
+    /// A file named with the option or its variable.
+    At(OsString),
+    /// `none`: nowhere.
+    Off,
+}
+
+/// The file Kubernetes mounts in every container and shows in `kubectl describe pod`.
+pub const DEFAULT_TERMINATION_LOG: &str = "/dev/termination-log";
 
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
 
@@ -658,6 +687,109 @@ does."#),
 .BR catatonit 's
 spelling."#),
     },
+    Opt {
+        short: None,
+        long: Some("on-oom"),
+        takes: Takes::Value(doc("continue|exit"), |b, v| {
+            b.config.on_oom = parse_on_oom(v, "for --on-oom")?;
+            Ok(())
+        }),
+        help: doc(
+            "when the out-of-memory killer kills a process: name\nit and go on (continue, the default), or also end\nthe container (exit: teardown, status 137)",
+        ),
+        child: false,
+        vars: &[Var {
+            shown: "REAPER_ON_OOM=continue|exit",
+            listed: 11,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config.on_oom = parse_on_oom(v, "in REAPER_ON_OOM")?;
+                Ok(())
+            }),
+            help: doc("as --on-oom (the option wins)"),
+            man: doc(r#"As
+.BR \-\-on\-oom ;
+the option wins."#),
+        }],
+        man: doc(
+            r#"What reaper does when the kernel's out-of-memory killer kills a process of the
+container.
+Whatever the policy, reaper names it, as a warning:
+.RB \(lq "process \fIN\fB (\fICOMM\fB) was killed by the out\-of\-memory killer" \(rq.
+It tells from the out-of-memory kill count of its own memory cgroup (found in
+.I /proc/self/cgroup
+at start and held open:
+.B oom_kill
+in
+.I memory.events
+with cgroup v2,
+.I memory.oom_control
+with v1), read only when a process it reaps died of SIGKILL: no polling.
+When that count cannot be read, reaper says so once at debug level and carries on (a
+warning with
+.BR exit ).
+.B continue
+(the default): nothing more; the application killed that way exits 137, as any process
+killed by SIGKILL.
+.BR exit :
+the out-of-memory kill of any process (a worker, not only the application) ends the
+container: the usual teardown (SIGTERM to everything, the application's group included,
+the grace period, SIGKILL) and exit status 137, so that the orchestrator restarts a
+container that would otherwise run on without the worker.
+A kill during the teardown changes nothing."#,
+        ),
+    },
+    Opt {
+        short: None,
+        long: Some("termination-log"),
+        takes: Takes::Value(doc("PATH"), |b, v| {
+            b.config.termination_log = parse_termination_log(v, "for --termination-log")?;
+            Ok(())
+        }),
+        help: doc(
+            "when COMMAND fails, say why in PATH if it is an empty\nfile (default /dev/termination-log; none: nowhere)",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_TERMINATION_LOG=PATH",
+            listed: 12,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config.termination_log = parse_termination_log(v, "in REAPER_TERMINATION_LOG")?;
+                Ok(())
+            }),
+            help: doc("as --termination-log (the option wins)"),
+            man: doc(r#"As
+.BR \-\-termination\-log ;
+the option wins."#),
+        }],
+        man: doc(
+            r#"When the application ends in failure (a non-zero status after
+.BR \-e ,
+a signal, an out-of-memory kill, or a command that cannot be started), and
+.I PATH
+is a regular file that is still empty, reaper writes one line there saying why:
+.RB \(lq "exited with status 3" \(rq,
+.RB \(lq "killed by SIGSEGV" \(rq,
+.RB \(lq "killed by the out\-of\-memory killer" \(rq,
+.RB \(lq "cannot run 'x': No such file or directory" \(rq,
+or, when
+.B \-\-on\-oom exit
+ended the container,
+.RB \(lq "process \fIN\fB (\fICOMM\fB) was killed by the out\-of\-memory killer" \(rq.
+Kubernetes mounts
+.I /dev/termination\-log
+(the default) in every container and shows what it holds as the container's last
+state in
+.BR "kubectl describe pod" .
+reaper never creates the file and never overwrites what the application wrote there.
+.B none
+turns it off.
+Writing it never changes the exit status: a file that is missing, not a regular file
+or not empty is left alone (said at debug level, or as a warning when
+.I PATH
+was given); one that cannot be written (a read-only file system, no permission) is a
+warning."#,
+        ),
+    },
 ];
 
 // Which options were given is a bit each (`Builder::given`).
@@ -862,6 +994,28 @@ fn parse_pdeath_signal(value: &str) -> Result<i32, Error> {
         )));
     }
     Ok(sig)
+}
+
+fn parse_on_oom(value: &OsStr, place: &str) -> Result<OnOom, Error> {
+    match value.as_bytes() {
+        b"continue" => Ok(OnOom::Continue),
+        b"exit" => Ok(OnOom::Exit),
+        _ => Err(Error::usage(format!(
+            "invalid value '{}' {place} (continue or exit)",
+            shown(value.as_bytes())
+        ))),
+    }
+}
+
+/// A path, byte for byte, or `none`; an empty one (`--termination-log=`) is a mistake.
+fn parse_termination_log(value: &OsStr, place: &str) -> Result<TerminationLog, Error> {
+    match value.as_bytes() {
+        b"" => Err(Error::usage(format!(
+            "empty path {place} (a file, or none)"
+        ))),
+        b"none" => Ok(TerminationLog::Off),
+        _ => Ok(TerminationLog::At(value.to_owned())),
+    }
 }
 
 fn parse_exit_code(value: &str) -> Result<u8, Error> {
@@ -1086,6 +1240,11 @@ Options:
   -V, --version                print the version
   -l, --license                print the licence (tini's -l)
   -L                           print the licence (catatonit's -L)
+      --on-oom continue|exit   when the out-of-memory killer kills a process: name
+                               it and go on (continue, the default), or also end
+                               the container (exit: teardown, status 137)
+      --termination-log PATH   when COMMAND fails, say why in PATH if it is an empty
+                               file (default /dev/termination-log; none: nowhere)
 
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
 A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
@@ -1102,6 +1261,8 @@ Environment:
   CATATONIT_DEBUG=ANY           as -vv
   TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
   CATATONIT_LOG                 reserved by catatonit: ignored with a warning
+  REAPER_ON_OOM=continue|exit   as --on-oom (the option wins)
+  REAPER_TERMINATION_LOG=PATH   as --termination-log (the option wins)
 
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown

@@ -32,6 +32,7 @@ mod cli;
 mod error;
 mod kernel;
 mod logging;
+mod oom;
 mod procs;
 mod reap;
 mod setup;
@@ -45,6 +46,7 @@ mod supervise;
 #[allow(unsafe_code)]
 mod sys;
 mod terminal;
+mod termination;
 mod user;
 
 use std::ffi::OsString;
@@ -66,9 +68,12 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     logging::init(config.log_level.0, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
+    // Before the app starts: what it counts from.
+    let oom = oom::Counter::open(config.on_oom == cli::OnOom::Exit);
 
     let (main_child, terminal) = match &config.mode {
-        Mode::Command(argv) => start(argv, &config, inherited)?,
+        Mode::Command(argv) => start(argv, &config, inherited)
+            .inspect_err(|e| termination::write(&config.termination_log, e))?,
         Mode::Pause => (None, None),
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
@@ -76,19 +81,24 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     let own = [
         terminal.as_ref().map(terminal::Terminal::raw_fd),
         logging::own_fd(),
+        oom.as_ref().map(oom::Counter::raw_fd),
     ];
     sys::fd::close_inherited(&own.into_iter().flatten().collect::<Vec<_>>());
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();
-    let mut kernel = kernel::Os(shutdown::scope::Scope::of(place, main_child));
+    let scope = shutdown::scope::Scope::of(place, main_child);
+    let mut kernel = kernel::Os { scope, oom };
     let mut ended =
         supervise::supervise(&mut kernel, &config, place, main_child, terminal.as_ref());
     terminal.iter().for_each(terminal::Terminal::take_back);
     let (spare, warn) = (ended.asked_to_end, config.warn_on_reap);
-    shutdown::teardown(&mut kernel, spare, config.grace_period, |pid, status| {
-        ended.note_orphan(pid, status, warn);
+    shutdown::teardown(&mut kernel, spare, config.grace_period, |exit| {
+        ended.note_orphan(exit, warn);
     });
+    if ended.status != status::OK && ended.why != termination::Why::Nothing {
+        termination::write(&config.termination_log, &ended.why);
+    }
     log::info!("exiting with status {}", ended.status);
     logging::last_word();
     Ok(ended.status)

@@ -1,0 +1,340 @@
+//! Out-of-memory kills: telling that the kernel's out-of-memory killer ended a process
+//! reaper reaped, and naming it. It reads; it signals nobody (`--on-oom exit` is the
+//! supervisor's).
+//!
+//! The kernel counts, per memory cgroup, the processes its out-of-memory killer killed
+//! (`oom_kill N`: cgroup v2 `memory.events`, v1 `memory.oom_control`), and raises the count
+//! before it sends the SIGKILL ("task reaper must see this", mm/oom_kill.c). So a child
+//! that died of SIGKILL while the count of reaper's cgroup grew was killed by it. The count
+//! is read then and only then: no polling, no wake-up.
+//!
+//! The cgroup is reaper's own, from /proc/self/cgroup, found once at start and held open
+//! (close-on-exec): no path walk and no allocation when a process dies, a count to compare
+//! with from before the app starts, and a file still readable when no descriptor is free
+//! later or the app has unmounted /sys. A container's cgroup file system shows its own
+//! cgroup at its root while /proc/self/cgroup may give the host's path
+//! (cgroup v1 without a cgroup namespace): the path is tried whole, then without its first
+//! component, and so on to the root of the mount.
+//!
+//! Each kill counted names at most one SIGKILL death, so two processes killed at once and
+//! reaped together are both named. The count says how many, not whom: a SIGKILL that
+//! someone else sent while the killer ended another process of the cgroup may take that
+//! one's name.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::Whence;
+
+use crate::error::describe;
+
+/// The count of out-of-memory kills in reaper's memory cgroup, held open.
+#[derive(Debug)]
+pub struct Counter {
+    file: OwnedFd,
+    /// The count when last read.
+    seen: u64,
+    /// Kills counted and not yet matched with a SIGKILL death.
+    unclaimed: u64,
+    /// A read failed: said once, not again.
+    said: bool,
+}
+
+impl Counter {
+    /// Finds reaper's memory cgroup and opens its count. When it cannot, says so once, at
+    /// debug level, or as a warning when `--on-oom exit` needs it (`needed`), and returns
+    /// `None`: reaper carries on without.
+    pub fn open(needed: bool) -> Option<Counter> {
+        match find() {
+            Ok(counter) => Some(counter),
+            Err(why) if needed => {
+                log::warn!("--on-oom exit: {why}: out-of-memory kills will not be seen");
+                None
+            }
+            Err(why) => {
+                log::debug!("{why}: out-of-memory kills will not be named");
+                None
+            }
+        }
+    }
+
+    /// The descriptor, for `close_inherited` to keep.
+    pub fn raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// Whether the out-of-memory killer killed the process just found dead of SIGKILL: a
+    /// kill counted since and not claimed by another. Allocates nothing.
+    pub fn claims_one(&mut self) -> bool {
+        match read_count(&self.file) {
+            Ok(now) => {
+                self.unclaimed += now.saturating_sub(self.seen);
+                self.seen = now;
+            }
+            Err(e) if !self.said => {
+                self.said = true;
+                log::debug!("cannot read the out-of-memory kill count: {}", describe(e));
+            }
+            Err(_) => {}
+        }
+        let claimed = self.unclaimed > 0;
+        self.unclaimed = self.unclaimed.saturating_sub(1);
+        claimed
+    }
+}
+
+/// The count's file: where memory cgroups are mounted, its name, and the cgroup version.
+struct Layout {
+    mount: &'static str,
+    file: &'static str,
+    version: u8,
+}
+
+const V1: Layout = Layout {
+    mount: "/sys/fs/cgroup/memory",
+    file: "memory.oom_control",
+    version: 1,
+};
+const V2: Layout = Layout {
+    mount: "/sys/fs/cgroup",
+    file: "memory.events",
+    version: 2,
+};
+
+fn find() -> Result<Counter, String> {
+    let own = std::fs::read("/proc/self/cgroup")
+        .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
+    let (layout, paths) =
+        candidates(&own).ok_or("no memory cgroup in /proc/self/cgroup".to_string())?;
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    let mut first_error = None;
+    for path in &paths {
+        match nix::fcntl::open(path, flags, Mode::empty()) {
+            Ok(file) => {
+                let seen = read_count(&file)
+                    .map_err(|e| format!("cannot read {}: {}", path.display(), describe(e)))?;
+                log::debug!(
+                    "out-of-memory kills: counted in {} (cgroup v{}), {seen} so far",
+                    path.display(),
+                    layout.version
+                );
+                return Ok(Counter {
+                    file,
+                    seen,
+                    unclaimed: 0,
+                    said: false,
+                });
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(format!(
+        "cannot open {} (cgroup v{}): {}",
+        paths
+            .first()
+            .map_or(String::new(), |p| p.display().to_string()),
+        layout.version,
+        describe(first_error.unwrap_or(Errno::ENOENT))
+    ))
+}
+
+/// Where the count of the cgroup `own` (the text of /proc/self/cgroup) may be, in the
+/// order to try: its whole path under the mount, then shorter and shorter ones, down to
+/// the mount's root. The v1 memory hierarchy when there is one (a hybrid host has both),
+/// else the v2 one. A component `..` (a cgroup outside reaper's cgroup namespace) ends
+/// the paths tried there.
+fn candidates(own: &[u8]) -> Option<(Layout, Vec<PathBuf>)> {
+    let mut v1 = None;
+    let mut v2 = None;
+    for line in own.split(|&c| c == b'\n') {
+        let mut fields = line.splitn(3, |&c| c == b':');
+        let (Some(id), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if controllers.split(|&c| c == b',').any(|c| c == b"memory") {
+            v1 = Some(path);
+        } else if id == b"0" && controllers.is_empty() {
+            v2 = Some(path);
+        }
+    }
+    let (layout, path) = match (v1, v2) {
+        (Some(path), _) => (V1, path),
+        (None, Some(path)) => (V2, path),
+        (None, None) => return None,
+    };
+    let parts: Vec<&[u8]> = path
+        .split(|&c| c == b'/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let usable = parts.iter().rposition(|&p| p == b"..").map_or(0, |i| i + 1);
+    let paths = (usable..=parts.len())
+        .map(|from| {
+            let mut p = PathBuf::from(layout.mount);
+            parts[from..]
+                .iter()
+                .for_each(|c| p.push(OsStr::from_bytes(c)));
+            p.push(layout.file);
+            p
+        })
+        .collect();
+    Some((layout, paths))
+}
+
+/// The `oom_kill` count in `file`, read again from its start into a buffer on the stack.
+fn read_count(file: &OwnedFd) -> Result<u64, Errno> {
+    let mut buf = [0u8; 512];
+    nix::unistd::lseek(file, 0, Whence::SeekSet)?;
+    let n = loop {
+        match nix::unistd::read(file, &mut buf) {
+            Err(Errno::EINTR) => {}
+            other => break other?,
+        }
+    };
+    count_in(buf.get(..n).unwrap_or_default()).ok_or(Errno::EINVAL)
+}
+
+/// The number on the `oom_kill` line of `text`.
+fn count_in(text: &[u8]) -> Option<u64> {
+    text.split(|&c| c == b'\n').find_map(|line| {
+        let n = line.strip_prefix(b"oom_kill ")?;
+        std::str::from_utf8(n).ok()?.trim().parse().ok()
+    })
+}
+
+/// A process the out-of-memory killer killed: its pid and command name, read from /proc
+/// before it was reaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Victim {
+    pub pid: libc::pid_t,
+    /// The command name (at most 15 bytes, TASK_COMM_LEN less its NUL); empty when /proc
+    /// could not tell.
+    comm: [u8; 16],
+    len: u8,
+}
+
+impl Victim {
+    /// Process `pid`, still a zombie, as /proc names it.
+    pub fn of(pid: libc::pid_t) -> Victim {
+        let mut victim = Victim {
+            pid,
+            comm: [0; 16],
+            len: 0,
+        };
+        if let Ok(comm) = std::fs::read(format!("/proc/{pid}/comm")) {
+            let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
+            let len = comm.len().min(victim.comm.len());
+            victim.comm[..len].copy_from_slice(&comm[..len]);
+            victim.len = len as u8;
+        }
+        victim
+    }
+
+    /// A victim named `comm`, for the tests' fake kernel.
+    #[cfg(test)]
+    pub fn named(pid: libc::pid_t, comm: &str) -> Victim {
+        let mut victim = Victim {
+            pid,
+            comm: [0; 16],
+            len: comm.len().min(16) as u8,
+        };
+        victim.comm[..usize::from(victim.len)]
+            .copy_from_slice(&comm.as_bytes()[..usize::from(victim.len)]);
+        victim
+    }
+
+    /// Logs the kill, as a warning (shown by default).
+    pub fn report(&self) {
+        log::warn!("{self} was killed by the out-of-memory killer");
+    }
+}
+
+impl fmt::Display for Victim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.comm.get(..usize::from(self.len)) {
+            Some(comm) if !comm.is_empty() => {
+                write!(f, "process {} ({})", self.pid, crate::error::shown(comm))
+            }
+            _ => write!(f, "process {}", self.pid),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tried(own: &str) -> Option<(u8, Vec<String>)> {
+        candidates(own.as_bytes()).map(|(layout, paths)| {
+            let paths = paths.iter().map(|p| p.display().to_string()).collect();
+            (layout.version, paths)
+        })
+    }
+
+    #[test]
+    fn v1_memory_is_found_and_tried_from_the_whole_path_down() {
+        let own = "9:name=systemd:/\n4:memory:/docker/abc\n1:cpu,cpuacct:/\n0::/\n";
+        let (version, paths) = tried(own).expect("found");
+        assert_eq!(version, 1, "a hybrid host: the v1 memory hierarchy counts");
+        assert_eq!(
+            paths,
+            [
+                "/sys/fs/cgroup/memory/docker/abc/memory.oom_control",
+                "/sys/fs/cgroup/memory/abc/memory.oom_control",
+                "/sys/fs/cgroup/memory/memory.oom_control",
+            ]
+        );
+        let (_, paths) = tried("5:blkio,memory:/\n").expect("found");
+        assert_eq!(paths, ["/sys/fs/cgroup/memory/memory.oom_control"]);
+    }
+
+    #[test]
+    fn v2_is_the_unified_line() {
+        let (version, paths) = tried("0::/kubepods/pod1/c2\n").expect("found");
+        assert_eq!(version, 2);
+        assert_eq!(paths[0], "/sys/fs/cgroup/kubepods/pod1/c2/memory.events");
+        assert_eq!(paths.last().unwrap(), "/sys/fs/cgroup/memory.events");
+        // Outside reaper's cgroup namespace: nothing above the `..` is tried.
+        let (_, paths) = tried("0::/../../x\n").expect("found");
+        assert_eq!(
+            paths,
+            [
+                "/sys/fs/cgroup/x/memory.events",
+                "/sys/fs/cgroup/memory.events"
+            ]
+        );
+        assert!(tried("3:cpu:/\n").is_none());
+        assert!(tried("").is_none());
+    }
+
+    #[test]
+    fn the_count_is_the_oom_kill_line() {
+        let v1 = b"oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";
+        assert_eq!(count_in(v1), Some(3));
+        let v2 = b"low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n";
+        assert_eq!(count_in(v2), Some(2));
+        assert_eq!(count_in(b"oom_kill_disable 0\n"), None);
+    }
+
+    #[test]
+    fn a_victim_is_named_on_one_line() {
+        let mut v = Victim {
+            pid: 12,
+            comm: [0; 16],
+            len: 0,
+        };
+        assert_eq!(v.to_string(), "process 12");
+        v.comm[..4].copy_from_slice(b"a\nb\xff");
+        v.len = 4;
+        assert_eq!(v.to_string(), "process 12 (a\\nb\\xff)");
+    }
+}
