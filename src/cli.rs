@@ -1421,6 +1421,48 @@ mod tests {
     }
 
     #[test]
+    fn on_oom_and_termination_log_from_the_option_or_the_environment() {
+        let run = |args: &[&str], env: &[(&str, &str)]| match parse_with(args, env) {
+            Ok(Request::Run(c)) => *c,
+            other => panic!("{args:?} {env:?} gave {other:?}"),
+        };
+        assert_eq!(config(&["x"]).on_oom, OnOom::Continue);
+        assert_eq!(config(&["--on-oom", "exit", "x"]).on_oom, OnOom::Exit);
+        assert_eq!(config(&["--on-oom=continue", "x"]).on_oom, OnOom::Continue);
+        assert_eq!(
+            run(&["x"], &[("REAPER_ON_OOM", "exit")]).on_oom,
+            OnOom::Exit
+        );
+        let c = run(&["--on-oom", "continue", "x"], &[("REAPER_ON_OOM", "exit")]);
+        assert_eq!(c.on_oom, OnOom::Continue, "the option wins");
+        assert!(usage_error(&["--on-oom", "EXIT", "x"]).contains("'EXIT' for --on-oom"));
+        match parse_with(&["x"], &[("REAPER_ON_OOM", "kill")]) {
+            Err(e) => assert!(e.to_string().contains("'kill' in REAPER_ON_OOM"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(config(&["-P", "--on-oom", "exit"]).on_oom, OnOom::Exit);
+
+        assert_eq!(config(&["x"]).termination_log, TerminationLog::Default);
+        assert_eq!(
+            config(&["--termination-log", "/tmp/m", "x"]).termination_log,
+            TerminationLog::At("/tmp/m".into())
+        );
+        assert_eq!(
+            config(&["--termination-log=none", "x"]).termination_log,
+            TerminationLog::Off
+        );
+        let c = run(&["x"], &[("REAPER_TERMINATION_LOG", "none")]);
+        assert_eq!(c.termination_log, TerminationLog::Off);
+        let c = run(
+            &["--termination-log", "/a", "x"],
+            &[("REAPER_TERMINATION_LOG", "none")],
+        );
+        assert_eq!(c.termination_log, TerminationLog::At("/a".into()));
+        assert!(usage_error(&["--termination-log=", "x"]).contains("empty path"));
+        assert!(usage_error(&["-P", "--termination-log", "/a"]).contains("--pause"));
+    }
+
+    #[test]
     fn pause_mode() {
         assert_eq!(config(&["-P"]).mode, Mode::Pause);
         assert_eq!(config(&["--pause", "-w"]).mode, Mode::Pause);

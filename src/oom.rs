@@ -64,6 +64,20 @@ impl Counter {
         }
     }
 
+    /// The count in `path`, for tests.
+    #[cfg(test)]
+    pub fn at(path: &std::path::Path) -> Counter {
+        let file = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .expect("open the count");
+        let seen = read_count(&file).expect("read the count");
+        Counter {
+            file,
+            seen,
+            unclaimed: 0,
+            said: false,
+        }
+    }
+
     /// The descriptor, for `close_inherited` to keep.
     pub fn raw_fd(&self) -> RawFd {
         self.file.as_raw_fd()
@@ -323,6 +337,25 @@ mod tests {
         let v2 = b"low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n";
         assert_eq!(count_in(v2), Some(2));
         assert_eq!(count_in(b"oom_kill_disable 0\n"), None);
+    }
+
+    #[test]
+    fn each_kill_counted_names_one_sigkill_death() {
+        let path = std::env::temp_dir().join(format!("reaper-oom-count-{}", std::process::id()));
+        let set = |n: u64| std::fs::write(&path, format!("under_oom 0\noom_kill {n}\n")).unwrap();
+        set(4);
+        let mut counter = Counter::at(&path);
+        assert!(
+            !counter.claims_one(),
+            "kills before reaper started are not counted"
+        );
+        set(6);
+        assert!(counter.claims_one());
+        assert!(counter.claims_one(), "two kills, two deaths named");
+        assert!(!counter.claims_one(), "a third SIGKILL was someone else's");
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(!counter.claims_one(), "an unreadable count names nobody");
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

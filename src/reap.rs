@@ -141,8 +141,12 @@ mod tests {
         assert_eq!(exit_code((libc::SIGSTOP << 8) | 0x7f), 1);
     }
 
+    /// The two tests that reap any child, one at a time: each would take the other's.
+    static REAPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn drain_reports_each_child_and_then_none() {
+        let _one_at_a_time = REAPING.lock();
         // Reaped by `drain`, not by std: `wait` would race it.
         #[allow(clippy::zombie_processes)]
         let pids: Vec<libc::pid_t> = (40..43)
@@ -169,5 +173,39 @@ mod tests {
         let mut want: Vec<_> = pids.iter().zip(40u8..).map(|(&p, c)| (p, c)).collect();
         want.sort();
         assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn a_child_sigkilled_while_the_count_grew_is_named_before_it_is_reaped() {
+        let _one_at_a_time = REAPING.lock();
+        let path = std::env::temp_dir().join(format!("reaper-oom-drain-{}", std::process::id()));
+        std::fs::write(&path, "oom_kill 0\n").expect("write the count");
+        let mut counter = Counter::at(&path);
+        // Reaped by `drain`, not by std.
+        #[allow(clippy::zombie_processes)]
+        let child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id() as libc::pid_t;
+        std::fs::write(&path, "oom_kill 1\n").expect("write the count");
+        crate::signals::send(pid, libc::SIGKILL).expect("kill sleep");
+        let mut seen = None;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while seen.is_none() && std::time::Instant::now() < deadline {
+            drain(Some(&mut counter), |exit| {
+                if exit.pid == pid {
+                    seen = Some(exit);
+                }
+            });
+            std::thread::yield_now();
+        }
+        std::fs::remove_file(&path).expect("remove the count");
+        let exit = seen.expect("the child was reaped");
+        assert_eq!(exit.status, libc::SIGKILL);
+        assert_eq!(
+            exit.oom.map(|v| v.to_string()),
+            Some(format!("process {pid} (sleep)"))
+        );
     }
 }

@@ -810,6 +810,70 @@ mod tests {
     }
 
     #[test]
+    fn on_oom_exit_ends_with_137_when_the_killer_kills_a_worker() {
+        for place in [Place::Pid1, Place::Subreaper(5)] {
+            let mut k = fake(place);
+            k.child(20, 20);
+            k.oom_killed.push(20);
+            k.dying.push((k.start + MS, 20, libc::SIGKILL));
+            let ended = run(&mut k, &["--on-oom", "exit", "-e", "137"], place);
+            assert_eq!(
+                ended.status, 137,
+                "{place:?}: not remapped: reaper's verdict"
+            );
+            assert_eq!(ended.why, Why::OomKill(Victim::named(20, "app")));
+            assert_eq!(
+                ended.asked_to_end,
+                Spare::Nobody,
+                "the teardown asks the app to end"
+            );
+            assert_eq!(k.procs.len(), 1, "the app is left for the teardown");
+            assert!(k.sent.is_empty(), "{:?}", k.sent);
+        }
+    }
+
+    #[test]
+    fn without_on_oom_exit_a_worker_killed_by_the_killer_changes_nothing() {
+        // And a SIGKILL that was not the killer's never ends the container.
+        for (args, oom) in [(&[][..], true), (&["--on-oom", "exit"][..], false)] {
+            let mut k = fake(Place::Pid1);
+            k.child(20, 20);
+            if oom {
+                k.oom_killed.push(20);
+            }
+            k.dying.push((k.start + MS, 20, libc::SIGKILL));
+            k.dying.push((k.start + 5 * MS, APP, exited(3)));
+            let ended = run(&mut k, args, Place::Pid1);
+            assert_eq!(ended.status, 3, "{args:?}");
+            assert_eq!(
+                ended.why,
+                Why::Ended {
+                    status: exited(3),
+                    oom: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn the_app_killed_by_the_killer_exits_137_and_says_so() {
+        for args in [&[][..], &["--on-oom", "exit"][..]] {
+            let mut k = fake(Place::Pid1);
+            k.oom_killed.push(APP);
+            k.exit(APP, libc::SIGKILL);
+            let ended = run(&mut k, args, Place::Pid1);
+            assert_eq!(ended.status, 137, "{args:?}");
+            assert_eq!(
+                ended.why,
+                Why::Ended {
+                    status: libc::SIGKILL,
+                    oom: true
+                }
+            );
+        }
+    }
+
+    #[test]
     fn pause_ends_on_term_or_int_and_forwards_nothing() {
         for end in [libc::SIGTERM, libc::SIGINT] {
             let mut k = Fake::new(Scope::of(Place::Pid1, None));
