@@ -71,10 +71,14 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // Before the app starts: what it counts from.
     let oom = oom::Counter::open(config.on_oom == cli::OnOom::Exit);
 
-    let (main_child, terminal) = match &config.mode {
+    let Started {
+        main_child,
+        terminal,
+        cannot_run,
+    } = match &config.mode {
         Mode::Command(argv) => start(argv, &config, inherited)
             .inspect_err(|e| termination::write(&config.termination_log, e))?,
-        Mode::Pause => (None, None),
+        Mode::Pause => Started::default(),
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
@@ -96,30 +100,47 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     shutdown::teardown(&mut kernel, spare, config.grace_period, |exit| {
         ended.note_orphan(exit, warn);
     });
-    if ended.status != status::OK && ended.why != termination::Why::Nothing {
-        termination::write(&config.termination_log, &ended.why);
+    if ended.status != status::OK {
+        match (&cannot_run, ended.why) {
+            (Some(why), _) => termination::write(&config.termination_log, why),
+            (None, termination::Why::Nothing) => {}
+            (None, why) => termination::write(&config.termination_log, &why),
+        }
     }
     log::info!("exiting with status {}", ended.status);
     logging::last_word();
     Ok(ended.status)
 }
 
+/// What `start` left: the main child, reaper's controlling terminal, and why the command
+/// could not run, if so (the child then exits 126 or 127).
+#[derive(Default)]
+struct Started {
+    main_child: Option<libc::pid_t>,
+    terminal: Option<terminal::Terminal>,
+    cannot_run: Option<String>,
+}
+
 /// Starts the command as `--user` and `--workdir` say, in the terminal's foreground when
-/// reaper has it; returns its pid and the controlling terminal.
+/// reaper has it.
 fn start(
     argv: &[OsString],
     config: &cli::Config,
     inherited: signals::Inherited,
-) -> Result<(Option<libc::pid_t>, Option<terminal::Terminal>), Error> {
+) -> Result<Started, Error> {
     let user = config.user.as_deref().map(user::lookup).transpose()?;
     let terminal = terminal::Terminal::controlling();
     let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
     let workdir = config.workdir.as_deref();
-    let child = spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir)?;
+    let (child, cannot_run) = spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir)?;
     if let Some(user) = &user {
         setup::warn_if_unable_to_signal(user.uid);
     }
-    Ok((Some(child), terminal))
+    Ok(Started {
+        main_child: Some(child),
+        terminal,
+        cannot_run,
+    })
 }
 
 /// Prints what was asked for (`--help`, `--version`); one that could not be written (a
