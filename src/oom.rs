@@ -21,18 +21,15 @@
 //! someone else sent while the killer ended another process of the cgroup may take that
 //! one's name.
 
-use std::ffi::OsStr;
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::Whence;
 
-use crate::error::describe;
+use crate::error::{describe, shown};
 
 /// The count of out-of-memory kills in reaper's memory cgroup, held open.
 #[derive(Debug)]
@@ -67,8 +64,8 @@ impl Counter {
     /// The count in `path`, for tests.
     #[cfg(test)]
     pub fn at(path: &std::path::Path) -> Counter {
-        let file = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .expect("open the count");
+        use std::os::unix::ffi::OsStrExt;
+        let file = open(path.as_os_str().as_bytes()).expect("open the count");
         let seen = read_count(&file).expect("read the count");
         Counter {
             file,
@@ -122,20 +119,21 @@ const V2: Layout = Layout {
 };
 
 fn find() -> Result<Counter, String> {
-    let own = std::fs::read("/proc/self/cgroup")
-        .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
-    let (layout, paths) =
-        candidates(&own).ok_or("no memory cgroup in /proc/self/cgroup".to_string())?;
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    const OWN: &[u8] = b"/proc/self/cgroup";
+    let unread = |path: &[u8], e| format!("cannot read {}: {}", shown(path), describe(e));
+    let mut buf = [0u8; 4096];
+    let own = open(OWN)
+        .and_then(|f| read_start(&f, &mut buf))
+        .map_err(|e| unread(OWN, e))?;
+    let (layout, paths) = candidates(own).ok_or("no memory cgroup in /proc/self/cgroup")?;
     let mut first_error = None;
     for path in &paths {
-        match nix::fcntl::open(path, flags, Mode::empty()) {
-            Ok(file) => {
-                let seen = read_count(&file)
-                    .map_err(|e| format!("cannot read {}: {}", path.display(), describe(e)))?;
+        let counted = open(path).and_then(|file| Ok((read_count(&file)?, file)));
+        match counted {
+            Ok((seen, file)) => {
                 log::debug!(
                     "out-of-memory kills: counted in {} (cgroup v{}), {seen} so far",
-                    path.display(),
+                    shown(path),
                     layout.version
                 );
                 return Ok(Counter {
@@ -150,14 +148,12 @@ fn find() -> Result<Counter, String> {
             }
         }
     }
-    Err(format!(
-        "cannot open {} (cgroup v{}): {}",
-        paths
-            .first()
-            .map_or(String::new(), |p| p.display().to_string()),
-        layout.version,
-        describe(first_error.unwrap_or(Errno::ENOENT))
-    ))
+    let first = paths.first().map_or(&[][..], Vec::as_slice);
+    Err(unread(first, first_error.unwrap_or(Errno::ENOENT)))
+}
+
+fn open(path: &[u8]) -> Result<OwnedFd, Errno> {
+    nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 /// Where the count of the cgroup `own` (the text of /proc/self/cgroup) may be, in the
@@ -165,7 +161,7 @@ fn find() -> Result<Counter, String> {
 /// the mount's root. The v1 memory hierarchy when there is one (a hybrid host has both),
 /// else the v2 one. A component `..` (a cgroup outside reaper's cgroup namespace) ends
 /// the paths tried there.
-fn candidates(own: &[u8]) -> Option<(Layout, Vec<PathBuf>)> {
+fn candidates(own: &[u8]) -> Option<(Layout, Vec<Vec<u8>>)> {
     let mut v1 = None;
     let mut v2 = None;
     for line in own.split(|&c| c == b'\n') {
@@ -193,28 +189,36 @@ fn candidates(own: &[u8]) -> Option<(Layout, Vec<PathBuf>)> {
     let usable = parts.iter().rposition(|&p| p == b"..").map_or(0, |i| i + 1);
     let paths = (usable..=parts.len())
         .map(|from| {
-            let mut p = PathBuf::from(layout.mount);
-            parts[from..]
-                .iter()
-                .for_each(|c| p.push(OsStr::from_bytes(c)));
-            p.push(layout.file);
+            let mut p = layout.mount.as_bytes().to_vec();
+            for part in parts.get(from..).unwrap_or_default() {
+                p.push(b'/');
+                p.extend_from_slice(part);
+            }
+            p.push(b'/');
+            p.extend_from_slice(layout.file.as_bytes());
             p
         })
         .collect();
     Some((layout, paths))
 }
 
-/// The `oom_kill` count in `file`, read again from its start into a buffer on the stack.
+/// What `file` holds from its start, as much as fits in `buf`: a cgroup or /proc file,
+/// made anew for each read from offset 0.
+fn read_start<'b>(file: &OwnedFd, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    nix::unistd::lseek(file, 0, Whence::SeekSet)?;
+    loop {
+        match nix::unistd::read(file, buf) {
+            Err(Errno::EINTR) => {}
+            Ok(n) => return Ok(buf.get(..n).unwrap_or_default()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The `oom_kill` count in `file`, read on the stack.
 fn read_count(file: &OwnedFd) -> Result<u64, Errno> {
     let mut buf = [0u8; 512];
-    nix::unistd::lseek(file, 0, Whence::SeekSet)?;
-    let n = loop {
-        match nix::unistd::read(file, &mut buf) {
-            Err(Errno::EINTR) => {}
-            other => break other?,
-        }
-    };
-    count_in(buf.get(..n).unwrap_or_default()).ok_or(Errno::EINVAL)
+    count_in(read_start(file, &mut buf)?).ok_or(Errno::EINVAL)
 }
 
 /// The number on the `oom_kill` line of `text`.
@@ -244,8 +248,10 @@ impl Victim {
             comm: [0; 16],
             len: 0,
         };
-        if let Ok(comm) = std::fs::read(format!("/proc/{pid}/comm")) {
-            let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
+        let mut buf = [0u8; 32];
+        let path = format!("/proc/{pid}/comm");
+        if let Ok(comm) = open(path.as_bytes()).and_then(|f| read_start(&f, &mut buf)) {
+            let comm = comm.strip_suffix(b"\n").unwrap_or(comm);
             let len = comm.len().min(victim.comm.len());
             victim.comm[..len].copy_from_slice(&comm[..len]);
             victim.len = len as u8;
@@ -289,7 +295,7 @@ mod tests {
 
     fn tried(own: &str) -> Option<(u8, Vec<String>)> {
         candidates(own.as_bytes()).map(|(layout, paths)| {
-            let paths = paths.iter().map(|p| p.display().to_string()).collect();
+            let paths = paths.iter().map(|p| shown(p)).collect();
             (layout.version, paths)
         })
     }

@@ -9,6 +9,7 @@
 use std::fmt;
 use std::path::Path;
 
+use log::Level;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::{Mode, SFlag};
@@ -47,6 +48,9 @@ impl fmt::Display for Why {
 }
 
 /// Writes `why` (one line) where `log` says, if the file is there, regular and empty.
+/// What kept it from being written is said at debug level, but as a warning when the file
+/// was named (`--termination-log`) and is not the application's own message, or when it
+/// could not be written (a read-only file system, no permission).
 pub fn write(log: &TerminationLog, why: &dyn fmt::Display) {
     let (path, named) = match log {
         TerminationLog::Off => return,
@@ -54,25 +58,25 @@ pub fn write(log: &TerminationLog, why: &dyn fmt::Display) {
         TerminationLog::At(path) => (Path::new(path), true),
     };
     let line = format!("{why}\n");
-    match write_line(path, line.as_bytes()) {
-        Ok(()) => log::debug!("wrote the termination message to {}", path.display()),
-        // Missing, not a file, or the application's own message: normal, unless the file
-        // was named on purpose.
-        Err(Unwritten::Left(why)) if named && why != "not empty" => log::warn!(
-            "termination message not written: {} is {why}",
-            path.display()
-        ),
-        Err(Unwritten::Left(why)) => log::debug!(
-            "termination message not written: {} is {why}",
-            path.display()
-        ),
-        Err(Unwritten::Failed(e)) => log::warn!(
-            "cannot write the termination message to {}: {}",
-            path.display(),
-            describe(e)
-        ),
-    }
+    let (warn, reason) = match write_line(path, line.as_bytes()) {
+        Ok(()) => {
+            log::debug!("termination message written to {}", path.display());
+            return;
+        }
+        Err(Unwritten::Left(NOT_EMPTY)) => (false, NOT_EMPTY.to_string()),
+        Err(Unwritten::Left(why)) => (named, why.to_string()),
+        Err(Unwritten::Failed(e)) => (true, describe(e)),
+    };
+    let level = if warn { Level::Warn } else { Level::Debug };
+    log::log!(
+        level,
+        "termination message not written to {}: {reason}",
+        path.display()
+    );
 }
+
+/// The application's own message is there.
+const NOT_EMPTY: &str = "not empty";
 
 enum Unwritten {
     /// Left alone: why.
@@ -108,7 +112,7 @@ fn check(st: nix::sys::stat::FileStat) -> Result<(), Unwritten> {
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         Err(Unwritten::Left("not a regular file"))
     } else if st.st_size != 0 {
-        Err(Unwritten::Left("not empty"))
+        Err(Unwritten::Left(NOT_EMPTY))
     } else {
         Ok(())
     }

@@ -305,7 +305,7 @@ fn a_cgroup_that_cannot_be_read_is_said_once_at_debug_level() {
             .collect();
         assert_eq!(said.len(), 1, "{mode:?}: {out:?}");
         assert!(
-            said[0].starts_with("reaper: debug: cannot open /sys/fs/cgroup/"),
+            said[0].starts_with("reaper: debug: cannot read /sys/fs/cgroup/"),
             "{said:?}"
         );
         // By default, nothing at all is said.
@@ -322,7 +322,7 @@ fn a_cgroup_that_cannot_be_read_is_said_once_at_debug_level() {
         assert_eq!(out.code, 4, "{out:?}");
         assert!(
             out.stderr
-                .starts_with("reaper: warning: --on-oom exit: cannot open /sys/fs/cgroup/")
+                .starts_with("reaper: warning: --on-oom exit: cannot read /sys/fs/cgroup/")
                 && out
                     .stderr
                     .ends_with(": out-of-memory kills will not be seen\n"),

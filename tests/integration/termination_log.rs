@@ -119,9 +119,9 @@ fn a_file_that_cannot_take_the_message_changes_no_status() {
     let ro = "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && exec \"$@\"";
     for mode in BOTH {
         let cases: [(&str, &str); 3] = [
-            (&missing, "is missing"),
-            (&fifo, "is not a regular file"),
-            (&sandbox.file(""), "is not a regular file"),
+            (&missing, "missing"),
+            (&fifo, "not a regular file"),
+            (&sandbox.file(""), "not a regular file"),
         ];
         for (path, said) in cases {
             let out = reaper(mode)
@@ -131,7 +131,7 @@ fn a_file_that_cannot_take_the_message_changes_no_status() {
             assert_eq!(out.code, 3, "{path}: {out:?}");
             assert_eq!(
                 out.stderr,
-                format!("reaper: warning: termination message not written: {path} {said}\n"),
+                format!("reaper: warning: termination message not written to {path}: {said}\n"),
                 "{mode:?}"
             );
         }
@@ -145,7 +145,7 @@ fn a_file_that_cannot_take_the_message_changes_no_status() {
         assert_eq!(
             out.stderr,
             format!(
-                "reaper: warning: cannot write the termination message to {read_only}: Read-only file system\n"
+                "reaper: warning: termination message not written to {read_only}: Read-only file system\n"
             ),
             "{mode:?}"
         );
