@@ -7,6 +7,7 @@
 //! Written once, as reaper exits; nothing about it can change the exit status.
 
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use log::Level;
@@ -57,10 +58,11 @@ pub fn write(log: &TerminationLog, why: &dyn fmt::Display) {
         TerminationLog::Default => (Path::new(DEFAULT_TERMINATION_LOG), false),
         TerminationLog::At(path) => (Path::new(path), true),
     };
+    let shown = || crate::error::shown(path.as_os_str().as_bytes());
     let line = format!("{why}\n");
     let (warn, reason) = match write_line(path, line.as_bytes()) {
         Ok(()) => {
-            log::debug!("termination message written to {}", path.display());
+            log::debug!("termination message written to {}", shown());
             return;
         }
         Err(Unwritten::Left(NOT_EMPTY)) => (false, NOT_EMPTY.to_string()),
@@ -71,7 +73,7 @@ pub fn write(log: &TerminationLog, why: &dyn fmt::Display) {
     log::log!(
         level,
         "termination message not written to {}: {reason}",
-        path.display()
+        shown()
     );
 }
 
