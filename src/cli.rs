@@ -1268,7 +1268,8 @@ Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
 or malformed --user included); 1 when reaper cannot start COMMAND (the user
 switch or --workdir failed included); 0 when --pause ends. With --wait-all:
-COMMAND's status if it is not 0, else that of the last process to end.
+COMMAND's status if it is not 0, else that of the last process to end. With
+--on-oom exit, 137 once the out-of-memory killer has killed any process.
 "#;
 // END GENERATED HELP
 

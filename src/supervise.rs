@@ -232,7 +232,7 @@ impl<'a> Machine<'a> {
     /// application's), through the usual teardown.
     fn on_oom_kill(&mut self, victim: Victim) -> ControlFlow<()> {
         log::warn!("--on-oom exit: ending the container (status 137)");
-        self.ended.status = status::killed_by(libc::SIGKILL);
+        self.ended.status = status::OUT_OF_MEMORY;
         self.ended.why = Why::OomKill(victim);
         self.ended.later_exits_count = None;
         Break(())
