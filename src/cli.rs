@@ -717,7 +717,7 @@ Whatever the policy, reaper names it, as a warning:
 .RB \(lq "process \fIN\fB (\fICOMM\fB) was killed by the out\-of\-memory killer" \(rq.
 It tells from the out-of-memory kill count of its own memory cgroup (found in
 .I /proc/self/cgroup
-at start and held open:
+at start, counted from before the application starts:
 .B oom_kill
 in
 .I memory.events

@@ -85,7 +85,6 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     let own = [
         terminal.as_ref().map(terminal::Terminal::raw_fd),
         logging::own_fd(),
-        oom.as_ref().map(oom::Counter::raw_fd),
     ];
     sys::fd::close_inherited(&own.into_iter().flatten().collect::<Vec<_>>());
     // Taken now, while a descriptor is free, for a teardown that may find none.

@@ -8,13 +8,15 @@
 //! that died of SIGKILL while the count of reaper's cgroup grew was killed by it. The count
 //! is read then and only then: no polling, no wake-up.
 //!
-//! The cgroup is reaper's own, from /proc/self/cgroup, found once at start and held open
-//! (close-on-exec): no path walk and no allocation when a process dies, a count to compare
-//! with from before the app starts, and a file still readable when no descriptor is free
-//! later or the app has unmounted /sys. A container's cgroup file system shows its own
-//! cgroup at its root while /proc/self/cgroup may give the host's path
-//! (cgroup v1 without a cgroup namespace): the path is tried whole, then without its first
-//! component, and so on to the root of the mount.
+//! The cgroup is reaper's own, from /proc/self/cgroup, found once at start, and counted
+//! from before the app starts. The file is opened again for each read (close-on-exec, on
+//! the stack, no allocation), not held open: a held descriptor would take the one that,
+//! at a descriptor limit of 4, reaper keeps for /proc so that the teardown can see what is
+//! left (`procs::hold`), and the teardown matters more than a name in the log. At that
+//! limit the count cannot be read, and reaper says so once. A container's cgroup file
+//! system shows its own cgroup at its root while /proc/self/cgroup may give the host's
+//! path (cgroup v1 without a cgroup namespace): the path is tried whole, then without its
+//! first component, and so on to the root of the mount.
 //!
 //! Each kill counted names at most one SIGKILL death, so two processes killed at once and
 //! reaped together are both named. The count says how many, not whom: a SIGKILL that
@@ -22,19 +24,19 @@
 //! one's name.
 
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use nix::unistd::Whence;
 
 use crate::error::{describe, shown};
 
-/// The count of out-of-memory kills in reaper's memory cgroup, held open.
+/// The count of out-of-memory kills in reaper's memory cgroup.
 #[derive(Debug)]
 pub struct Counter {
-    file: OwnedFd,
+    /// The file that holds it.
+    path: Vec<u8>,
     /// The count when last read.
     seen: u64,
     /// Kills counted and not yet matched with a SIGKILL death.
@@ -65,25 +67,20 @@ impl Counter {
     #[cfg(test)]
     pub fn at(path: &std::path::Path) -> Counter {
         use std::os::unix::ffi::OsStrExt;
-        let file = open(path.as_os_str().as_bytes()).expect("open the count");
-        let seen = read_count(&file).expect("read the count");
+        let path = path.as_os_str().as_bytes().to_vec();
+        let seen = read_count(&path).expect("read the count");
         Counter {
-            file,
+            path,
             seen,
             unclaimed: 0,
             said: false,
         }
     }
 
-    /// The descriptor, for `close_inherited` to keep.
-    pub fn raw_fd(&self) -> RawFd {
-        self.file.as_raw_fd()
-    }
-
     /// Whether the out-of-memory killer killed the process just found dead of SIGKILL: a
     /// kill counted since and not claimed by another. Allocates nothing.
     pub fn claims_one(&mut self) -> bool {
-        match read_count(&self.file) {
+        match read_count(&self.path) {
             Ok(now) => {
                 self.unclaimed += now.saturating_sub(self.seen);
                 self.seen = now;
@@ -127,29 +124,28 @@ fn find() -> Result<Counter, String> {
         .map_err(|e| unread(OWN, e))?;
     let (layout, paths) = candidates(own).ok_or("no memory cgroup in /proc/self/cgroup")?;
     let mut first_error = None;
-    for path in &paths {
-        let counted = open(path).and_then(|file| Ok((read_count(&file)?, file)));
-        match counted {
-            Ok((seen, file)) => {
+    for path in paths {
+        match read_count(&path) {
+            Ok(seen) => {
                 log::debug!(
                     "out-of-memory kills: counted in {} (cgroup v{}), {seen} so far",
-                    shown(path),
+                    shown(&path),
                     layout.version
                 );
                 return Ok(Counter {
-                    file,
+                    path,
                     seen,
                     unclaimed: 0,
                     said: false,
                 });
             }
             Err(e) => {
-                first_error.get_or_insert(e);
+                first_error.get_or_insert((path, e));
             }
         }
     }
-    let first = paths.first().map_or(&[][..], Vec::as_slice);
-    Err(unread(first, first_error.unwrap_or(Errno::ENOENT)))
+    let (first, e) = first_error.unwrap_or((Vec::new(), Errno::ENOENT));
+    Err(unread(&first, e))
 }
 
 fn open(path: &[u8]) -> Result<OwnedFd, Errno> {
@@ -202,10 +198,8 @@ fn candidates(own: &[u8]) -> Option<(Layout, Vec<Vec<u8>>)> {
     Some((layout, paths))
 }
 
-/// What `file` holds from its start, as much as fits in `buf`: a cgroup or /proc file,
-/// made anew for each read from offset 0.
+/// What `file` holds, as much as fits in `buf`: a cgroup or /proc file, read whole at once.
 fn read_start<'b>(file: &OwnedFd, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
-    nix::unistd::lseek(file, 0, Whence::SeekSet)?;
     loop {
         match nix::unistd::read(file, buf) {
             Err(Errno::EINTR) => {}
@@ -215,10 +209,10 @@ fn read_start<'b>(file: &OwnedFd, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> 
     }
 }
 
-/// The `oom_kill` count in `file`, read on the stack.
-fn read_count(file: &OwnedFd) -> Result<u64, Errno> {
+/// The `oom_kill` count in the file at `path`, read on the stack.
+fn read_count(path: &[u8]) -> Result<u64, Errno> {
     let mut buf = [0u8; 512];
-    count_in(read_start(file, &mut buf)?).ok_or(Errno::EINVAL)
+    count_in(read_start(&open(path)?, &mut buf)?).ok_or(Errno::EINVAL)
 }
 
 /// The number on the `oom_kill` line of `text`.
