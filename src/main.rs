@@ -5,17 +5,20 @@
 //! 1. block every signal reaper handles, before anything can race  (signals)
 //! 2. read the command line and environment                        (cli)
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
+//!    and find the cgroup's out-of-memory kill count                  (oom)
 //! 4. start the command in its own process group                   (spawn)
 //!    then close reaper's copies of inherited descriptors              (sys::fd)
 //!    and hold /proc open for the teardown                            (procs)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
-//!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
+//!    until the main child exits (--wait-all: until none is left;  (supervise, reap)
+//!    --on-oom exit: until the out-of-memory killer kills one)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
 //!    to the processes that are reaper's to end                       (shutdown::scope)
 //!
 //! Steps 5 and 6 talk to the kernel through `kernel::Kernel`, made once here for the
 //! scope reaper stands in, so that both are unit-tested without processes.
-//! 7. exit with the main child's status (--wait-all: see supervise)
+//! 7. when that status is a failure, say why in the termination log (termination)
+//! 8. exit with the main child's status (--wait-all: see supervise)
 //!
 //! Errors are `error::Error`, which carries the exit status (every status is named in
 //! `status`); this is the one place that prints a fatal one. `unsafe` is denied everywhere
