@@ -833,6 +833,23 @@ mod tests {
     }
 
     #[test]
+    fn on_oom_exit_ends_pause_too() {
+        let mut k = Fake::new(Scope::of(Place::Pid1, None));
+        k.child(20, 20);
+        k.oom_killed.push(20);
+        k.dying.push((k.start + MS, 20, libc::SIGKILL));
+        let ended = supervise(
+            &mut k,
+            &config(&["--on-oom", "exit"]),
+            Place::Pid1,
+            None,
+            None,
+        );
+        assert_eq!(ended.status, 137);
+        assert_eq!(ended.why, Why::OomKill(Victim::named(20, "app")));
+    }
+
+    #[test]
     fn without_on_oom_exit_a_worker_killed_by_the_killer_changes_nothing() {
         // And a SIGKILL that was not the killer's never ends the container.
         for (args, oom) in [(&[][..], true), (&["--on-oom", "exit"][..], false)] {
