@@ -8,7 +8,9 @@
 //! the main child's exit, a stop of the app) is one method; the kernel is `kernel::Kernel`.
 //!
 //! One `rt_sigtimedwait` (or signalfd read) per event and nothing else while idle: no timer, no poll, no
-//! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
+//! handler. Per SIGCHLD, one `waitpid` per exited child plus one (and, while the cgroup's
+//! out-of-memory count can be read, one `waitid` more per child, and a read of the count
+//! per SIGKILL death: see `reap`); per forwarded signal, one
 //! `kill`, and for one that asks the app to end (SIGTERM, SIGINT, SIGQUIT) a look in
 //! `/proc` for a stopped process to continue. Nothing in the loop allocates unless a log line at that level is enabled (nor
 //! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal
