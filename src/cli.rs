@@ -71,6 +71,10 @@ pub struct Config {
     /// Every option and variable that set something, in the order read: what `--explain`
     /// shows as each setting's origin.
     pub origins: Vec<Origin>,
+    /// What an out-of-memory kill does (`--on-oom`).
+    pub on_oom: OnOom,
+    /// Where a failed end is explained (`--termination-log`).
+    pub termination_log: TerminationLog,
 }
 
 /// One option or variable that set something: its row in `OPTIONS`, where it came from
@@ -82,6 +86,31 @@ pub struct Origin {
     from: String,
     value: OsString,
 }
+
+/// What reaper does when the out-of-memory killer kills a process (`--on-oom`).
+#[derive(Debug, PartialEq, Eq, Clone, Copy, Default)]
+pub enum OnOom {
+    /// Name it in the log and go on.
+    #[default]
+    Continue,
+    /// Name it, then end the container: teardown, exit 137.
+    Exit,
+}
+
+/// Where reaper writes why the app failed (`--termination-log`).
+#[derive(Debug, PartialEq, Eq, Clone, Default)]
+pub enum TerminationLog {
+    /// `/dev/termination-log`, when it is there (Kubernetes mounts it).
+    #[default]
+    Default,
+    /// A file named with the option or its variable.
+    At(OsString),
+    /// `none`: nowhere.
+    Off,
+}
+
+/// The file Kubernetes mounts in every container and shows in `kubectl describe pod`.
+pub const DEFAULT_TERMINATION_LOG: &str = "/dev/termination-log";
 
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
 
@@ -262,7 +291,7 @@ const OPTIONS: &[Opt] = &[
         child: true,
         vars: &[Var {
             shown: "DUMB_INIT_SETSID=0",
-            listed: 16,
+            listed: 18,
             reads: Reads::FlagIfShown,
             help: doc("as --single-child"),
             man: doc(r#"As
@@ -290,7 +319,7 @@ This is the default; the option is accepted for
         // tini's variables for -s and -g: both are what reaper does anyway.
         vars: &[Var {
             shown: "TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP",
-            listed: 18,
+            listed: 20,
             reads: Reads::Never,
             help: doc("accepted for tini; no effect"),
             man: doc(r#"Accepted for tini; no effect (reaper does both by default)."#),
@@ -486,7 +515,7 @@ An empty value counts as unset."#),
             },
             Var {
                 shown: "TINI_VERBOSITY=N",
-                listed: 14,
+                listed: 16,
                 reads: Reads::Always(|b, v| {
                     match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
                         Some(n) => b.env_level = Some(level_from_count(n)),
@@ -507,7 +536,7 @@ is a step up from it."#,
             },
             Var {
                 shown: "DUMB_INIT_DEBUG=1",
-                listed: 15,
+                listed: 17,
                 reads: Reads::Debug,
                 help: doc("as -vv"),
                 man: doc(r#"As
@@ -515,7 +544,7 @@ is a step up from it."#,
             },
             Var {
                 shown: "CATATONIT_DEBUG=ANY",
-                listed: 17,
+                listed: 19,
                 // catatonit turns debug output on for any value.
                 reads: Reads::Debug,
                 help: doc("as -vv"),
@@ -525,7 +554,7 @@ whatever the value (as catatonit)."#),
             },
             Var {
                 shown: "CATATONIT_LOG",
-                listed: 19,
+                listed: 21,
                 // catatonit refuses to start with it ("reserved for future use"); it means
                 // nothing yet.
                 reads: Reads::Always(|b, _| {
@@ -982,6 +1011,109 @@ reaper's own permissions, not those of
 .BR \-\-user ).
 Nothing is started, no signal is handled, and reaper does not become a subreaper."#),
     },
+    Opt {
+        short: None,
+        long: Some("on-oom"),
+        takes: Takes::Value(doc("continue|exit"), |b, v| {
+            b.config.on_oom = parse_on_oom(v, "for --on-oom")?;
+            Ok(())
+        }),
+        help: doc(
+            "when the out-of-memory killer kills a process: name\nit and go on (continue, the default), or also end\nthe container (exit: teardown, status 137)",
+        ),
+        child: false,
+        vars: &[Var {
+            shown: "REAPER_ON_OOM=continue|exit",
+            listed: 14,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config.on_oom = parse_on_oom(v, "in REAPER_ON_OOM")?;
+                Ok(())
+            }),
+            help: doc("as --on-oom (the option wins)"),
+            man: doc(r#"As
+.BR \-\-on\-oom ;
+the option wins."#),
+        }],
+        man: doc(
+            r#"What reaper does when the kernel's out-of-memory killer kills a process of the
+container.
+Whatever the policy, reaper names it, as a warning:
+.RB \(lq "process \fIN\fB (\fICOMM\fB) was killed by the out\-of\-memory killer" \(rq.
+It tells from the out-of-memory kill count of its own memory cgroup (found in
+.I /proc/self/cgroup
+at start, counted from before the application starts:
+.B oom_kill
+in
+.I memory.events
+with cgroup v2,
+.I memory.oom_control
+with v1), read only when a process it reaps died of SIGKILL: no polling.
+When that count cannot be read, reaper says so once at debug level and carries on (a
+warning with
+.BR exit ).
+.B continue
+(the default): nothing more; the application killed that way exits 137, as any process
+killed by SIGKILL.
+.BR exit :
+the out-of-memory kill of any process (a worker, not only the application) ends the
+container: the usual teardown (SIGTERM to everything, the application's group included,
+the grace period, SIGKILL) and exit status 137, so that the orchestrator restarts a
+container that would otherwise run on without the worker.
+A kill during the teardown changes nothing."#,
+        ),
+    },
+    Opt {
+        short: None,
+        long: Some("termination-log"),
+        takes: Takes::Value(doc("PATH"), |b, v| {
+            b.config.termination_log = parse_termination_log(v, "for --termination-log")?;
+            Ok(())
+        }),
+        help: doc(
+            "when COMMAND fails, say why in PATH if it is an empty\nfile (default /dev/termination-log; none: nowhere)",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_TERMINATION_LOG=PATH",
+            listed: 15,
+            reads: Reads::UnlessGiven(|b, v| {
+                b.config.termination_log = parse_termination_log(v, "in REAPER_TERMINATION_LOG")?;
+                Ok(())
+            }),
+            help: doc("as --termination-log (the option wins)"),
+            man: doc(r#"As
+.BR \-\-termination\-log ;
+the option wins."#),
+        }],
+        man: doc(
+            r#"When the application ends in failure (a non-zero status after
+.BR \-e ,
+a signal, an out-of-memory kill, or a command that cannot be started), and
+.I PATH
+is a regular file that is still empty, reaper writes one line there saying why:
+.RB \(lq "exited with status 3" \(rq,
+.RB \(lq "killed by SIGSEGV" \(rq,
+.RB \(lq "killed by the out\-of\-memory killer" \(rq,
+.RB \(lq "cannot run 'x': No such file or directory" \(rq,
+or, when
+.B \-\-on\-oom exit
+ended the container,
+.RB \(lq "process \fIN\fB (\fICOMM\fB) was killed by the out\-of\-memory killer" \(rq.
+Kubernetes mounts
+.I /dev/termination\-log
+(the default) in every container and shows what it holds as the container's last
+state in
+.BR "kubectl describe pod" .
+reaper never creates the file and never overwrites what the application wrote there.
+.B none
+turns it off.
+Writing it never changes the exit status: a file that is missing, not a regular file
+or not empty is left alone (said at debug level, or as a warning when
+.I PATH
+was given); one that cannot be written (a read-only file system, no permission) is a
+warning."#,
+        ),
+    },
 ];
 
 // Which options were given is a bit each (`Builder::given`).
@@ -1225,6 +1357,28 @@ fn parse_pdeath_signal(value: &str) -> Result<i32, Error> {
         )));
     }
     Ok(sig)
+}
+
+fn parse_on_oom(value: &OsStr, place: &str) -> Result<OnOom, Error> {
+    match value.as_bytes() {
+        b"continue" => Ok(OnOom::Continue),
+        b"exit" => Ok(OnOom::Exit),
+        _ => Err(Error::usage(format!(
+            "invalid value '{}' {place} (continue or exit)",
+            shown(value.as_bytes())
+        ))),
+    }
+}
+
+/// A path, byte for byte, or `none`; an empty one (`--termination-log=`) is a mistake.
+fn parse_termination_log(value: &OsStr, place: &str) -> Result<TerminationLog, Error> {
+    match value.as_bytes() {
+        b"" => Err(Error::usage(format!(
+            "empty path {place} (a file, or none)"
+        ))),
+        b"none" => Ok(TerminationLog::Off),
+        _ => Ok(TerminationLog::At(value.to_owned())),
+    }
 }
 
 fn parse_exit_code(value: &str) -> Result<u8, Error> {
@@ -1482,6 +1636,11 @@ Options:
                                in COMMAND and its arguments (not a shell)
       --explain                print what reaper would do, one 'key: value' a line,
                                and exit without starting anything
+      --on-oom continue|exit   when the out-of-memory killer kills a process: name
+                               it and go on (continue, the default), or also end
+                               the container (exit: teardown, status 137)
+      --termination-log PATH   when COMMAND fails, say why in PATH if it is an empty
+                               file (default /dev/termination-log; none: nowhere)
 
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
 A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
@@ -1505,6 +1664,8 @@ Environment:
   REAPER_SCOPE_ABSTRACT_UNIX=1  as --scope-abstract-unix (1/true/yes/on, 0/false/no/off)
   REAPER_SANDBOX_BEST_EFFORT=1  as --sandbox-best-effort (1/true/yes/on, 0/false/no/off)
   REAPER_EXPAND_ENV=1           as --expand-env (1/true/yes/on, 0/false/no/off)
+  REAPER_ON_OOM=continue|exit   as --on-oom (the option wins)
+  REAPER_TERMINATION_LOG=PATH   as --termination-log (the option wins)
   TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
   DUMB_INIT_DEBUG=1             as -vv
   DUMB_INIT_SETSID=0            as --single-child
@@ -1517,8 +1678,9 @@ Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
 or malformed --user, a Landlock restriction that cannot be applied included); 1
 when reaper cannot start COMMAND (the user switch or --workdir failed
-included); 0 when --pause ends. With --wait-all:
-COMMAND's status if it is not 0, else that of the last process to end.
+included); 0 when --pause ends. With --wait-all: COMMAND's status if it is not
+0, else that of the last process to end. With --on-oom exit, 137 once the
+out-of-memory killer has killed any process.
 "#;
 // END GENERATED HELP
 
@@ -1591,11 +1753,11 @@ fn push_origin(out: &mut String, from: &str) {
 
 // BEGIN GENERATED EXPLAIN by: REAPER_REGENERATE=1 cargo test --bin reaper docgen
 /// The rows `--explain` shows: those that set something (not `-g`, `-s`, `--help`...).
-const EXPLAINED: u64 = 0x21ffff9;
+const EXPLAINED: u64 = 0x1a1ffff9;
 /// The rows whose every value counts (`(repeatable)` in their help), not the last one.
 const REPEATABLE: u64 = 0x2030;
 /// Each row's default, as its help gives it (`(default X`), a line each.
-const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n";
+const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log";
 // END GENERATED EXPLAIN
 
 impl Var {
@@ -1744,6 +1906,48 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(usage_error(&["--wait-all=1", "x"]).contains("'--wait-all'"));
+    }
+
+    #[test]
+    fn on_oom_and_termination_log_from_the_option_or_the_environment() {
+        let run = |args: &[&str], env: &[(&str, &str)]| match parse_with(args, env) {
+            Ok(Request::Run(c)) => *c,
+            other => panic!("{args:?} {env:?} gave {other:?}"),
+        };
+        assert_eq!(config(&["x"]).on_oom, OnOom::Continue);
+        assert_eq!(config(&["--on-oom", "exit", "x"]).on_oom, OnOom::Exit);
+        assert_eq!(config(&["--on-oom=continue", "x"]).on_oom, OnOom::Continue);
+        assert_eq!(
+            run(&["x"], &[("REAPER_ON_OOM", "exit")]).on_oom,
+            OnOom::Exit
+        );
+        let c = run(&["--on-oom", "continue", "x"], &[("REAPER_ON_OOM", "exit")]);
+        assert_eq!(c.on_oom, OnOom::Continue, "the option wins");
+        assert!(usage_error(&["--on-oom", "EXIT", "x"]).contains("'EXIT' for --on-oom"));
+        match parse_with(&["x"], &[("REAPER_ON_OOM", "kill")]) {
+            Err(e) => assert!(e.to_string().contains("'kill' in REAPER_ON_OOM"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(config(&["-P", "--on-oom", "exit"]).on_oom, OnOom::Exit);
+
+        assert_eq!(config(&["x"]).termination_log, TerminationLog::Default);
+        assert_eq!(
+            config(&["--termination-log", "/tmp/m", "x"]).termination_log,
+            TerminationLog::At("/tmp/m".into())
+        );
+        assert_eq!(
+            config(&["--termination-log=none", "x"]).termination_log,
+            TerminationLog::Off
+        );
+        let c = run(&["x"], &[("REAPER_TERMINATION_LOG", "none")]);
+        assert_eq!(c.termination_log, TerminationLog::Off);
+        let c = run(
+            &["--termination-log", "/a", "x"],
+            &[("REAPER_TERMINATION_LOG", "none")],
+        );
+        assert_eq!(c.termination_log, TerminationLog::At("/a".into()));
+        assert!(usage_error(&["--termination-log=", "x"]).contains("empty path"));
+        assert!(usage_error(&["-P", "--termination-log", "/a"]).contains("--pause"));
     }
 
     #[test]

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use crate::oom::Counter;
 use crate::procs::{self, Proc, Walk};
-use crate::reap::{self, Children};
+use crate::reap::{self, Children, Exit};
 use crate::shutdown::scope::{self, Notes, Reached, Scope};
 use crate::signals::{self, Received};
 use crate::signo::SigSet;
@@ -26,8 +27,9 @@ pub trait Kernel {
     /// Whether reaper can still wait for signals (see `signals::can_wait`).
     fn can_wait(&self) -> bool;
     fn now(&self) -> Instant;
-    /// Reaps every child that has exited (`reap::drain`).
-    fn reap(&mut self, on_exit: impl FnMut(libc::pid_t, i32)) -> Children;
+    /// Reaps every child that has exited (`reap::drain`), telling which ones the
+    /// out-of-memory killer killed.
+    fn reap(&mut self, on_exit: impl FnMut(Exit)) -> Children;
     /// The stop signal of child `pid`, if it stopped since last asked (`reap::stopped`).
     fn stopped(&mut self, pid: libc::pid_t) -> Option<i32>;
     /// `kill(target, sig)`.
@@ -53,8 +55,12 @@ pub trait Kernel {
     fn others_in_namespace(&mut self) -> bool;
 }
 
-/// The kernel itself, for reaper standing in `scope`.
-pub struct Os(pub Scope);
+/// The kernel itself, for reaper standing in `scope`, with its cgroup's out-of-memory
+/// kill count when it can read it.
+pub struct Os {
+    pub scope: Scope,
+    pub oom: Option<Counter>,
+}
 
 impl Kernel for Os {
     fn wait(&mut self, timeout: Option<Duration>) -> Option<Received> {
@@ -69,8 +75,8 @@ impl Kernel for Os {
         Instant::now()
     }
 
-    fn reap(&mut self, on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
-        reap::drain(on_exit)
+    fn reap(&mut self, on_exit: impl FnMut(Exit)) -> Children {
+        reap::drain(self.oom.as_mut(), on_exit)
     }
 
     fn stopped(&mut self, pid: libc::pid_t) -> Option<i32> {
@@ -86,7 +92,7 @@ impl Kernel for Os {
     }
 
     fn processes(&mut self) -> Option<Vec<Proc>> {
-        let own_pid = match self.0 {
+        let own_pid = match self.scope {
             Scope::Namespace => 1,
             Scope::Descendants { own_pid, .. } => own_pid,
         };
@@ -116,7 +122,7 @@ impl Kernel for Os {
     }
 
     fn scope(&self) -> Scope {
-        self.0
+        self.scope
     }
 
     fn signal_scope(
@@ -125,7 +131,7 @@ impl Kernel for Os {
         spare: Option<libc::pid_t>,
         notes: &mut Notes,
     ) -> Reached {
-        self.0.signal(sigs, spare, notes)
+        self.scope.signal(sigs, spare, notes)
     }
 
     fn others_in_namespace(&mut self) -> bool {
@@ -138,6 +144,7 @@ impl Kernel for Os {
 #[cfg(test)]
 pub mod fake {
     use super::*;
+    use crate::oom::Victim;
     use std::collections::VecDeque;
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +184,8 @@ pub mod fake {
         pub can_wait: bool,
         /// `/proc` cannot be read.
         pub no_proc: bool,
+        /// These die of the out-of-memory killer when they die of SIGKILL.
+        pub oom_killed: Vec<libc::pid_t>,
     }
 
     pub fn signal(signo: i32) -> Received {
@@ -202,6 +211,7 @@ pub mod fake {
                 sent: Vec::new(),
                 can_wait: true,
                 no_proc: false,
+                oom_killed: Vec::new(),
             }
         }
 
@@ -327,10 +337,12 @@ pub mod fake {
             self.clock
         }
 
-        fn reap(&mut self, mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
+        fn reap(&mut self, mut on_exit: impl FnMut(Exit)) -> Children {
             self.settle();
             for (pid, status) in std::mem::take(&mut self.exited) {
-                on_exit(pid, status);
+                let oom = (status == libc::SIGKILL && self.oom_killed.contains(&pid))
+                    .then(|| Victim::named(pid, "app"));
+                on_exit(Exit { pid, status, oom });
             }
             if self.procs.iter().any(|p| p.child) {
                 Children::Running

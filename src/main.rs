@@ -6,17 +6,20 @@
 //! 2. read the command line and environment                        (cli)
 //!    (--explain: say what the rest would do, and stop)              (explain)
 //! 3. set up logging; become a subreaper unless PID 1              (logging, setup)
+//!    and find the cgroup's out-of-memory kill count                  (oom)
 //! 4. start the command in its own process group                   (spawn)
 //!    then close reaper's copies of inherited descriptors              (sys::fd)
 //!    and hold /proc open for the teardown                            (procs)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
-//!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
+//!    until the main child exits (--wait-all: until none is left;  (supervise, reap)
+//!    --on-oom exit: until the out-of-memory killer kills one)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
 //!    to the processes that are reaper's to end                       (shutdown::scope)
 //!
 //! Steps 5 and 6 talk to the kernel through `kernel::Kernel`, made once here for the
 //! scope reaper stands in, so that both are unit-tested without processes.
-//! 7. exit with the main child's status (--wait-all: see supervise)
+//! 7. when that status is a failure, say why in the termination log (termination)
+//! 8. exit with the main child's status (--wait-all: see supervise)
 //!
 //! Errors are `error::Error`, which carries the exit status (every status is named in
 //! `status`); this is the one place that prints a fatal one. `unsafe` is denied everywhere
@@ -35,6 +38,7 @@ mod expand;
 mod explain;
 mod kernel;
 mod logging;
+mod oom;
 mod procs;
 mod reap;
 mod sandbox;
@@ -49,6 +53,7 @@ mod supervise;
 #[allow(unsafe_code)]
 mod sys;
 mod terminal;
+mod termination;
 mod user;
 
 use std::ffi::OsString;
@@ -77,10 +82,17 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     logging::init(config.log_level.0, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
+    // Before the app starts: what it counts from.
+    let oom = oom::Counter::open(config.on_oom == cli::OnOom::Exit);
 
-    let (main_child, terminal) = match &config.mode {
-        Mode::Command(argv) => start(argv, &config, inherited)?,
-        Mode::Pause => (None, None),
+    let Started {
+        main_child,
+        terminal,
+        cannot_run,
+    } = match &config.mode {
+        Mode::Command(argv) => start(argv, &config, inherited)
+            .inspect_err(|e| termination::write(&config.termination_log, e))?,
+        Mode::Pause => Started::default(),
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
@@ -92,26 +104,43 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();
-    let mut kernel = kernel::Os(shutdown::scope::Scope::of(place, main_child));
+    let scope = shutdown::scope::Scope::of(place, main_child);
+    let mut kernel = kernel::Os { scope, oom };
     let mut ended =
         supervise::supervise(&mut kernel, &config, place, main_child, terminal.as_ref());
     terminal.iter().for_each(terminal::Terminal::take_back);
     let (spare, warn) = (ended.asked_to_end, config.warn_on_reap);
-    shutdown::teardown(&mut kernel, spare, config.grace_period, |pid, status| {
-        ended.note_orphan(pid, status, warn);
+    shutdown::teardown(&mut kernel, spare, config.grace_period, |exit| {
+        ended.note_orphan(exit, warn);
     });
+    if ended.status != status::OK {
+        match (&cannot_run, ended.why) {
+            (Some(why), _) => termination::write(&config.termination_log, why),
+            (None, termination::Why::Nothing) => {}
+            (None, why) => termination::write(&config.termination_log, &why),
+        }
+    }
     log::info!("exiting with status {}", ended.status);
     logging::last_word();
     Ok(ended.status)
 }
 
+/// What `start` left: the main child, reaper's controlling terminal, and why the command
+/// could not run, if so (the child then exits 126 or 127).
+#[derive(Default)]
+struct Started {
+    main_child: Option<libc::pid_t>,
+    terminal: Option<terminal::Terminal>,
+    cannot_run: Option<String>,
+}
+
 /// Starts the command as `--user`, `--workdir` and `--expand-env` say, in the terminal's
-/// foreground when reaper has it; returns its pid and the controlling terminal.
+/// foreground when reaper has it.
 fn start(
     argv: &[OsString],
     config: &cli::Config,
     inherited: signals::Inherited,
-) -> Result<(Option<libc::pid_t>, Option<terminal::Terminal>), Error> {
+) -> Result<Started, Error> {
     let (user, argv) = spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
     let argv = &argv;
     let terminal = terminal::Terminal::controlling();
@@ -122,11 +151,16 @@ fn start(
     let confine = ruleset
         .as_ref()
         .map(|r| (r.as_fd(), config.confine.best_effort));
-    let child = spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir, confine)?;
+    let (child, cannot_run) =
+        spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir, confine)?;
     if let Some(user) = &user {
         setup::warn_if_unable_to_signal(user.uid);
     }
-    Ok((Some(child), terminal))
+    Ok(Started {
+        main_child: Some(child),
+        terminal,
+        cannot_run,
+    })
 }
 
 /// Prints what was asked for (`--help`, `--version`); one that could not be written (a

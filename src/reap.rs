@@ -4,6 +4,11 @@
 //! SIGCHLD pending. So every SIGCHLD drains `waitpid(-1, WNOHANG)` until nothing is left
 //! to collect. This module only reaps; it signals nobody.
 //!
+//! When reaper can read its cgroup's out-of-memory kill count (`oom`), each exited child
+//! is first looked at without being reaped (`waitid` with `WNOWAIT`): one that SIGKILL
+//! killed is checked against the count, and named from /proc while it is still there.
+//! That is one `waitid` more per child, and a read of the count per SIGKILL death.
+//!
 //! `waitpid` is called raw (`sys::wait`): nix's wrapper turns the status of a child killed
 //! by a real-time signal into EINVAL after the kernel has reaped it, and the main child's
 //! status must never be lost.
@@ -12,7 +17,18 @@ use nix::errno::Errno;
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use crate::oom::{Counter, Victim};
 use crate::{status, sys};
+
+/// A child reaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    pub pid: libc::pid_t,
+    /// Its wait status.
+    pub status: i32,
+    /// The out-of-memory killer killed it (and it was named in the log).
+    pub oom: Option<Victim>,
+}
 
 /// What is left after a drain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,12 +39,17 @@ pub enum Children {
     None,
 }
 
-/// Reaps every child that has exited, calling `on_exit(pid, status)` for each, and says
-/// whether any child is left. Allocates nothing: it runs once per SIGCHLD.
-pub fn drain(mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
+/// Reaps every child that has exited, calling `on_exit` for each, and says whether any
+/// child is left; `oom`, when reaper can read it, tells which ones the out-of-memory killer
+/// killed. Allocates nothing (but to name one the killer killed): it runs once per SIGCHLD.
+pub fn drain(mut oom: Option<&mut Counter>, mut on_exit: impl FnMut(Exit)) -> Children {
     loop {
-        match sys::wait::reap_one() {
-            Ok(Some((pid, status))) => on_exit(pid, status),
+        let next = match oom.as_deref_mut() {
+            Some(counter) => reap_watching(counter),
+            None => sys::wait::reap_one(-1).map(|r| r.map(|(pid, status)| plain(pid, status))),
+        };
+        match next {
+            Ok(Some(exit)) => on_exit(exit),
             Ok(None) => return Children::Running,
             Err(Errno::EINTR) => {}
             Err(Errno::ECHILD) => return Children::None,
@@ -39,6 +60,34 @@ pub fn drain(mut on_exit: impl FnMut(libc::pid_t, i32)) -> Children {
             }
         }
     }
+}
+
+fn plain(pid: libc::pid_t, status: i32) -> Exit {
+    Exit {
+        pid,
+        status,
+        oom: None,
+    }
+}
+
+/// Reaps one exited child, first looked at as a zombie: when SIGKILL killed it and the
+/// out-of-memory kill count grew, it is named from /proc before it is gone.
+fn reap_watching(counter: &mut Counter) -> Result<Option<Exit>, Errno> {
+    let Some((pid, sigkilled)) = sys::wait::peek_exited()? else {
+        return Ok(None);
+    };
+    let oom = (sigkilled && counter.claims_one()).then(|| Victim::of(pid));
+    oom.iter().for_each(Victim::report);
+    // Still there: reaper is the only one to reap its children. Any child, should it not be.
+    let reaped = match sys::wait::reap_one(pid)? {
+        Some(reaped) => Some(reaped),
+        None => sys::wait::reap_one(-1)?,
+    };
+    Ok(reaped.map(|(pid, status)| Exit {
+        pid,
+        status,
+        oom: oom.filter(|v| v.pid == pid),
+    }))
 }
 
 /// The stop signal of `pid`, if it has stopped since last asked; it stays a child either
@@ -92,8 +141,12 @@ mod tests {
         assert_eq!(exit_code((libc::SIGSTOP << 8) | 0x7f), 1);
     }
 
+    /// The two tests that reap any child, one at a time: each would take the other's.
+    static REAPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn drain_reports_each_child_and_then_none() {
+        let _one_at_a_time = REAPING.lock();
         // Reaped by `drain`, not by std: `wait` would race it.
         #[allow(clippy::zombie_processes)]
         let pids: Vec<libc::pid_t> = (40..43)
@@ -109,9 +162,9 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         // Other tests in this process may fork too, so keep only our own children.
         while seen.len() < 3 && std::time::Instant::now() < deadline {
-            drain(|pid, status| {
-                if pids.contains(&pid) {
-                    seen.push((pid, exit_code(status)));
+            drain(None, |exit| {
+                if pids.contains(&exit.pid) {
+                    seen.push((exit.pid, exit_code(exit.status)));
                 }
             });
             std::thread::yield_now();
@@ -120,5 +173,39 @@ mod tests {
         let mut want: Vec<_> = pids.iter().zip(40u8..).map(|(&p, c)| (p, c)).collect();
         want.sort();
         assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn a_child_sigkilled_while_the_count_grew_is_named_before_it_is_reaped() {
+        let _one_at_a_time = REAPING.lock();
+        let path = std::env::temp_dir().join(format!("reaper-oom-drain-{}", std::process::id()));
+        std::fs::write(&path, "oom_kill 0\n").expect("write the count");
+        let mut counter = Counter::at(&path);
+        // Reaped by `drain`, not by std.
+        #[allow(clippy::zombie_processes)]
+        let child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id() as libc::pid_t;
+        std::fs::write(&path, "oom_kill 1\n").expect("write the count");
+        crate::signals::send(pid, libc::SIGKILL).expect("kill sleep");
+        let mut seen = None;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while seen.is_none() && std::time::Instant::now() < deadline {
+            drain(Some(&mut counter), |exit| {
+                if exit.pid == pid {
+                    seen = Some(exit);
+                }
+            });
+            std::thread::yield_now();
+        }
+        std::fs::remove_file(&path).expect("remove the count");
+        let exit = seen.expect("the child was reaped");
+        assert_eq!(exit.status, libc::SIGKILL);
+        assert_eq!(
+            exit.oom.map(|v| v.to_string()),
+            Some(format!("process {pid} (sleep)"))
+        );
     }
 }

@@ -23,7 +23,7 @@ pub mod scope;
 use std::time::{Duration, Instant};
 
 use crate::kernel::Kernel;
-use crate::reap::Children;
+use crate::reap::{Children, Exit};
 use crate::signo;
 use scope::{Notes, Reached, Scope};
 
@@ -57,7 +57,7 @@ pub fn teardown<K: Kernel>(
     kernel: &mut K,
     spare: Spare,
     grace: Duration,
-    on_exit: impl FnMut(libc::pid_t, i32),
+    on_exit: impl FnMut(Exit),
 ) {
     Teardown {
         kernel,
@@ -75,7 +75,7 @@ struct Teardown<'k, K, F> {
     notes: Notes,
 }
 
-impl<K: Kernel, F: FnMut(libc::pid_t, i32)> Teardown<'_, K, F> {
+impl<K: Kernel, F: FnMut(Exit)> Teardown<'_, K, F> {
     fn run(&mut self, grace: Duration) {
         if self.left() == Left::Nothing {
             log::debug!("teardown: nothing left");
@@ -241,7 +241,7 @@ mod tests {
     /// Runs a teardown; returns what it reaped.
     fn run(k: &mut Fake, spare: Spare, grace: Duration) -> Vec<(libc::pid_t, i32)> {
         let mut reaped = Vec::new();
-        teardown(k, spare, grace, |pid, status| reaped.push((pid, status)));
+        teardown(k, spare, grace, |e| reaped.push((e.pid, e.status)));
         reaped
     }
 

@@ -67,9 +67,10 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 const LISTEN_PID: &[u8] = b"LISTEN_PID=";
 
 /// Starts `argv` with the signal state reaper inherited. Returns the child's pid, which is
-/// also its process group id. `Err` only when there is no child at all; a command that
-/// could not be executed has a child all the same, which has exited 126 or 127 and is
-/// reaped like any other: that error is logged here.
+/// also its process group id, and why it could not run, if so. `Err` only when there is no
+/// child at all; a command that could not be executed has a child all the same, which has
+/// exited 126 or 127 and is reaped like any other: that error is logged here, and returned
+/// for the termination message.
 pub fn spawn(
     argv: &[OsString],
     inherited: Inherited,
@@ -77,7 +78,7 @@ pub fn spawn(
     user: Option<&Identity>,
     workdir: Option<&OsStr>,
     landlock: Option<(BorrowedFd, bool)>,
-) -> Result<libc::pid_t, Error> {
+) -> Result<(libc::pid_t, Option<String>), Error> {
     let c_args = c_strings(argv.iter().map(OsString::as_os_str))?;
     let c_paths = search_path(argv.first().map(|a| a.as_bytes()).unwrap_or_default())?;
     let c_workdir = c_strings(workdir.into_iter())?.pop();
@@ -105,8 +106,8 @@ pub fn spawn(
     // (qemu-user), so that a signal forwarded at once cannot miss it. Natively the child
     // has exec'd or exited by now, and this fails harmlessly (EACCES, ESRCH).
     let _ = nix::unistd::setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
-    report(&outcome, argv.first(), pid, user.zip(me.as_ref()), workdir);
-    Ok(pid)
+    let failed = report(&outcome, argv.first(), pid, user.zip(me.as_ref()), workdir);
+    Ok((pid, failed))
 }
 
 /// Whom the command runs as (`--user`, looked up in the account files) and its words as
@@ -186,14 +187,14 @@ fn switch_to(user: &Identity, me: &Current) -> Option<Switch> {
 }
 
 /// Logs how the start of `program` went, as the child left it (`outcome`): started, or the
-/// step that failed (an exec error is reaper's `cannot run` line).
+/// step that failed (an exec error is reaper's `cannot run` line), which it returns.
 fn report(
     outcome: &Outcome,
     program: Option<&OsString>,
     pid: libc::pid_t,
     user: Option<(&Identity, &Current)>,
     workdir: Option<&OsStr>,
-) {
+) -> Option<String> {
     let program = program.map(|p| p.to_string_lossy().into_owned());
     let program = program.unwrap_or_default();
     let errno = outcome.errno;
@@ -216,11 +217,16 @@ fn report(
             describe(errno)
         );
     }
-    match outcome.step {
-        Step::Exec if errno as i32 == 0 => log::info!("started '{program}' as pid {pid}"),
-        Step::Exec => log::error!("{}", Error::cannot_run(program, errno)),
-        step => log::error!("{}", setup_failure(&program, step, errno, user, workdir)),
-    }
+    let failed = match outcome.step {
+        Step::Exec if errno as i32 == 0 => {
+            log::info!("started '{program}' as pid {pid}");
+            return None;
+        }
+        Step::Exec => Error::cannot_run(program, errno).to_string(),
+        step => setup_failure(&program, step, errno, user, workdir),
+    };
+    log::error!("{failed}");
+    Some(failed)
 }
 
 /// The line for a child that failed before exec: the program, the user, the step and why.

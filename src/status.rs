@@ -24,6 +24,9 @@ pub const CANNOT_RUN: u8 = 126;
 pub const NOT_FOUND: u8 = 127;
 /// The command was killed by signal N: this plus N.
 pub const KILLED: u8 = 128;
+/// `--on-oom exit`, and the out-of-memory killer killed a process: what SIGKILL gives,
+/// whatever the app's own status (`-e` does not apply).
+pub const OUT_OF_MEMORY: u8 = 137;
 
 /// The status of a failed exec: [`NOT_FOUND`] when not found, [`CANNOT_RUN`] for anything
 /// else, the codes shells and Docker use. Allocates nothing: the child uses it between
@@ -48,8 +51,9 @@ Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
 or malformed --user, a Landlock restriction that cannot be applied included); 1
 when reaper cannot start COMMAND (the user switch or --workdir failed
-included); 0 when --pause ends. With --wait-all:
-COMMAND's status if it is not 0, else that of the last process to end.
+included); 0 when --pause ends. With --wait-all: COMMAND's status if it is not
+0, else that of the last process to end. With --on-oom exit, 137 once the
+out-of-memory killer has killed any process.
 ";
 
 /// How the man page names a status in its tag.
@@ -99,6 +103,15 @@ So a service that a launcher started reports whether it ended well:
         man: r#".I COMMAND
 was killed by signal
 .IR N ."#,
+    },
+    Row {
+        status: Shown::Is(OUT_OF_MEMORY),
+        man: r#"With
+.BR "\-\-on\-oom exit" ,
+the kernel's out-of-memory killer killed a process of the container (the application or
+any other), and reaper ended the container; the application's own status, and
+.BR \-e ,
+do not count then."#,
     },
     Row {
         status: Shown::Is(NOT_FOUND),

@@ -8,7 +8,9 @@
 //! the main child's exit, a stop of the app) is one method; the kernel is `kernel::Kernel`.
 //!
 //! One `rt_sigtimedwait` (or signalfd read) per event and nothing else while idle: no timer, no poll, no
-//! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
+//! handler. Per SIGCHLD, one `waitpid` per exited child plus one (and, while the cgroup's
+//! out-of-memory count can be read, one `waitid` more per child, and a read of the count
+//! per SIGKILL death: see `reap`); per forwarded signal, one
 //! `kill`, and for one that asks the app to end (SIGTERM, SIGINT, SIGQUIT) a look in
 //! `/proc` for a stopped process to continue. Nothing in the loop allocates unless a log line at that level is enabled (nor
 //! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal
@@ -23,11 +25,12 @@ use std::ops::ControlFlow::{self, Break, Continue};
 
 use nix::unistd::Pid;
 
-use crate::cli::{Config, ExitCodeSet};
+use crate::cli::{Config, ExitCodeSet, OnOom};
 use crate::error::describe;
 use crate::kernel::Kernel;
+use crate::oom::Victim;
 use crate::procs::Proc;
-use crate::reap::{self, Children};
+use crate::reap::{self, Children, Exit};
 use crate::setup::Place;
 use crate::shutdown::Spare;
 use crate::shutdown::scope::{self, Notes, Scope};
@@ -35,6 +38,7 @@ use crate::signals::Received;
 use crate::signo;
 use crate::status;
 use crate::terminal::{self, Terminal};
+use crate::termination::Why;
 
 /// How many signals in a row may be handled before reaping regardless of SIGCHLD.
 const REAP_EVERY: u32 = 16;
@@ -64,20 +68,26 @@ pub struct Ended {
     /// With `--wait-all`, once the main child has ended well: the `--remap-exit` codes,
     /// through which each later exit becomes the final status.
     later_exits_count: Option<ExitCodeSet>,
+    /// Why the status is what it is (the termination message).
+    pub why: Why,
 }
 
 impl Ended {
     /// Notes a process reaped that is not the main child (`warn`: `--warn-on-reap`).
-    pub fn note_orphan(&mut self, pid: libc::pid_t, status: i32, warn: bool) {
-        report_orphan(pid, status, warn);
-        self.note_exit(status);
+    pub fn note_orphan(&mut self, exit: Exit, warn: bool) {
+        report_orphan(exit.pid, exit.status, warn);
+        self.note_exit(exit);
     }
 
-    /// Notes the wait status of a process reaped after the main child: with `--wait-all`,
-    /// when the main child ended well, the last process to end gives the final status.
-    pub fn note_exit(&mut self, status: i32) {
+    /// Notes a process reaped after the main child: with `--wait-all`, when the main child
+    /// ended well, the last process to end gives the final status.
+    pub fn note_exit(&mut self, exit: Exit) {
         if let Some(remap) = &self.later_exits_count {
-            self.status = remapped(reap::exit_code(status), remap);
+            self.status = remapped(reap::exit_code(exit.status), remap);
+            self.why = Why::Ended {
+                status: exit.status,
+                oom: exit.oom.is_some(),
+            };
         }
     }
 }
@@ -147,6 +157,9 @@ struct Machine<'a> {
     asked_to_end: bool,
     /// The main child was among the processes just reaped.
     main_exited: bool,
+    /// With `--on-oom exit`: the out-of-memory killer killed this process (not the main
+    /// child), among those just reaped.
+    oom_killed: Option<Victim>,
     /// A stop signal was forwarded since the last SIGCONT: the target may not show as
     /// stopped yet (the signal still pending), and an ending signal sent now would wait,
     /// pending, in a process that stops for good; so it is followed by SIGCONT.
@@ -177,6 +190,7 @@ impl<'a> Machine<'a> {
             status: status::OK,
             asked_to_end: Spare::Nobody,
             later_exits_count: None,
+            why: Why::Nothing,
         };
         Machine {
             config,
@@ -186,25 +200,44 @@ impl<'a> Machine<'a> {
             ended,
             asked_to_end: false,
             main_exited: false,
+            oom_killed: None,
             stop_forwarded: false,
             pacer: ReapPacer(0),
         }
     }
 
-    /// Event: a child was reaped (`status`: its wait status).
-    fn on_exit(&mut self, pid: libc::pid_t, status: i32) {
+    /// Event: a child was reaped.
+    fn on_exit(&mut self, exit: Exit) {
         match self.phase {
-            Phase::App { child, .. } if child == pid => {
+            Phase::App { child, .. } if child == exit.pid => {
                 self.main_exited = true;
-                self.ended.status = final_status(status, &self.config.remap_exit);
+                self.ended.status = final_status(exit.status, &self.config.remap_exit);
+                self.ended.why = Why::Ended {
+                    status: exit.status,
+                    oom: exit.oom.is_some(),
+                };
                 if self.config.wait_all && !self.asked_to_end && self.ended.status == 0 {
                     self.ended.later_exits_count = Some(self.config.remap_exit);
                 }
             }
-            _ => self
-                .ended
-                .note_orphan(pid, status, self.config.warn_on_reap),
+            _ => {
+                self.ended.note_orphan(exit, self.config.warn_on_reap);
+                if self.config.on_oom == OnOom::Exit {
+                    self.oom_killed = self.oom_killed.or(exit.oom);
+                }
+            }
         }
+    }
+
+    /// Transition: `--on-oom exit`, and the out-of-memory killer killed `victim`: the end,
+    /// with 137 (SIGKILL's status, whatever `-e` says: it is reaper's verdict, not the
+    /// application's), through the usual teardown.
+    fn on_oom_kill(&mut self, victim: Victim) -> ControlFlow<()> {
+        log::warn!("--on-oom exit: ending the container (status 137)");
+        self.ended.status = status::OUT_OF_MEMORY;
+        self.ended.why = Why::OomKill(victim);
+        self.ended.later_exits_count = None;
+        Break(())
     }
 
     /// Transition: the main child is gone. The end, or `--wait-all`'s wait for the rest.
@@ -329,7 +362,10 @@ impl<K: Kernel> Supervisor<'_, K> {
     /// Event: it is time to reap (SIGCHLD, or a run of other signals).
     fn on_reap(&mut self) -> ControlFlow<()> {
         let Supervisor { kernel, m } = self;
-        let children = kernel.reap(|pid, status| m.on_exit(pid, status));
+        let children = kernel.reap(|exit| m.on_exit(exit));
+        if let Some(victim) = self.m.oom_killed.take() {
+            return self.m.on_oom_kill(victim);
+        }
         if std::mem::take(&mut self.m.main_exited) {
             self.m.on_main_exit()?;
         }
@@ -776,6 +812,87 @@ mod tests {
     }
 
     #[test]
+    fn on_oom_exit_ends_with_137_when_the_killer_kills_a_worker() {
+        for place in [Place::Pid1, Place::Subreaper(5)] {
+            let mut k = fake(place);
+            k.child(20, 20);
+            k.oom_killed.push(20);
+            k.dying.push((k.start + MS, 20, libc::SIGKILL));
+            let ended = run(&mut k, &["--on-oom", "exit", "-e", "137"], place);
+            assert_eq!(
+                ended.status, 137,
+                "{place:?}: not remapped: reaper's verdict"
+            );
+            assert_eq!(ended.why, Why::OomKill(Victim::named(20, "app")));
+            assert_eq!(
+                ended.asked_to_end,
+                Spare::Nobody,
+                "the teardown asks the app to end"
+            );
+            assert_eq!(k.procs.len(), 1, "the app is left for the teardown");
+            assert!(k.sent.is_empty(), "{:?}", k.sent);
+        }
+    }
+
+    #[test]
+    fn on_oom_exit_ends_pause_too() {
+        let mut k = Fake::new(Scope::of(Place::Pid1, None));
+        k.child(20, 20);
+        k.oom_killed.push(20);
+        k.dying.push((k.start + MS, 20, libc::SIGKILL));
+        let ended = supervise(
+            &mut k,
+            &config(&["--on-oom", "exit"]),
+            Place::Pid1,
+            None,
+            None,
+        );
+        assert_eq!(ended.status, 137);
+        assert_eq!(ended.why, Why::OomKill(Victim::named(20, "app")));
+    }
+
+    #[test]
+    fn without_on_oom_exit_a_worker_killed_by_the_killer_changes_nothing() {
+        // And a SIGKILL that was not the killer's never ends the container.
+        for (args, oom) in [(&[][..], true), (&["--on-oom", "exit"][..], false)] {
+            let mut k = fake(Place::Pid1);
+            k.child(20, 20);
+            if oom {
+                k.oom_killed.push(20);
+            }
+            k.dying.push((k.start + MS, 20, libc::SIGKILL));
+            k.dying.push((k.start + 5 * MS, APP, exited(3)));
+            let ended = run(&mut k, args, Place::Pid1);
+            assert_eq!(ended.status, 3, "{args:?}");
+            assert_eq!(
+                ended.why,
+                Why::Ended {
+                    status: exited(3),
+                    oom: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn the_app_killed_by_the_killer_exits_137_and_says_so() {
+        for args in [&[][..], &["--on-oom", "exit"][..]] {
+            let mut k = fake(Place::Pid1);
+            k.oom_killed.push(APP);
+            k.exit(APP, libc::SIGKILL);
+            let ended = run(&mut k, args, Place::Pid1);
+            assert_eq!(ended.status, 137, "{args:?}");
+            assert_eq!(
+                ended.why,
+                Why::Ended {
+                    status: libc::SIGKILL,
+                    oom: true
+                }
+            );
+        }
+    }
+
+    #[test]
     fn pause_ends_on_term_or_int_and_forwards_nothing() {
         for end in [libc::SIGTERM, libc::SIGINT] {
             let mut k = Fake::new(Scope::of(Place::Pid1, None));
@@ -903,8 +1020,14 @@ mod tests {
             status: 0,
             asked_to_end: Spare::Nobody,
             later_exits_count: None,
+            why: Why::Nothing,
         };
-        ended.note_exit(exited(7));
+        let exit = |status| Exit {
+            pid: 20,
+            status,
+            oom: None,
+        };
+        ended.note_exit(exit(exited(7)));
         assert_eq!(
             ended.status, 0,
             "without --wait-all, only the main child counts"
@@ -912,11 +1035,11 @@ mod tests {
         let mut remap = ExitCodeSet::default();
         remap.insert(143);
         ended.later_exits_count = Some(remap);
-        ended.note_exit(exited(7));
+        ended.note_exit(exit(exited(7)));
         assert_eq!(ended.status, 7);
-        ended.note_exit(libc::SIGKILL);
+        ended.note_exit(exit(libc::SIGKILL));
         assert_eq!(ended.status, 137);
-        ended.note_exit(libc::SIGTERM);
+        ended.note_exit(exit(libc::SIGTERM));
         assert_eq!(ended.status, 0, "143 is remapped");
     }
 

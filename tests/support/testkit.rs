@@ -31,6 +31,9 @@
 //!                                ENOSYS or a number), then runs CMD (exec): a hardened
 //!                                container's profile. `mprotect=none` denies only
 //!                                mprotect(..., PROT_NONE)
+//!   testkit eat-memory [FILE]    (once FILE exists) takes memory a MiB at a time, each
+//!                                page written, and never gives it back: only the
+//!                                out-of-memory killer (or a signal) ends it
 //!
 //! Written against raw syscalls for the signal masks, as reaper is, so that the real-time
 //! signals the C library keeps for itself (32 to 34) can be caught too.
@@ -80,6 +83,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "seccomp" => seccomp(rest),
         "tcp" => tcp(rest),
         "abstract-connect" => abstract_connect(rest),
+        "eat-memory" => eat_memory(rest),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
@@ -573,5 +577,20 @@ fn report_io(what: &str, result: std::io::Result<()>) -> i32 {
             println!("{what}: {e}");
             1
         }
+    }
+}
+
+fn eat_memory(args: &[OsString]) -> i32 {
+    if let Some(file) = args.first() {
+        while fs::metadata(file).is_err() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let mut eaten: Vec<Vec<u8>> = Vec::new();
+    loop {
+        // Written, not only allocated: untouched pages cost no memory.
+        let mut mib = vec![0u8; 1 << 20];
+        mib.iter_mut().step_by(4096).for_each(|b| *b = 1);
+        eaten.push(std::hint::black_box(mib));
     }
 }
