@@ -31,6 +31,8 @@
 //!                                ENOSYS or a number), then runs CMD (exec): a hardened
 //!                                container's profile. `mprotect=none` denies only
 //!                                mprotect(..., PROT_NONE)
+//!   testkit bench MODE [N]       the application of reaper's benchmark (bench/), under
+//!                                each init: idle, storm N, backlog N (bench_app.rs)
 //!
 //! Written against raw syscalls for the signal masks, as reaper is, so that the real-time
 //! signals the C library keeps for itself (32 to 34) can be caught too.
@@ -42,6 +44,8 @@
     reason = "the two lints hold reaper's src/ to its sys layer's rules; test code makes raw calls freely"
 )]
 
+mod bench_app;
+mod bench_wire;
 mod sys;
 
 use std::ffi::{CString, OsString};
@@ -78,6 +82,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "ignoring" => ignoring(rest),
         "listen" => listen(),
         "seccomp" => seccomp(rest),
+        "bench" => bench_app::main(rest),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
