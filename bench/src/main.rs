@@ -134,6 +134,14 @@ fn add_init(inits: &mut Vec<(String, PathBuf)>, name: &str, path: impl Into<Path
     }
 }
 
+/// The value of `--NAME` as a count.
+fn count(args: &mut lexopt::Parser, name: &str) -> Result<u32, lexopt::Error> {
+    let value = args.value()?;
+    let text = value.to_string_lossy();
+    text.parse()
+        .map_err(|_| format!("--{name} takes a count, not '{text}'").into())
+}
+
 fn parse_options() -> Result<Options, lexopt::Error> {
     use lexopt::prelude::*;
     let list = |v: String| -> Vec<String> {
@@ -171,15 +179,15 @@ fn parse_options() -> Result<Options, lexopt::Error> {
         match arg {
             Long("smoke") => (*p, o.mode) = (Params::SMOKE, "smoke"),
             Long("quick") => (*p, o.mode) = (Params::QUICK, "quick"),
-            Long("rounds") => p.rounds = args.value()?.parse()?,
-            Long("backlog-rounds") => p.backlog_rounds = args.value()?.parse()?,
-            Long("orphans") => p.orphans = args.value()?.parse()?,
-            Long("backlog") => p.backlog = args.value()?.parse()?,
-            Long("startup-iters") => p.start_iters = args.value()?.parse()?,
-            Long("latency-samples") => p.lat_samples = args.value()?.parse()?,
-            Long("latency-blocks") => p.lat_blocks = args.value()?.parse()?,
-            Long("idle-windows") => p.idle_windows = args.value()?.parse()?,
-            Long("idle-seconds") => p.idle_seconds = args.value()?.parse()?,
+            Long("rounds") => p.rounds = count(&mut args, "rounds")?,
+            Long("backlog-rounds") => p.backlog_rounds = count(&mut args, "backlog-rounds")?,
+            Long("orphans") => p.orphans = count(&mut args, "orphans")?,
+            Long("backlog") => p.backlog = count(&mut args, "backlog")?,
+            Long("startup-iters") => p.start_iters = count(&mut args, "startup-iters")?,
+            Long("latency-samples") => p.lat_samples = count(&mut args, "latency-samples")?,
+            Long("latency-blocks") => p.lat_blocks = count(&mut args, "latency-blocks")?,
+            Long("idle-windows") => p.idle_windows = count(&mut args, "idle-windows")?,
+            Long("idle-seconds") => p.idle_seconds = count(&mut args, "idle-seconds")?,
             Long("flat") => {
                 let v = args.value()?.string()?;
                 let parsed = v
