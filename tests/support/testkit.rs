@@ -34,6 +34,8 @@
 //!   testkit eat-memory [FILE]    (once FILE exists) takes memory a MiB at a time, each
 //!                                page written, and never gives it back: only the
 //!                                out-of-memory killer (or a signal) ends it
+//!   testkit bench MODE [N]       the application of reaper's benchmark (bench/), under
+//!                                each init: idle, storm N, backlog N (bench_app.rs)
 //!
 //! Written against raw syscalls for the signal masks, as reaper is, so that the real-time
 //! signals the C library keeps for itself (32 to 34) can be caught too.
@@ -45,6 +47,8 @@
     reason = "the two lints hold reaper's src/ to its sys layer's rules; test code makes raw calls freely"
 )]
 
+mod bench_app;
+mod bench_wire;
 mod sys;
 
 use std::ffi::{CString, OsString};
@@ -84,6 +88,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "tcp" => tcp(rest),
         "abstract-connect" => abstract_connect(rest),
         "eat-memory" => eat_memory(rest),
+        "bench" => bench_app::main(rest),
         "pgrp" => {
             // SAFETY: plain queries.
             let (pid, pgid) = unsafe { (libc::getpid(), libc::getpgrp()) };
