@@ -30,10 +30,14 @@
 //!                                comma-separated SYSCALLS fails with ERRNO (EPERM,
 //!                                ENOSYS or a number), then runs CMD (exec): a hardened
 //!                                container's profile. `mprotect=none` denies only
-//!                                mprotect(..., PROT_NONE)
+//!                                mprotect(..., PROT_NONE); landlock_create_ruleset,
+//!                                landlock_add_rule and landlock_restrict_self are known
 //!   testkit eat-memory [FILE]    (once FILE exists) takes memory a MiB at a time, each
 //!                                page written, and never gives it back: only the
 //!                                out-of-memory killer (or a signal) ends it
+//!   testkit tcp bind|connect PORT  binds 127.0.0.1:PORT or connects to it; prints
+//!                                "tcp WHAT PORT: ok" (exit 0) or the error (exit 1)
+//!   testkit abstract-connect NAME  connects to the abstract unix socket NAME; the same
 //!   testkit bench MODE [N]       the application of reaper's benchmark (bench/), under
 //!                                each init: idle, storm N, backlog N (bench_app.rs)
 //!
