@@ -1757,7 +1757,8 @@ const EXPLAINED: u64 = 0x1a1ffff9;
 /// The rows whose every value counts (`(repeatable)` in their help), not the last one.
 const REPEATABLE: u64 = 0x2030;
 /// Each row's default, as its help gives it (`(default X`), a line each.
-const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log";
+const DEFAULTS: &str =
+    "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log";
 // END GENERATED EXPLAIN
 
 impl Var {

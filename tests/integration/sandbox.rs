@@ -187,82 +187,66 @@ fn a_scoped_app_cannot_reach_an_abstract_socket_made_outside() {
     }
 }
 
-/// `testkit seccomp ERRNO SYSCALLS`, to run reaper under a profile that refuses them.
-fn refusing(errno: &str, syscalls: &str) -> [String; 4] {
-    [
+/// Under a seccomp profile that answers `errno` for `syscalls`, reaper with `options`
+/// refuses to start the app (status 2, `refusal` said); with `--sandbox-best-effort` too,
+/// the app runs and `warning` is said.
+fn refused_then_best_effort(
+    errno: &str,
+    syscalls: &str,
+    options: &[&str],
+    refusal: &str,
+    warning: &str,
+) {
+    let profile = [
         testkit_str(),
         "seccomp".into(),
         errno.into(),
         syscalls.into(),
-    ]
+    ];
+    for mode in BOTH {
+        let sandbox = Sandbox::new("refused");
+        for best_effort in [false, true] {
+            let out = reaper(mode)
+                .wrap(profile.clone())
+                .args(options)
+                .args(best_effort.then_some("--sandbox-best-effort"))
+                .current_dir(&sandbox.dir)
+                .args(sh("echo ran > ran"))
+                .run();
+            if best_effort {
+                assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+                assert!(out.stderr.contains(warning), "{mode:?}: {out:?}");
+                assert_eq!(sandbox.read("ran"), "ran\n");
+            } else {
+                assert_eq!(out.code, 2, "{mode:?}: {out:?}");
+                assert!(out.stderr.contains(refusal), "{mode:?}: {out:?}");
+                assert_eq!(out.stderr.lines().count(), 1, "{mode:?}: {out:?}");
+                assert!(!sandbox.path("ran").exists(), "{mode:?}: the app ran");
+            }
+        }
+    }
 }
 
 #[test]
 fn without_landlock_reaper_refuses_to_start_the_app_unless_best_effort() {
-    const ALL: &str = "landlock_create_ruleset,landlock_add_rule,landlock_restrict_self";
-    for mode in BOTH {
-        let sandbox = Sandbox::new("no-landlock");
-        let out = reaper(mode)
-            .wrap(refusing("ENOSYS", ALL))
-            .args(["--write-allow", &sandbox.dir.to_string_lossy()])
-            .current_dir(&sandbox.dir)
-            .args(sh("echo ran > ran"))
-            .run();
-        assert_eq!(out.code, 2, "{mode:?}: {out:?}");
-        assert!(
-            out.stderr
-                .contains("--write-allow: cannot confine the app: this kernel has no Landlock"),
-            "{mode:?}: {out:?}"
-        );
-        assert_eq!(out.stderr.lines().count(), 1, "{mode:?}: {out:?}");
-        assert!(!sandbox.path("ran").exists(), "{mode:?}: the app ran");
-
-        let out = reaper(mode)
-            .wrap(refusing("ENOSYS", ALL))
-            .args(["--sandbox-best-effort", "--write-allow", "/nonexistent"])
-            .current_dir(&sandbox.dir)
-            .args(sh("echo ran > ran"))
-            .run();
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
-        assert!(
-            out.stderr.contains("left out (--sandbox-best-effort)"),
-            "{mode:?}: {out:?}"
-        );
-        assert_eq!(sandbox.read("ran"), "ran\n");
-    }
+    refused_then_best_effort(
+        "ENOSYS",
+        "landlock_create_ruleset,landlock_add_rule,landlock_restrict_self",
+        &["--write-allow", "/tmp"],
+        "--write-allow: cannot confine the app: this kernel has no Landlock",
+        "left out (--sandbox-best-effort)",
+    );
 }
 
 #[test]
 fn a_refused_restrict_self_stops_the_app_unless_best_effort() {
-    for mode in BOTH {
-        let sandbox = Sandbox::new("no-restrict");
-        let out = reaper(mode)
-            .wrap(refusing("EPERM", "landlock_restrict_self"))
-            .args(["--scope-signals"])
-            .current_dir(&sandbox.dir)
-            .args(sh("echo ran > ran"))
-            .run();
-        assert_eq!(out.code, 2, "{mode:?}: {out:?}");
-        assert!(
-            out.stderr
-                .contains("cannot confine it with Landlock (landlock_restrict_self)"),
-            "{mode:?}: {out:?}"
-        );
-        assert!(!sandbox.path("ran").exists(), "{mode:?}: the app ran");
-
-        let out = reaper(mode)
-            .wrap(refusing("EPERM", "landlock_restrict_self"))
-            .args(["--scope-signals", "--sandbox-best-effort"])
-            .current_dir(&sandbox.dir)
-            .args(sh("echo ran > ran"))
-            .run();
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
-        assert!(
-            out.stderr.contains("it runs unconfined"),
-            "{mode:?}: {out:?}"
-        );
-        assert_eq!(sandbox.read("ran"), "ran\n");
-    }
+    refused_then_best_effort(
+        "EPERM",
+        "landlock_restrict_self",
+        &["--scope-signals"],
+        "cannot confine it with Landlock (landlock_restrict_self)",
+        "it runs unconfined",
+    );
 }
 
 #[test]
