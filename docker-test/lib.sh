@@ -532,8 +532,8 @@ cri_exit_status() {
   local line
   line=$(grep '/tasks/exit' "$cri_dir/events" | grep -F "\"container_id\":\"$1\"" | tail -n 1) || return 0
   # A status of 0 is left out of the event.
-  if [[ $line == *'"exit_status":'* ]]; then
-    sed 's/.*"exit_status":\([0-9]*\).*/\1/' <<<"$line"
+  if [[ $line =~ \"exit_status\":([0-9]+) ]]; then
+    echo "${BASH_REMATCH[1]}"
   else
     echo 0
   fi
@@ -549,26 +549,27 @@ cri_log() { echo "$CRI_LOG_DIR/$1/$2_${3:-0}.log"; }
 clean_cri_containerd() {
   local dir=$1 id pid m
   if [[ -S $dir/sock ]]; then
-    (
-      export CRI_SOCKET=$dir/sock CONTAINERD_ADDRESS=$dir/sock CONTAINERD_NAMESPACE=k8s.io
-      for id in $("$BIN/cri-driver" ps 2>/dev/null | cut -d' ' -f1); do
-        "$BIN/cri-driver" stop "$id" 0 >/dev/null 2>&1
-        "$BIN/cri-driver" rm "$id" >/dev/null 2>&1
-      done
-      for id in $(ctr task ls -q 2>/dev/null); do ctr task kill -s KILL "$id" >/dev/null 2>&1; done
-      for id in $("$BIN/cri-driver" pods 2>/dev/null | cut -d" " -f1); do
-        "$BIN/cri-driver" stopp "$id" >/dev/null 2>&1
-        "$BIN/cri-driver" rmp "$id" >/dev/null 2>&1
-      done
-      ctr image ls -q 2>/dev/null | xargs -r ctr image rm >/dev/null 2>&1
-    )
+    local drv=("env" "CRI_SOCKET=$dir/sock" "$BIN/cri-driver") k8s=(ctr --address "$dir/sock" -n k8s.io)
+    for id in $("${drv[@]}" ps 2>/dev/null | cut -d' ' -f1); do
+      "${drv[@]}" stop "$id" 0 >/dev/null 2>&1
+      "${drv[@]}" rm "$id" >/dev/null 2>&1
+    done
+    for id in $("${k8s[@]}" task ls -q 2>/dev/null); do "${k8s[@]}" task kill -s KILL "$id" >/dev/null 2>&1; done
+    for id in $("${drv[@]}" pods 2>/dev/null | cut -d' ' -f1); do
+      "${drv[@]}" stopp "$id" >/dev/null 2>&1
+      "${drv[@]}" rmp "$id" >/dev/null 2>&1
+    done
+    "${k8s[@]}" image ls -q 2>/dev/null | xargs -r "${k8s[@]}" image rm >/dev/null 2>&1
   fi
   [[ -f $dir/events.pid ]] && kill "$(cat "$dir/events.pid")" 2>/dev/null
+  # A shim exits once containerd has deleted its pod's last task, which containerd does
+  # after RemovePodSandbox has returned, and publishes its last events through a process
+  # of its own (containerd ... publish) that waits for containerd: stopping containerd
+  # before they are done would leave them.
+  poll 20 no_helper_of "$dir" || true
   stop_daemon "$dir"
-  # A shim exits once its last task is deleted; one still there after 10 s is killed.
-  poll 10 no_shim_of "$dir" || true
-  for pid in $(shims_of "$dir"); do
-    echo "docker-test: a shim of $dir is left (pid $pid); killing it"
+  for pid in $(helpers_of "$dir"); do
+    echo "docker-test: left by the containerd of $dir, killed: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)(pid $pid)"
     kill -KILL "$pid" 2>/dev/null || true
   done
   { findmnt -rn -o TARGET | grep "^$dir/" || true; } | sort -r | while read -r m; do
@@ -580,7 +581,17 @@ clean_cri_containerd() {
     rm -rf "$dir"
   fi
 }
-# shims_of DIR: the pids of the processes whose arguments include DIR's socket (the
-# shims of its containerd: containerd-shim-runc-v2 ... -address DIR/sock).
-shims_of() { grep -lzxF -- "$1/sock" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3; }
-no_shim_of() { [[ -z $(shims_of "$1") ]]; }
+# cri_done: the end of a cri-* case, clean_cri_containerd of need_cri's containerd.
+cri_done() { clean_cri_containerd "$cri_dir"; }
+# helpers_of DIR: the pids of the processes, the containerd of DIR apart, whose arguments
+# name its socket: its shims (containerd-shim-runc-v2 ... -address DIR/sock) and their
+# event publishers (containerd --address DIR/sock publish ...).
+helpers_of() {
+  local daemon f pid
+  daemon=$(cat "$1/launched" 2>/dev/null || true)
+  for f in $(grep -lzxF -- "$1/sock" /proc/[0-9]*/cmdline 2>/dev/null); do
+    pid=$(cut -d/ -f3 <<<"$f")
+    [[ $pid == "$daemon" ]] || echo "$pid"
+  done
+}
+no_helper_of() { [[ -z $(helpers_of "$1") ]]; }

@@ -63,6 +63,6 @@ run_case() {
   cri stopp "$pod"
   cri rmp "$pod"
 
-  clean_cri_containerd "$cri_dir"
+  cri_done
   finish
 }

@@ -24,9 +24,9 @@ use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest,
     CreateContainerRequest, ExecSyncRequest, ImageSpec, ImageStatusRequest, KeyValue,
     LinuxContainerConfig, LinuxContainerSecurityContext, LinuxPodSandboxConfig,
-    LinuxSandboxSecurityContext, ListContainersRequest, ListPodSandboxRequest, Mount, MountPropagation, NamespaceMode,
-    NamespaceOption, PodSandboxConfig, PodSandboxMetadata, PodSandboxState,
-    PodSandboxStatusRequest, RemoveContainerRequest, RemovePodSandboxRequest,
+    LinuxSandboxSecurityContext, ListContainersRequest, ListPodSandboxRequest, Mount,
+    MountPropagation, NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata,
+    PodSandboxState, PodSandboxStatusRequest, RemoveContainerRequest, RemovePodSandboxRequest,
     RunPodSandboxRequest, StartContainerRequest, StopContainerRequest, StopPodSandboxRequest,
     VersionRequest,
 };
@@ -85,7 +85,10 @@ type Res<T> = Result<T, Failure>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cri-driver: cannot start tokio: {e}");
@@ -140,14 +143,21 @@ struct Opts {
 
 impl Opts {
     fn parse(args: &[String], with_value: &[&str], switches: &[&str]) -> Res<Opts> {
-        let mut o = Opts { positional: vec![], flags: vec![], switches: vec![], rest: vec![] };
+        let mut o = Opts {
+            positional: vec![],
+            flags: vec![],
+            switches: vec![],
+            rest: vec![],
+        };
         let mut it = args.iter();
         while let Some(a) = it.next() {
             if a == "--" {
                 o.rest = it.cloned().collect();
                 break;
             } else if with_value.contains(&a.as_str()) {
-                let Some(v) = it.next() else { return usage(format!("{a} needs a value")) };
+                let Some(v) = it.next() else {
+                    return usage(format!("{a} needs a value"));
+                };
                 o.flags.push((a.clone(), v.clone()));
             } else if switches.contains(&a.as_str()) {
                 o.switches.push(a.clone());
@@ -160,7 +170,11 @@ impl Opts {
         Ok(o)
     }
     fn all(&self, flag: &str) -> Vec<&str> {
-        self.flags.iter().filter(|(f, _)| f == flag).map(|(_, v)| v.as_str()).collect()
+        self.flags
+            .iter()
+            .filter(|(f, _)| f == flag)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
     fn one(&self, flag: &str) -> Option<&str> {
         self.all(flag).last().copied()
@@ -178,7 +192,8 @@ impl Opts {
 }
 
 fn number<T: std::str::FromStr>(s: &str, what: &str) -> Res<T> {
-    s.parse().or_else(|_| usage(format!("{what}: not a number: {s}")))
+    s.parse()
+        .or_else(|_| usage(format!("{what}: not a number: {s}")))
 }
 
 /// The namespaces of a kubelet's pod on the host network: the node's network, an IPC
@@ -188,7 +203,11 @@ fn number<T: std::str::FromStr>(s: &str, what: &str) -> Res<T> {
 fn namespaces(share_pid: bool) -> NamespaceOption {
     NamespaceOption {
         network: NamespaceMode::Node as i32,
-        pid: if share_pid { NamespaceMode::Pod } else { NamespaceMode::Container } as i32,
+        pid: if share_pid {
+            NamespaceMode::Pod
+        } else {
+            NamespaceMode::Container
+        } as i32,
         ipc: NamespaceMode::Pod as i32,
         ..Default::default()
     }
@@ -217,7 +236,9 @@ fn sandbox_config(meta: PodSandboxMetadata, share_pid: bool) -> Res<PodSandboxCo
 }
 
 async fn run(args: Vec<String>) -> Res<ExitCode> {
-    let Some((cmd, args)) = args.split_first() else { return usage("no command") };
+    let Some((cmd, args)) = args.split_first() else {
+        return usage("no command");
+    };
     if cmd == "--help" || cmd == "help" {
         println!("{USAGE}");
         return Ok(ExitCode::SUCCESS);
@@ -228,14 +249,25 @@ async fn run(args: Vec<String>) -> Res<ExitCode> {
     match cmd.as_str() {
         "version" => {
             Opts::parse(args, &[], &[])?.want(0, "no argument")?;
-            let v = rs.version(VersionRequest { version: "v1".into() }).await?.into_inner();
-            println!("{} {} (CRI {})", v.runtime_name, v.runtime_version, v.runtime_api_version);
+            let v = rs
+                .version(VersionRequest {
+                    version: "v1".into(),
+                })
+                .await?
+                .into_inner();
+            println!(
+                "{} {} (CRI {})",
+                v.runtime_name, v.runtime_version, v.runtime_api_version
+            );
         }
         "image-status" => {
             let o = Opts::parse(args, &[], &[])?;
             o.want(1, "IMAGE")?;
             let req = ImageStatusRequest {
-                image: Some(ImageSpec { image: o.positional[0].clone(), ..Default::default() }),
+                image: Some(ImageSpec {
+                    image: o.positional[0].clone(),
+                    ..Default::default()
+                }),
                 verbose: false,
             };
             match is.image_status(req).await?.into_inner().image {
@@ -254,22 +286,41 @@ async fn run(args: Vec<String>) -> Res<ExitCode> {
                 attempt: 0,
             };
             let config = sandbox_config(meta, o.has("--share-pid"))?;
-            let req = RunPodSandboxRequest { config: Some(config), runtime_handler: String::new() };
-            println!("{}", rs.run_pod_sandbox(req).await?.into_inner().pod_sandbox_id);
+            let req = RunPodSandboxRequest {
+                config: Some(config),
+                runtime_handler: String::new(),
+            };
+            println!(
+                "{}",
+                rs.run_pod_sandbox(req).await?.into_inner().pod_sandbox_id
+            );
         }
         "pod-status" => {
             let o = Opts::parse(args, &[], &[])?;
             o.want(1, "POD")?;
-            let req = PodSandboxStatusRequest { pod_sandbox_id: o.positional[0].clone(), verbose: false };
+            let req = PodSandboxStatusRequest {
+                pod_sandbox_id: o.positional[0].clone(),
+                verbose: false,
+            };
             let status = rs.pod_sandbox_status(req).await?.into_inner().status;
             let state = status.map_or(-1, |s| s.state);
-            println!("{}", if state == PodSandboxState::SandboxReady as i32 { "READY" } else { "NOTREADY" });
+            println!(
+                "{}",
+                if state == PodSandboxState::SandboxReady as i32 {
+                    "READY"
+                } else {
+                    "NOTREADY"
+                }
+            );
         }
         "create" => create(&mut rs, args).await?,
         "start" => {
             let o = Opts::parse(args, &[], &[])?;
             o.want(1, "ID")?;
-            rs.start_container(StartContainerRequest { container_id: o.positional[0].clone() }).await?;
+            rs.start_container(StartContainerRequest {
+                container_id: o.positional[0].clone(),
+            })
+            .await?;
         }
         "exec" => {
             let o = Opts::parse(args, &["--timeout"], &[])?;
@@ -293,19 +344,37 @@ async fn run(args: Vec<String>) -> Res<ExitCode> {
         "status" => status(&mut rs, args).await?,
         "ps" => {
             Opts::parse(args, &[], &[])?.want(0, "no argument")?;
-            let list = rs.list_containers(ListContainersRequest { filter: None }).await?.into_inner();
+            let list = rs
+                .list_containers(ListContainersRequest { filter: None })
+                .await?
+                .into_inner();
             for c in list.containers {
                 let meta = c.metadata.unwrap_or_default();
-                println!("{} {} {} {} {}", c.id, c.pod_sandbox_id, meta.name, meta.attempt, state_name(c.state));
+                println!(
+                    "{} {} {} {} {}",
+                    c.id,
+                    c.pod_sandbox_id,
+                    meta.name,
+                    meta.attempt,
+                    state_name(c.state)
+                );
             }
         }
         "pods" => {
             Opts::parse(args, &[], &[])?.want(0, "no argument")?;
-            let list = rs.list_pod_sandbox(ListPodSandboxRequest { filter: None }).await?.into_inner();
+            let list = rs
+                .list_pod_sandbox(ListPodSandboxRequest { filter: None })
+                .await?
+                .into_inner();
             for p in list.items {
                 let ready = p.state == PodSandboxState::SandboxReady as i32;
                 let name = p.metadata.map(|m| m.name).unwrap_or_default();
-                println!("{} {} {}", p.id, name, if ready { "READY" } else { "NOTREADY" });
+                println!(
+                    "{} {} {}",
+                    p.id,
+                    name,
+                    if ready { "READY" } else { "NOTREADY" }
+                );
             }
         }
         "stop" => {
@@ -313,23 +382,36 @@ async fn run(args: Vec<String>) -> Res<ExitCode> {
             o.want(2, "ID TIMEOUT")?;
             let timeout = number(&o.positional[1], "TIMEOUT")?;
             let t0 = Instant::now();
-            rs.stop_container(StopContainerRequest { container_id: o.positional[0].clone(), timeout }).await?;
+            rs.stop_container(StopContainerRequest {
+                container_id: o.positional[0].clone(),
+                timeout,
+            })
+            .await?;
             println!("{}", t0.elapsed().as_millis());
         }
         "rm" => {
             let o = Opts::parse(args, &[], &[])?;
             o.want(1, "ID")?;
-            rs.remove_container(RemoveContainerRequest { container_id: o.positional[0].clone() }).await?;
+            rs.remove_container(RemoveContainerRequest {
+                container_id: o.positional[0].clone(),
+            })
+            .await?;
         }
         "stopp" => {
             let o = Opts::parse(args, &[], &[])?;
             o.want(1, "POD")?;
-            rs.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: o.positional[0].clone() }).await?;
+            rs.stop_pod_sandbox(StopPodSandboxRequest {
+                pod_sandbox_id: o.positional[0].clone(),
+            })
+            .await?;
         }
         "rmp" => {
             let o = Opts::parse(args, &[], &[])?;
             o.want(1, "POD")?;
-            rs.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: o.positional[0].clone() }).await?;
+            rs.remove_pod_sandbox(RemovePodSandboxRequest {
+                pod_sandbox_id: o.positional[0].clone(),
+            })
+            .await?;
         }
         other => return usage(format!("unknown command {other}")),
     }
@@ -349,25 +431,46 @@ fn state_name(state: i32) -> &'static str {
 /// the container's log file below the pod's log directory (NAME_ATTEMPT.log), its mounts
 /// (the termination-message file is one), and its namespaces.
 async fn create(rs: &mut RuntimeServiceClient<Channel>, args: &[String]) -> Res<()> {
-    let o = Opts::parse(args, &["--attempt", "--env", "--mount", "--command"], &["--share-pid"])?;
+    let o = Opts::parse(
+        args,
+        &["--attempt", "--env", "--mount", "--command"],
+        &["--share-pid"],
+    )?;
     o.want(3, "POD NAME IMAGE")?;
     let (pod, name, image) = (&o.positional[0], &o.positional[1], &o.positional[2]);
     let attempt = match o.one("--attempt") {
         Some(a) => number(a, "--attempt")?,
         None => 0,
     };
-    let req = PodSandboxStatusRequest { pod_sandbox_id: pod.clone(), verbose: false };
-    let meta = rs.pod_sandbox_status(req).await?.into_inner().status.and_then(|s| s.metadata);
-    let Some(meta) = meta else { return Err(Failure::Runtime(format!("pod {pod} has no metadata"))) };
+    let req = PodSandboxStatusRequest {
+        pod_sandbox_id: pod.clone(),
+        verbose: false,
+    };
+    let meta = rs
+        .pod_sandbox_status(req)
+        .await?
+        .into_inner()
+        .status
+        .and_then(|s| s.metadata);
+    let Some(meta) = meta else {
+        return Err(Failure::Runtime(format!("pod {pod} has no metadata")));
+    };
     let share_pid = o.has("--share-pid");
     let mut envs = vec![];
     for kv in o.all("--env") {
-        let Some((key, value)) = kv.split_once('=') else { return usage(format!("--env {kv}: want K=V")) };
-        envs.push(KeyValue { key: key.into(), value: value.into() });
+        let Some((key, value)) = kv.split_once('=') else {
+            return usage(format!("--env {kv}: want K=V"));
+        };
+        envs.push(KeyValue {
+            key: key.into(),
+            value: value.into(),
+        });
     }
     let mut mounts = vec![];
     for m in o.all("--mount") {
-        let Some((host, path)) = m.split_once(':') else { return usage(format!("--mount {m}: want HOST:PATH")) };
+        let Some((host, path)) = m.split_once(':') else {
+            return usage(format!("--mount {m}: want HOST:PATH"));
+        };
         mounts.push(Mount {
             container_path: path.into(),
             host_path: host.into(),
@@ -376,8 +479,14 @@ async fn create(rs: &mut RuntimeServiceClient<Channel>, args: &[String]) -> Res<
         });
     }
     let config = ContainerConfig {
-        metadata: Some(ContainerMetadata { name: name.clone(), attempt }),
-        image: Some(ImageSpec { image: image.clone(), ..Default::default() }),
+        metadata: Some(ContainerMetadata {
+            name: name.clone(),
+            attempt,
+        }),
+        image: Some(ImageSpec {
+            image: image.clone(),
+            ..Default::default()
+        }),
         command: o.all("--command").into_iter().map(String::from).collect(),
         args: o.rest.clone(),
         envs,
@@ -397,7 +506,10 @@ async fn create(rs: &mut RuntimeServiceClient<Channel>, args: &[String]) -> Res<
         config: Some(config),
         sandbox_config: Some(sandbox_config(meta, share_pid)?),
     };
-    println!("{}", rs.create_container(req).await?.into_inner().container_id);
+    println!(
+        "{}",
+        rs.create_container(req).await?.into_inner().container_id
+    );
     Ok(())
 }
 
@@ -409,14 +521,20 @@ async fn exec(
     cmd: &[String],
     timeout: i64,
 ) -> Res<k8s_cri::v1::ExecSyncResponse> {
-    let mut req = tonic::Request::new(ExecSyncRequest { container_id: id.into(), cmd: cmd.to_vec(), timeout });
+    let mut req = tonic::Request::new(ExecSyncRequest {
+        container_id: id.into(),
+        cmd: cmd.to_vec(),
+        timeout,
+    });
     if timeout > 0 {
         req.set_timeout(Duration::from_secs(timeout.unsigned_abs() + 60));
     }
     match rs.exec_sync(req).await {
         Ok(r) => Ok(r.into_inner()),
         // containerd: "timeout 1s exceeded: context deadline exceeded"
-        Err(s) if timeout > 0 && s.message().contains("timeout") => Err(Failure::TimedOut(s.message().into())),
+        Err(s) if timeout > 0 && s.message().contains("timeout") => {
+            Err(Failure::TimedOut(s.message().into()))
+        }
         Err(s) => Err(s.into()),
     }
 }
@@ -462,7 +580,11 @@ async fn probes(rs: &RuntimeServiceClient<Channel>, args: &[String]) -> Res<()> 
     let codes: Vec<String> = codes.iter().map(|(c, n)| format!("{n}x{c}")).collect();
     println!(
         "probes={count} timed_out={timed_out} exited={} failed={failed} ms={}",
-        if codes.is_empty() { "0".into() } else { codes.join(",") },
+        if codes.is_empty() {
+            "0".into()
+        } else {
+            codes.join(",")
+        },
         t0.elapsed().as_millis()
     );
     Ok(())
@@ -476,7 +598,10 @@ fn escaped(s: &str) -> String {
 async fn status(rs: &mut RuntimeServiceClient<Channel>, args: &[String]) -> Res<()> {
     let o = Opts::parse(args, &[], &[])?;
     o.want(1, "ID")?;
-    let req = ContainerStatusRequest { container_id: o.positional[0].clone(), verbose: false };
+    let req = ContainerStatusRequest {
+        container_id: o.positional[0].clone(),
+        verbose: false,
+    };
     let Some(s) = rs.container_status(req).await?.into_inner().status else {
         return Err(Failure::Runtime("no status".into()));
     };
@@ -487,9 +612,6 @@ async fn status(rs: &mut RuntimeServiceClient<Channel>, args: &[String]) -> Res<
     println!("exit_code={}", s.exit_code);
     println!("reason={}", escaped(&s.reason));
     println!("message={}", escaped(&s.message));
-    if s.started_at > 0 && s.finished_at > 0 {
-        println!("ran_ms={}", (s.finished_at - s.started_at) / 1_000_000);
-    }
     println!("log_path={}", s.log_path);
     for m in &s.mounts {
         println!("mount={}:{}", m.host_path, m.container_path);
@@ -497,12 +619,18 @@ async fn status(rs: &mut RuntimeServiceClient<Channel>, args: &[String]) -> Res<
     // What the kubelet does for a container that has exited: it finds the mount of the
     // termination-message path in the status, and reads (at most 4 KiB of) its host file.
     if s.state == ContainerState::ContainerExited as i32
-        && let Some(m) = s.mounts.iter().find(|m| m.container_path == TERMINATION_PATH)
+        && let Some(m) = s
+            .mounts
+            .iter()
+            .find(|m| m.container_path == TERMINATION_PATH)
     {
         match std::fs::read(&m.host_path) {
             Ok(data) => {
                 let tail = &data[data.len().saturating_sub(TERMINATION_MAX)..];
-                println!("termination_message={}", escaped(&String::from_utf8_lossy(tail)));
+                println!(
+                    "termination_message={}",
+                    escaped(&String::from_utf8_lossy(tail))
+                );
             }
             Err(e) => println!("termination_message=(cannot read {}: {e})", m.host_path),
         }
