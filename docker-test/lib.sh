@@ -396,7 +396,7 @@ init_path_checks() {
 cri() { "$BIN/cri-driver" "$@"; }
 
 # cri_image NAME DIR ENTRYPOINT_JSON CMD_JSON: an image of one layer holding DIR's files,
-# named NAME (docker.io/library/NAME once imported), imported into the containerd of
+# named NAME (a full reference: docker.io/reaper-test/...), imported into the containerd of
 # CONTAINERD_ADDRESS's k8s.io namespace, where the cri plugin finds its images.
 cri_image() {
   local name=$1 dir=$2 entrypoint=$3 cmd=$4 tar
@@ -443,9 +443,8 @@ start_cri_containerd() {
   mkdir -p "$dir/root" "$dir/state" "$dir/pods" "$dir/cni"
   export CRI_PAUSE=docker.io/reaper-test/pause:$RUN CRI_APP=docker.io/reaper-test/app:$RUN \
     CRI_PLAIN=docker.io/reaper-test/plain:$RUN
-  # restrict_oom_score_adj: containerd gives the sandbox an oom_score_adj of -998, lower
-  # than its own here, which runc may not set without CAP_SYS_RESOURCE in a user namespace
-  # of the machine's; with it, a container's value is never below containerd's.
+  # restrict_oom_score_adj: containerd would give the sandbox an oom_score_adj of -998;
+  # with it, no container's is below containerd's own, which runc can always set.
   cat >"$dir/config.toml" <<EOT
 version = 2
 root = "$dir/root"
