@@ -383,3 +383,214 @@ init_path_checks() {
   expect_eq "exit status" "$(docker wait "$cid")" 143
   stop_daemon "$dir"
 }
+
+# --------------------------------------------------------------------------------------
+# A Kubernetes node's runtime through the CRI: a containerd of the case's own with its
+# `cri` plugin, driven by cri-driver (docker-test/cri/, built by the runner as
+# $BIN/cri-driver when a cri-* case runs), which makes the kubelet's calls one at a time.
+# Pods are on the host network, which is the containerd's own network namespace here (no
+# CNI, no traffic anywhere); their cgroups go below reaper-test-$RUN, removed after the
+# run. The images are made here, without an engine: a tarball in `docker save`'s format,
+# imported with `ctr -n k8s.io images import`, as a node's images are side-loaded.
+
+cri() { "$BIN/cri-driver" "$@"; }
+
+# cri_image NAME DIR ENTRYPOINT_JSON CMD_JSON: an image of one layer holding DIR's files,
+# named NAME (a full reference: docker.io/reaper-test/...), imported into the containerd of
+# CONTAINERD_ADDRESS's k8s.io namespace, where the cri plugin finds its images.
+cri_image() {
+  local name=$1 dir=$2 entrypoint=$3 cmd=$4 tar
+  tar=$WORK/image-$(tr ':/' '--' <<<"$name").tar
+  python3 - "$tar" "$name" "$dir" "$entrypoint" "$cmd" <<'EOT'
+import hashlib, io, json, os, sys, tarfile
+out, name, root, entrypoint, cmd = sys.argv[1:]
+layer = io.BytesIO()
+with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as t:
+    for entry in sorted(os.listdir(root)):
+        t.add(os.path.join(root, entry), arcname=entry)
+layer = layer.getvalue()
+config = json.dumps({
+    "architecture": "amd64",
+    "os": "linux",
+    "config": {
+        "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        "Entrypoint": json.loads(entrypoint),
+        "Cmd": json.loads(cmd),
+    },
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
+}).encode()
+config_name = hashlib.sha256(config).hexdigest() + ".json"
+manifest = json.dumps([{"Config": config_name, "RepoTags": [name], "Layers": ["layer.tar"]}]).encode()
+with tarfile.open(out, mode="w") as t:
+    for member, data in (("layer.tar", layer), (config_name, config), ("manifest.json", manifest)):
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+EOT
+  ctr -n k8s.io images import "$tar" >/dev/null
+}
+
+# start_cri_containerd DIR: a containerd with the cri plugin; root, state, sockets,
+# configuration, pod logs (DIR/pods) in DIR; its sandbox image is reaper alone, running
+# `reaper --pause`. Imports that image and the test images (docker.io/library/...):
+#   CRI_PAUSE  reaper-test/pause:RUN, FROM scratch with /reaper only
+#   CRI_APP    ROOTFS and /reaper, ENTRYPOINT ["/reaper", "--"], CMD ["sh"]
+#   CRI_PLAIN  ROOTFS without reaper, CMD ["sh"]
+# Sets CRI_SOCKET (for cri-driver), CONTAINERD_ADDRESS and CONTAINERD_NAMESPACE=k8s.io
+# (for ctr), and waits until the CRI answers.
+start_cri_containerd() {
+  local dir=$1 img=$WORK/cri-images
+  mkdir -p "$dir/root" "$dir/state" "$dir/pods" "$dir/cni"
+  export CRI_PAUSE=docker.io/reaper-test/pause:$RUN CRI_APP=docker.io/reaper-test/app:$RUN \
+    CRI_PLAIN=docker.io/reaper-test/plain:$RUN
+  # restrict_oom_score_adj: containerd would give the sandbox an oom_score_adj of -998;
+  # with it, no container's is below containerd's own, which runc can always set.
+  cat >"$dir/config.toml" <<EOT
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+
+[grpc]
+  address = "$dir/sock"
+
+[ttrpc]
+  address = "$dir/sock.ttrpc"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$CRI_PAUSE"
+  restrict_oom_score_adj = true
+  # The streaming server (kubectl exec -it, attach, port-forward): on the loopback of the
+  # containerd's own network namespace; ExecSync does not use it.
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    # Pods are on the host network: no CNI plugin runs; an empty directory of its own so
+    # that no configuration of the machine's is read.
+    bin_dir = "$dir/cni"
+    conf_dir = "$dir/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+EOT
+  touch "$dir/cri"
+  export CONTAINERD_ADDRESS=$dir/sock CONTAINERD_NAMESPACE=k8s.io CRI_SOCKET=$dir/sock \
+    CRI_LOG_DIR=$dir/pods CRI_CGROUP_PARENT=/reaper-test-$RUN
+  # The loopback of its network namespace up, for the streaming server.
+  start_daemon "$dir" "cri version" -- sh -c 'ip link set lo up && exec "$@"' sh \
+    containerd --config "$dir/config.toml" --root "$dir/root" --state "$dir/state" \
+    --address "$dir/sock" || return 1
+  rm -rf "$img"
+  mkdir -p "$img/pause" "$img/app" "$img/plain"
+  cp "$BIN/reaper" "$img/pause/reaper"
+  cp -a "$ROOTFS/." "$img/app/"
+  cp "$BIN/reaper" "$img/app/reaper"
+  cp -a "$ROOTFS/." "$img/plain/"
+  cri_image "$CRI_PAUSE" "$img/pause" '["/reaper", "--pause"]' null &&
+    cri_image "$CRI_APP" "$img/app" '["/reaper", "--"]' '["sh"]' &&
+    cri_image "$CRI_PLAIN" "$img/plain" null '["sh"]' || return 1
+  # As a kubelet does before it creates a container (the policy Never: no pull).
+  local i
+  for i in "$CRI_PAUSE" "$CRI_APP" "$CRI_PLAIN"; do
+    poll 10 cri image-status "$i" || { echo "the cri plugin does not see $i"; return 1; }
+  done
+}
+
+# need_cri: what the cri-* cases need, or cannot_run; then start_cri_containerd in
+# $WORK/cri-containerd, and the versions. Sets cri_dir.
+need_cri() {
+  local what
+  for what in containerd ctr runc python3 ip; do
+    command -v "$what" >/dev/null || cannot_run "$what is missing"
+  done
+  [[ -x $BIN/cri-driver ]] || cannot_run "cri-driver was not built: ${CRI_PROBLEM:-unknown}"
+  cri_dir=$WORK/cri-containerd
+  start_cri_containerd "$cri_dir" || {
+    tail -20 "$cri_dir/log" | sed 's/^/      | /'
+    notok "containerd with the cri plugin did not start, or its images are not there"
+    finish
+  }
+  # Every task's exit, as containerd records it (the sandbox's status is seen nowhere else).
+  ctr events >"$cri_dir/events" 2>&1 &
+  echo $! >"$cri_dir/events.pid"
+  say "CRI: $(cri version); $(runc --version | head -n 1); containerd's own root, state and socket ($CRI_SOCKET)"
+  say "sandbox_image: $CRI_PAUSE ($(cri image-status "$CRI_PAUSE" | cut -d' ' -f2-), /reaper alone, ENTRYPOINT [\"/reaper\", \"--pause\"])"
+}
+
+# cri_zombies ID: the zombies in container ID, counted by ps run through ExecSync.
+cri_zombies() { cri exec "$1" -- ps -o stat | { grep -c '^Z' || true; }; }
+cri_zombies_are() { [[ $(cri_zombies "$1") == "$2" ]]; }
+cri_has_proc() { cri exec "$1" -- ps -o args | grep -qxF -- "$2"; }
+# cri_field ID KEY: one line of `cri status ID`.
+cri_field() { cri status "$1" | sed -n "s/^$2=//p" | head -n 1; }
+cri_state_is() { [[ $(cri_field "$1" state) == "$2" ]]; }
+# cri_exit_status ID: the exit status of the task ID (a container's or a sandbox's id) as
+# containerd's /tasks/exit event gives it; empty while it has not exited.
+cri_exit_status() {
+  local line
+  line=$(grep '/tasks/exit' "$cri_dir/events" | grep -F "\"container_id\":\"$1\"" | tail -n 1) || return 0
+  # A status of 0 is left out of the event.
+  if [[ $line =~ \"exit_status\":([0-9]+) ]]; then
+    echo "${BASH_REMATCH[1]}"
+  else
+    echo 0
+  fi
+}
+cri_exited() { [[ -n $(cri_exit_status "$1") ]]; }
+# cri_log POD CONTAINER [ATTEMPT]: the container's log file, as the kubelet names it.
+cri_log() { echo "$CRI_LOG_DIR/$1/$2_${3:-0}.log"; }
+
+# clean_cri_containerd DIR: what a kubelet does when the node is drained (every container
+# stopped and removed, every pod too), then the images; stops the containerd of DIR, kills
+# any shim of its own that is left (by pid: the processes whose command line names DIR's
+# socket), and removes DIR.
+clean_cri_containerd() {
+  local dir=$1 id pid m
+  if [[ -S $dir/sock ]]; then
+    local drv=("env" "CRI_SOCKET=$dir/sock" "$BIN/cri-driver") k8s=(ctr --address "$dir/sock" -n k8s.io)
+    for id in $("${drv[@]}" ps 2>/dev/null | cut -d' ' -f1); do
+      "${drv[@]}" stop "$id" 0 >/dev/null 2>&1
+      "${drv[@]}" rm "$id" >/dev/null 2>&1
+    done
+    for id in $("${k8s[@]}" task ls -q 2>/dev/null); do "${k8s[@]}" task kill -s KILL "$id" >/dev/null 2>&1; done
+    for id in $("${drv[@]}" pods 2>/dev/null | cut -d' ' -f1); do
+      "${drv[@]}" stopp "$id" >/dev/null 2>&1
+      "${drv[@]}" rmp "$id" >/dev/null 2>&1
+    done
+    "${k8s[@]}" image ls -q 2>/dev/null | xargs -r "${k8s[@]}" image rm >/dev/null 2>&1
+  fi
+  [[ -f $dir/events.pid ]] && kill "$(cat "$dir/events.pid")" 2>/dev/null
+  # A shim exits once containerd has deleted its pod's last task, which containerd does
+  # after RemovePodSandbox has returned, and publishes its last events through a process
+  # of its own (containerd ... publish) that waits for containerd: stopping containerd
+  # before they are done would leave them.
+  poll 20 no_helper_of "$dir" || true
+  stop_daemon "$dir"
+  for pid in $(helpers_of "$dir"); do
+    echo "docker-test: left by the containerd of $dir, killed: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)(pid $pid)"
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  { findmnt -rn -o TARGET | grep "^$dir/" || true; } | sort -r | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  if findmnt -rn -o TARGET | grep -q "^$dir/"; then
+    echo "docker-test: mounts left below $dir; not removing it"
+  else
+    rm -rf "$dir"
+  fi
+}
+# cri_done: the end of a cri-* case, clean_cri_containerd of need_cri's containerd.
+cri_done() { clean_cri_containerd "$cri_dir"; }
+# helpers_of DIR: the pids of the processes, the containerd of DIR apart, whose arguments
+# name its socket: its shims (containerd-shim-runc-v2 ... -address DIR/sock) and their
+# event publishers (containerd --address DIR/sock publish ...).
+helpers_of() {
+  local daemon f pid
+  daemon=$(cat "$1/launched" 2>/dev/null || true)
+  for f in $(grep -lzxF -- "$1/sock" /proc/[0-9]*/cmdline 2>/dev/null); do
+    pid=$(cut -d/ -f3 <<<"$f")
+    [[ $pid == "$daemon" ]] || echo "$pid"
+  done
+}
+no_helper_of() { [[ -z $(helpers_of "$1") ]]; }
