@@ -20,7 +20,9 @@ landlocked() {
     "$IMG_APP" sh -c "$PROBE" >/dev/null 2>&1 || rc=$?
   out=$(docker logs "$name" 2>&1)
   say "docker run ${*:-(no option)} ... : status $rc, output:"
-  sed 's/^/      | /' <<<"$out"
+  local lines
+  mapfile -t lines <<<"$out"
+  printf '      | %s\n' "${lines[@]}"
 }
 
 # confined_as_asked: the probe's output when Landlock was applied.
@@ -57,7 +59,7 @@ EOT
   landlocked "$name"
   if ((rc == 2)) && grep -q '^reaper: --write-allow: cannot confine the app: ' <<<"$out"; then
     say "Docker's default profile refuses Landlock: reaper fails closed"
-    grep -q 'inside: ' <<<"$out" && notok "the app ran" || ok "the app never ran"
+    if grep -q 'inside: ' <<<"$out"; then notok "the app ran"; else ok "the app never ran"; fi
   else
     # Docker 20.10.24's default profile lists the three calls (moby PR 43199).
     expect_eq "status under the default profile" "$rc" 0

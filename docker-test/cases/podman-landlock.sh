@@ -15,7 +15,9 @@ landlocked() {
   out=$(podman run --rm -e REAPER_WRITE_ALLOW=/data:/tmp -e REAPER_EXEC_ALLOW=/bin "$@" \
     "$image" sh -c "$PROBE" 2>&1) || rc=$?
   say "podman run ${*:-(no option)} ... : status $rc, output:"
-  sed 's/^/      | /' <<<"$out"
+  local lines
+  mapfile -t lines <<<"$out"
+  printf '      | %s\n' "${lines[@]}"
 }
 
 confined_as_asked() {
@@ -35,19 +37,19 @@ confined_as_asked() {
 run_case() {
   command -v podman >/dev/null || cannot_run "podman is missing"
   podman_env "$WORK/podman" runc
-  local shipped=$ROOT/examples/seccomp/landlock.json root=$WORK/landlock-root rc out
+  local shipped=$ROOT/examples/seccomp/landlock.json dir=$WORK/landlock-root rc out
   local image=localhost/reaper-test-landlock:$RUN
   [[ -f $shipped ]] || cannot_run "$shipped is missing"
-  cp -a "$ROOTFS" "$root"
-  cp "$BIN/reaper" "$root/reaper"
-  tar -C "$root" -c . | podman import -q -c 'ENTRYPOINT ["/reaper", "--"]' - "$image" >/dev/null
+  cp -a "$ROOTFS" "$dir"
+  cp "$BIN/reaper" "$dir/reaper"
+  tar -C "$dir" -c . | podman import -q -c 'ENTRYPOINT ["/reaper", "--"]' - "$image" >/dev/null
   say "podman $(podman version -f '{{.Client.Version}}'), runc; default profile: $(podman info -f '{{.Host.Security.SECCOMPProfilePath}}')"
 
   say "podman's default seccomp profile (no --security-opt):"
   landlocked
   if ((rc == 2)) && grep -q '^reaper: --write-allow: cannot confine the app: ' <<<"$out"; then
     say "podman's default profile refuses Landlock: reaper fails closed"
-    grep -q 'inside: ' <<<"$out" && notok "the app ran" || ok "the app never ran"
+    if grep -q 'inside: ' <<<"$out"; then notok "the app ran"; else ok "the app never ran"; fi
   else
     # containers-common lists the three calls since 2022 (containers/common PR 1081).
     expect_eq "status under the default profile" "$rc" 0
