@@ -62,6 +62,10 @@ pub struct Config {
     pub user: Option<OsString>,
     /// `--workdir DIR`: where the child goes, as that user, before exec.
     pub workdir: Option<OsString>,
+    /// `--stop-delay`: how long the first signal asking to end is held (never zero).
+    pub stop_delay: Option<Duration>,
+    /// `--restart-signal`: the signal on which the command is ended and started again.
+    pub restart_signal: Option<i32>,
 }
 
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -658,6 +662,105 @@ does."#),
 .BR catatonit 's
 spelling."#),
     },
+    Opt {
+        short: None,
+        long: Some("stop-delay"),
+        takes: Takes::Value(doc("DURATION"), |b, v| {
+            let v = text(v, "--stop-delay")?;
+            set_stop_delay(b, v, || format!("invalid duration '{v}' for --stop-delay"))
+        }),
+        help: doc(
+            "hold the first signal asking to end DURATION before\nforwarding it; a second one goes at once",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_STOP_DELAY=DURATION",
+            listed: 11,
+            reads: Reads::UnlessGiven(|b, v| {
+                let bad = || {
+                    format!(
+                        "invalid duration '{}' in REAPER_STOP_DELAY",
+                        shown(v.as_bytes())
+                    )
+                };
+                set_stop_delay(b, v.to_str().ok_or_else(|| Error::usage(bad()))?, bad)
+            }),
+            help: doc("as --stop-delay (the option wins)"),
+            man: doc(r#"As
+.BR \-\-stop\-delay ;
+the option wins."#),
+        }],
+        man: doc(
+            r#"On the first signal that asks the application to end (SIGTERM, SIGINT, SIGQUIT,
+after
+.BR \-\-rewrite ),
+wait
+.I DURATION
+before forwarding it, while the application keeps serving: a load balancer has the time
+to take the container out of rotation
+.RB ( "docker stop" ,
+a Kubernetes pod deleted, an ECS task stopped).
+Other signals are forwarded at once meanwhile, and children are reaped; a second signal
+that asks to end is forwarded at once, in place of the one held.
+If the application exits during the delay, the delay ends with it.
+The delay counts against the runtime's own timeout
+.RB ( "docker stop \-t" ,
+Kubernetes'
+.BR terminationGracePeriodSeconds ),
+which must leave the application time to shut down after it.
+0 is no delay."#,
+        ),
+    },
+    Opt {
+        short: None,
+        long: Some("restart-signal"),
+        takes: Takes::Value(doc("SIG"), |b, v| {
+            let v = text(v, "--restart-signal")?;
+            b.config.restart_signal = Some(parse_restart_signal(v, "--restart-signal")?);
+            Ok(())
+        }),
+        help: doc(
+            "on SIG, end the app's group (SIGTERM, grace period,\nSIGKILL) and start COMMAND again",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_RESTART_SIGNAL=SIG",
+            listed: 12,
+            reads: Reads::UnlessGiven(|b, v| {
+                let v = v.to_str().ok_or_else(|| {
+                    Error::usage(format!(
+                        "invalid signal '{}' in REAPER_RESTART_SIGNAL",
+                        shown(v.as_bytes())
+                    ))
+                })?;
+                b.config.restart_signal = Some(parse_restart_signal(v, "REAPER_RESTART_SIGNAL")?);
+                Ok(())
+            }),
+            help: doc("as --restart-signal (the option wins)"),
+            man: doc(r#"As
+.BR \-\-restart\-signal ;
+the option wins."#),
+        }],
+        man: doc(r#"On
+.I SIG
+(not forwarded), end the application's process group as the teardown would:
+SIGTERM and SIGCONT, then up to the grace period
+.RB ( \-t )
+for the group to be gone, then SIGKILL; then start
+.I COMMAND
+again, with the same arguments, environment, user, directory and terminal.
+The container stays up; reaper's exit status is that of the last run.
+Processes of the old run that left its process group are not ended: they are reaped
+as usual.
+.I SIG
+during a restart is ignored; a signal that asks to end ends the restart: the new run
+is not started and reaper exits with the old run's status.
+A restart happens only on
+.IR SIG :
+an application that exits or crashes still ends reaper, as the orchestrator must see.
+The signals that ask to end, SIGKILL, SIGSTOP, SIGCHLD and the synchronous faults
+are usage errors."#),
+    },
 ];
 
 // Which options were given is a bit each (`Builder::given`).
@@ -862,6 +965,32 @@ fn parse_pdeath_signal(value: &str) -> Result<i32, Error> {
         )));
     }
     Ok(sig)
+}
+
+/// `--stop-delay`'s value: 0 is no delay at all.
+fn set_stop_delay(b: &mut Builder, value: &str, bad: impl FnOnce() -> String) -> Result<(), Error> {
+    let delay = parse_duration(value).ok_or_else(|| Error::usage(bad()))?;
+    b.config.stop_delay = Some(delay).filter(|d| !d.is_zero());
+    Ok(())
+}
+
+/// A signal for `--restart-signal` (given as `from`): one reaper forwards, but not one that
+/// asks to end (that is what `docker stop` and Ctrl-C send: the container must end), nor
+/// what reaper never forwards (SIGKILL, SIGSTOP, SIGCHLD, the faults).
+fn parse_restart_signal(value: &str, from: &str) -> Result<i32, Error> {
+    let sig = signo::parse(value)
+        .filter(|&s| s != 0)
+        .ok_or_else(|| Error::usage(format!("unknown signal '{value}' for {from}")))?;
+    let why = if signo::asks_to_end(sig) {
+        "it asks the container to end"
+    } else if !signo::is_forwarded(sig) {
+        "reaper never takes it"
+    } else {
+        return Ok(sig);
+    };
+    Err(Error::usage(format!(
+        "signal '{value}' cannot be the restart signal: {why}"
+    )))
 }
 
 fn parse_exit_code(value: &str) -> Result<u8, Error> {
@@ -1086,6 +1215,10 @@ Options:
   -V, --version                print the version
   -l, --license                print the licence (tini's -l)
   -L                           print the licence (catatonit's -L)
+      --stop-delay DURATION    hold the first signal asking to end DURATION before
+                               forwarding it; a second one goes at once
+      --restart-signal SIG     on SIG, end the app's group (SIGTERM, grace period,
+                               SIGKILL) and start COMMAND again
 
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
 A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
@@ -1102,6 +1235,8 @@ Environment:
   CATATONIT_DEBUG=ANY           as -vv
   TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP  accepted for tini; no effect
   CATATONIT_LOG                 reserved by catatonit: ignored with a warning
+  REAPER_STOP_DELAY=DURATION    as --stop-delay (the option wins)
+  REAPER_RESTART_SIGNAL=SIG     as --restart-signal (the option wins)
 
 Exit status: COMMAND's exit code, or 128+N when signal N killed it; 127 when
 COMMAND is not found, 126 when it cannot be run; 2 on a usage error (an unknown
@@ -1749,6 +1884,65 @@ mod tests {
                 v.shown
             );
         }
+    }
+
+    #[test]
+    fn stop_delay_from_the_option_or_the_environment() {
+        assert_eq!(config(&["true"]).stop_delay, None);
+        let c = config(&["--stop-delay", "1.5s", "true"]);
+        assert_eq!(c.stop_delay, Some(Duration::from_millis(1500)));
+        assert_eq!(config(&["--stop-delay=0", "true"]).stop_delay, None);
+        let env = |v: &str, args: &[&str]| match parse_with(args, &[("REAPER_STOP_DELAY", v)]) {
+            Ok(Request::Run(c)) => Ok(c.stop_delay),
+            Err(e) => Err(e.to_string()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(env("250ms", &["x"]), Ok(Some(Duration::from_millis(250))));
+        assert_eq!(env("", &["x"]), Ok(None), "empty is unset");
+        assert_eq!(
+            env("soon", &["--stop-delay", "2", "x"]),
+            Ok(Some(Duration::from_secs(2))),
+            "the option wins, unread variable"
+        );
+        assert_eq!(
+            env("soon", &["x"]),
+            Err("invalid duration 'soon' in REAPER_STOP_DELAY (see 'reaper --help')".into())
+        );
+        assert!(usage_error(&["--stop-delay", "-1", "x"]).contains("'-1' for --stop-delay"));
+        assert!(usage_error(&["-P", "--stop-delay", "1"]).contains("--pause"));
+    }
+
+    #[test]
+    fn restart_signal_refuses_what_ends_or_cannot_be_taken() {
+        assert_eq!(config(&["true"]).restart_signal, None);
+        let c = config(&["--restart-signal", "HUP", "true"]);
+        assert_eq!(c.restart_signal, Some(libc::SIGHUP));
+        let c = config(&["--restart-signal=rtmin+2", "true"]);
+        assert_eq!(c.restart_signal, Some(signo::RTMIN + 2));
+        for bad in ["TERM", "SIGINT", "3", "KILL", "STOP", "CHLD", "SEGV"] {
+            let e = usage_error(&["--restart-signal", bad, "x"]);
+            assert!(
+                e.contains(&format!("signal '{bad}' cannot be the restart signal")),
+                "{e}"
+            );
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        assert!(usage_error(&["--restart-signal", "0", "x"]).contains("unknown signal '0'"));
+        assert!(usage_error(&["--restart-signal", "FOO", "x"]).contains("unknown signal"));
+        let env = |v: &str| match parse_with(&["x"], &[("REAPER_RESTART_SIGNAL", v)]) {
+            Ok(Request::Run(c)) => Ok(c.restart_signal),
+            Err(e) => Err((e.status(), e.to_string())),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(env("USR2"), Ok(Some(libc::SIGUSR2)));
+        assert_eq!(env(""), Ok(None));
+        assert_eq!(
+            env("QUIT"),
+            Err((
+                2,
+                "signal 'QUIT' cannot be the restart signal: it asks the container to end (see 'reaper --help')".into()
+            ))
+        );
     }
 
     #[test]

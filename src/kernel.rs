@@ -51,12 +51,15 @@ pub trait Kernel {
     /// As PID 1: whether the namespace holds a process outside reaper's own tree that
     /// reaper may signal (`scope::others_in_namespace`).
     fn others_in_namespace(&mut self) -> bool;
+    /// Starts the command again, as it was first started (`--restart-signal`); its pid,
+    /// or `None` when it could not be started (logged).
+    fn start_again(&mut self) -> Option<libc::pid_t>;
 }
 
-/// The kernel itself, for reaper standing in `scope`.
-pub struct Os(pub Scope);
+/// The kernel itself, for reaper standing in `.0`; `.1` starts the command again.
+pub struct Os<'a>(pub Scope, pub &'a mut dyn FnMut() -> Option<libc::pid_t>);
 
-impl Kernel for Os {
+impl Kernel for Os<'_> {
     fn wait(&mut self, timeout: Option<Duration>) -> Option<Received> {
         signals::wait(SigSet::handled(), timeout)
     }
@@ -131,6 +134,18 @@ impl Kernel for Os {
     fn others_in_namespace(&mut self) -> bool {
         scope::others_in_namespace()
     }
+
+    fn start_again(&mut self) -> Option<libc::pid_t> {
+        let child = (self.1)()?;
+        // What the teardown reaches when /proc cannot tell it more: the new run's group.
+        if let Scope::Descendants { own_pid, .. } = self.0 {
+            self.0 = Scope::Descendants {
+                own_pid,
+                app_group: Some(child),
+            };
+        }
+        Some(child)
+    }
 }
 
 /// A kernel in memory: a script of signals, exits and stops, a clock that moves only when
@@ -146,6 +161,8 @@ pub mod fake {
         Kill(libc::pid_t, i32),
         /// A round to the scope, sparing a group.
         Round(i32, Option<libc::pid_t>),
+        /// The command started again, as this pid.
+        Started(libc::pid_t),
     }
 
     /// A process of the fake: a child of reaper's (reaped when it exits) or another
@@ -177,6 +194,10 @@ pub mod fake {
         pub can_wait: bool,
         /// `/proc` cannot be read.
         pub no_proc: bool,
+        /// The pids of the runs `start_again` starts, in turn (none left: it fails).
+        pub runs: VecDeque<libc::pid_t>,
+        /// The timeout of every wait, in turn.
+        pub timeouts: Vec<Option<Duration>>,
     }
 
     pub fn signal(signo: i32) -> Received {
@@ -202,6 +223,8 @@ pub mod fake {
                 sent: Vec::new(),
                 can_wait: true,
                 no_proc: false,
+                runs: VecDeque::new(),
+                timeouts: Vec::new(),
             }
         }
 
@@ -289,6 +312,7 @@ pub mod fake {
 
     impl Kernel for Fake {
         fn wait(&mut self, timeout: Option<Duration>) -> Option<Received> {
+            self.timeouts.push(timeout);
             if !self.can_wait {
                 return None;
             }
@@ -394,6 +418,13 @@ pub mod fake {
 
         fn others_in_namespace(&mut self) -> bool {
             self.procs.iter().any(|p| !p.child)
+        }
+
+        fn start_again(&mut self) -> Option<libc::pid_t> {
+            let pid = self.runs.pop_front()?;
+            self.sent.push(Sent::Started(pid));
+            self.child(pid, pid);
+            Some(pid)
         }
     }
 }

@@ -67,9 +67,9 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
 
-    let (main_child, terminal) = match &config.mode {
+    let (main_child, terminal, user) = match &config.mode {
         Mode::Command(argv) => start(argv, &config, inherited)?,
-        Mode::Pause => (None, None),
+        Mode::Pause => (None, None, None),
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
@@ -81,7 +81,13 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
     setup::leave_working_directory();
-    let mut kernel = kernel::Os(shutdown::scope::Scope::of(place, main_child));
+    // `--restart-signal`: the same command, environment, user, directory and terminal.
+    let mut again = || match &config.mode {
+        Mode::Command(argv) => start_again(argv, &config, inherited, user.as_ref(), &terminal),
+        Mode::Pause => None,
+    };
+    let scope = shutdown::scope::Scope::of(place, main_child);
+    let mut kernel = kernel::Os(scope, &mut again);
     let mut ended =
         supervise::supervise(&mut kernel, &config, place, main_child, terminal.as_ref());
     terminal.iter().for_each(terminal::Terminal::take_back);
@@ -94,13 +100,20 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     Ok(ended.status)
 }
 
+/// The command's first start: its pid, the controlling terminal, and the user it runs as.
+type Started = (
+    Option<libc::pid_t>,
+    Option<terminal::Terminal>,
+    Option<user::Identity>,
+);
+
 /// Starts the command as `--user` and `--workdir` say, in the terminal's foreground when
-/// reaper has it; returns its pid and the controlling terminal.
+/// reaper has it.
 fn start(
     argv: &[OsString],
     config: &cli::Config,
     inherited: signals::Inherited,
-) -> Result<(Option<libc::pid_t>, Option<terminal::Terminal>), Error> {
+) -> Result<Started, Error> {
     let user = config.user.as_deref().map(user::lookup).transpose()?;
     let terminal = terminal::Terminal::controlling();
     let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
@@ -109,7 +122,24 @@ fn start(
     if let Some(user) = &user {
         setup::warn_if_unable_to_signal(user.uid);
     }
-    Ok((Some(child), terminal))
+    Ok((Some(child), terminal, user))
+}
+
+/// Starts the command again (`--restart-signal`) as it was first started, with the user
+/// looked up then. Descriptors above 2 that reaper inherited were closed after the first
+/// start: the new run has only what reaper kept.
+fn start_again(
+    argv: &[OsString],
+    config: &cli::Config,
+    inherited: signals::Inherited,
+    user: Option<&user::Identity>,
+    terminal: &Option<terminal::Terminal>,
+) -> Option<libc::pid_t> {
+    let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
+    let workdir = config.workdir.as_deref();
+    spawn::spawn(argv, inherited, foreground, user, workdir)
+        .map_err(|e| log::error!("restart: {e}"))
+        .ok()
 }
 
 /// Prints what was asked for (`--help`, `--version`); one that could not be written (a
