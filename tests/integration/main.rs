@@ -21,6 +21,7 @@ mod isolation;
 mod manpage;
 mod reaping;
 mod signals;
+mod stop_delay;
 mod stopped;
 mod teardown;
 mod terminal;
