@@ -80,7 +80,10 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     sys::fd::close_inherited(&own.into_iter().flatten().collect::<Vec<_>>());
     // Taken now, while a descriptor is free, for a teardown that may find none.
     procs::hold(place.own_pid());
-    setup::leave_working_directory();
+    // A restart starts the command in the directory the first run started in: reaper's.
+    if config.restart_signal.is_none() {
+        setup::leave_working_directory();
+    }
     // `--restart-signal`: the same command, environment, user, directory and terminal.
     let mut again = || match &config.mode {
         Mode::Command(argv) => start_again(argv, &config, inherited, user.as_ref(), &terminal),
@@ -135,7 +138,9 @@ fn start_again(
     user: Option<&user::Identity>,
     terminal: &Option<terminal::Terminal>,
 ) -> Option<libc::pid_t> {
-    let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
+    let foreground = terminal
+        .as_ref()
+        .and_then(terminal::Terminal::for_the_next_run);
     let workdir = config.workdir.as_deref();
     spawn::spawn(argv, inherited, foreground, user, workdir)
         .map_err(|e| log::error!("restart: {e}"))

@@ -569,8 +569,9 @@ impl<K: Kernel> Supervisor<'_, K> {
         self.start_again()
     }
 
-    /// Transition: the old run is gone: start the command again (with the terminal's
-    /// foreground, when the old run had it), or end when a signal asked to.
+    /// Transition: the old run is gone: start the command again (the terminal's foreground
+    /// goes from the old run's group to the new one's: `Terminal::for_the_next_run`), or
+    /// end when a signal asked to.
     fn start_again(&mut self) -> ControlFlow<()> {
         let Phase::Restarting(r) = self.m.phase else {
             return Continue(());
@@ -582,9 +583,6 @@ impl<K: Kernel> Supervisor<'_, K> {
                 self.m.ended.asked_to_end = Spare::Group(-r.target);
             }
             return Break(());
-        }
-        if let Some(terminal) = self.m.terminal {
-            terminal.take_back();
         }
         match self.kernel.start_again() {
             Some(child) => {

@@ -20,6 +20,7 @@ mod hostile;
 mod isolation;
 mod manpage;
 mod reaping;
+mod restart;
 mod signals;
 mod stop_delay;
 mod stopped;
