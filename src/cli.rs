@@ -441,7 +441,8 @@ for the status."#,
             r#"Run no command: reap whatever is reparented to reaper until SIGTERM or SIGINT, then
 tear down and exit 0 (catatonit's flag, which podman passes to its pod infra process).
 An option about the command
-.RB ( \-\-user ", " \-\-workdir ", " \-c ", " \-e ", " \-r ", " \-\-wait\-all )
+.RB ( \-\-user ", " \-\-workdir ", " \-c ", " \-e ", " \-r ", " \-\-wait\-all ,
+.BR \-\-stop\-delay ", " \-\-restart\-signal )
 given with it is a usage error."#,
         ),
     },

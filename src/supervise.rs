@@ -403,6 +403,9 @@ impl<K: Kernel> Supervisor<'_, K> {
                 "ignoring {}: there is no child to forward it to",
                 signo::name(signo)
             ),
+            (signo, _) if self.m.config.restart_signal == Some(signo) => {
+                self.on_restart_signal(signo)?
+            }
             (signo, _) => self.on_forward(signo),
         }
         if self.m.pacer.due(sig.signo) {
@@ -412,12 +415,8 @@ impl<K: Kernel> Supervisor<'_, K> {
     }
 
     /// Event: a signal to forward to the app (or, with `--wait-all`, to every process):
-    /// unless it is `--restart-signal`'s, or one that asks to end held by `--stop-delay`
-    /// or come during a restart.
+    /// unless it asks to end and is held by `--stop-delay` or comes during a restart.
     fn on_forward(&mut self, signo: i32) {
-        if self.m.config.restart_signal == Some(signo) {
-            return self.on_restart_signal(signo);
-        }
         let rewritten = self.m.config.rewrite.apply(signo);
         if rewritten.is_some_and(signo::asks_to_end) {
             if let Phase::Restarting(ref mut r) = self.m.phase {
@@ -504,16 +503,19 @@ impl<K: Kernel> Supervisor<'_, K> {
     /// Event: `--restart-signal`'s `sig` arrived. The app's target gets SIGTERM and SIGCONT
     /// (SIGKILL at once with a zero grace period), as the teardown would send them; the
     /// new run starts once the old one is gone (`restart_progress`). Not once the app was
-    /// asked to end (or one such signal is held): the container is ending.
-    fn on_restart_signal(&mut self, sig: i32) {
+    /// asked to end (or one such signal is held): the container is ending. It reaps first:
+    /// an app that already exited (its SIGCHLD pending behind `sig`, a lower number) ends
+    /// the container as a crash must, and is not restarted.
+    fn on_restart_signal(&mut self, sig: i32) -> ControlFlow<()> {
+        self.on_reap()?;
         let name = signo::name(sig);
         let Phase::App { child, target } = self.m.phase else {
             log::info!("ignoring {name} (--restart-signal): there is no app to restart now");
-            return;
+            return Continue(());
         };
         if self.m.asked_to_end || matches!(self.m.stop_delay, StopDelay::Holding { .. }) {
             log::info!("ignoring {name} (--restart-signal): the app was asked to end");
-            return;
+            return Continue(());
         }
         let grace = self.m.config.grace_period;
         log::info!(
@@ -529,13 +531,15 @@ impl<K: Kernel> Supervisor<'_, K> {
             then_end: false,
         });
         if grace.is_zero() {
-            return self.restart_kill();
+            self.restart_kill();
+            return Continue(());
         }
         for sig in [libc::SIGTERM, libc::SIGCONT] {
             if let Err(e) = self.kernel.send(target, sig) {
                 scope::refused_or_gone(&self.m.phase.to_string(), sig, e);
             }
         }
+        Continue(())
     }
 
     /// Transition: the old run's grace period is over: SIGKILL to its target, and
@@ -1455,6 +1459,18 @@ mod tests {
         );
         assert!(k.sent.contains(&Sent::Started(30)), "{:?}", k.sent);
         assert_eq!(k.elapsed(), 10 * SEC, "ended with the new run");
+    }
+
+    #[test]
+    fn an_app_that_exited_before_the_restart_signal_is_not_restarted() {
+        let mut k = restartable(Place::Pid1);
+        // Exited at 1 ms; the restart signal comes at 2 ms, before its SIGCHLD is taken.
+        k.procs.retain(|p| p.stat.pid != APP);
+        k.exited.push((APP, exited(9)));
+        k.at(MS, libc::SIGHUP);
+        let ended = run(&mut k, &["--restart-signal", "HUP"], Place::Pid1);
+        assert_eq!(ended.status, 9);
+        assert!(k.sent.is_empty(), "{:?}", k.sent);
     }
 
     #[test]
