@@ -1,7 +1,8 @@
 //! What the supervisor and the teardown ask of the kernel, behind one small trait, so that
 //! both are unit-tested without processes (`fake::Fake`, under `cfg(test)`): wait for a signal,
 //! reap, ask whether the app stopped, send a signal, read a process's state, list the
-//! processes in scope, and signal them all in one round.
+//! processes in scope, signal them all in one round, and start the command again
+//! (`--restart-signal`).
 //!
 //! `Os` is the one real implementation, made once in `run()` for the scope reaper stands
 //! in. The callers are generic over the trait, not `dyn`: static dispatch, so the seam

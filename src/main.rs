@@ -10,6 +10,7 @@
 //!    and hold /proc open for the teardown                            (procs)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
 //!    until the main child exits (--wait-all: until none is left)  (supervise, reap)
+//!    (--stop-delay holds the first ending signal; --restart-signal starts the command again)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
 //!    to the processes that are reaper's to end                       (shutdown::scope)
 //!

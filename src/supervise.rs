@@ -3,12 +3,14 @@
 //! goes on after that, forwarding to every process left, until none is left: a signal
 //! that asks them to end is forwarded, and never followed by a SIGKILL of reaper's own.
 //!
-//! A state machine: its `Phase` (the app runs; `--wait-all` waits for the rest; `--pause`)
-//! says where a signal goes and what ends the loop; each event (a signal, a reaped child,
-//! the main child's exit, a stop of the app) is one method; the kernel is `kernel::Kernel`.
+//! A state machine: its `Phase` (the app runs; `--restart-signal` restarts it; `--wait-all`
+//! waits for the rest; `--pause`) says where a signal goes and what ends the loop; each
+//! event (a signal, a reaped child, the main child's exit, a stop of the app, a deadline)
+//! is one method; the kernel is `kernel::Kernel`. `--stop-delay` holds the first signal
+//! that asks to end (`StopDelay`) until its deadline or a second one.
 //!
 //! One `rt_sigtimedwait` (or signalfd read) per event and nothing else while idle: no timer, no poll, no
-//! handler. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
+//! handler. The wait has a timeout only while a signal is held or a restart runs. Per SIGCHLD, one `waitpid` per exited child plus one; per forwarded signal, one
 //! `kill`, and for one that asks the app to end (SIGTERM, SIGINT, SIGQUIT) a look in
 //! `/proc` for a stopped process to continue. Nothing in the loop allocates unless a log line at that level is enabled (nor
 //! with `--wait-all` once the main child is gone, but as a subreaper: a forwarded signal

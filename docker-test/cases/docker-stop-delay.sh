@@ -8,7 +8,7 @@ APP='trap "echo got-term; exit 0" TERM; trap "echo got-int; exit 0" INT; echo se
 
 # start DELAY: the app under reaper with REAPER_STOP_DELAY=DELAY; sets cid.
 start() {
-  cid=$(drun -d -e REAPER_STOP_DELAY="$1" "$IMG_APP" -v sh -c "$APP")
+  cid=$(drun -d -e REAPER_STOP_DELAY="$1" -e REAPER_LOG=info "$IMG_APP" sh -c "$APP")
   poll 20 logs_have_line "$cid" serving || notok "the app did not start"
 }
 
