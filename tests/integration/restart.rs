@@ -110,3 +110,44 @@ fn during_a_restart_the_restart_signal_is_ignored_and_an_ending_one_means_no_new
         assert_eq!(runs(&sandbox).len(), 1, "{mode:?}: {}", sandbox.read("log"));
     }
 }
+
+#[test]
+fn a_restarted_app_runs_as_the_same_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return crate::harness::cannot_run("switching users needs real root");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for mode in BOTH {
+        let sandbox = Sandbox::new("restart-user");
+        std::fs::set_permissions(&sandbox.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let log = sandbox.path("log");
+        // Numeric ids need no account files.
+        let mut run = reaper(mode)
+            .args([
+                "--restart-signal",
+                "USR2",
+                "--user",
+                "12345:12346",
+                "--workdir",
+            ])
+            .arg(&sandbox.dir)
+            .args(sh(
+                r#"echo "run $(id -u):$(id -g):$(id -G)" >> log; exec sleep 1000"#,
+            ))
+            .start();
+        run.wait_for_file(&log, "run ");
+        run.signal(libc::SIGUSR2);
+        run.poll("a second run", || {
+            (sandbox.read("log").matches("run ").count() == 2).then_some(())
+        });
+        run.signal(libc::SIGTERM);
+        let out = run.wait();
+        assert_eq!(out.code, 143, "{mode:?}: {out:?}");
+        let text = sandbox.read("log");
+        assert_eq!(
+            text, "run 12345:12346:12346\nrun 12345:12346:12346\n",
+            "{mode:?}"
+        );
+    }
+}
