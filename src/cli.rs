@@ -749,7 +749,8 @@ SIGTERM and SIGCONT, then up to the grace period
 .RB ( \-t )
 for the group to be gone, then SIGKILL; then start
 .I COMMAND
-again, with the same arguments, environment, user, directory and terminal.
+again, with the same arguments, environment, user, directory and terminal
+(so reaper stays in the directory it started in, where it otherwise moves to /).
 The container stays up; reaper's exit status is that of the last run.
 Processes of the old run that left its process group are not ended: they are reaped
 as usual.
