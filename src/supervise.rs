@@ -334,12 +334,9 @@ impl<'a> Machine<'a> {
                 );
                 true
             }
+            // Forwarded at once, as the debug line says.
             StopDelay::Holding { .. } => {
                 self.stop_delay = StopDelay::Off;
-                log::info!(
-                    "{} received during the stop delay: forwarding it now",
-                    signo::name(signo)
-                );
                 false
             }
             StopDelay::Off => false,
@@ -425,7 +422,7 @@ impl<K: Kernel> Supervisor<'_, K> {
                 // The old run was asked to end already; a new one would only be ended too.
                 r.then_end = true;
                 log::info!(
-                    "{} received during a restart: no new run; ending once the old one is gone",
+                    "{} received during a restart: no new run",
                     signo::name(signo)
                 );
                 return;
@@ -474,7 +471,6 @@ impl<K: Kernel> Supervisor<'_, K> {
     fn on_time(&mut self) -> ControlFlow<()> {
         let now = self.kernel.now();
         if let Some(signo) = self.m.held_due(now) {
-            log::info!("the stop delay is over: forwarding {}", signo::name(signo));
             self.send_on(signo);
         }
         let Phase::Restarting(r) = self.m.phase else {
@@ -487,17 +483,14 @@ impl<K: Kernel> Supervisor<'_, K> {
             self.restart_kill();
             return self.restart_progress();
         }
+        // The new run starts without the stragglers, but never beside the old main child.
+        log::warn!(
+            "restart: {} still there {RESTART_KILL_WAIT:?} after SIGKILL",
+            self.m.phase
+        );
         if r.main_gone {
-            log::warn!(
-                "{} of the old run is still there {RESTART_KILL_WAIT:?} after SIGKILL: starting again anyway",
-                self.m.phase
-            );
             return self.start_again();
         }
-        log::warn!(
-            "the old run's main child, pid {}, is still there {RESTART_KILL_WAIT:?} after SIGKILL: waiting for it",
-            r.child
-        );
         self.m.phase = Phase::Restarting(Restart { until: None, ..r });
         Continue(())
     }
@@ -511,14 +504,13 @@ impl<K: Kernel> Supervisor<'_, K> {
     fn on_restart_signal(&mut self, sig: i32) -> ControlFlow<()> {
         self.on_reap()?;
         let name = signo::name(sig);
-        let Phase::App { child, target } = self.m.phase else {
-            log::info!("ignoring {name} (--restart-signal): there is no app to restart now");
+        let (Phase::App { child, target }, false) = (
+            self.m.phase,
+            self.m.asked_to_end || matches!(self.m.stop_delay, StopDelay::Holding { .. }),
+        ) else {
+            log::info!("ignoring {name}: no app to restart (gone, ending or restarting)");
             return Continue(());
         };
-        if self.m.asked_to_end || matches!(self.m.stop_delay, StopDelay::Holding { .. }) {
-            log::info!("ignoring {name} (--restart-signal): the app was asked to end");
-            return Continue(());
-        }
         let grace = self.m.config.grace_period;
         log::info!(
             "{name} received: restarting the app; SIGTERM to {}, then up to {grace:?} before SIGKILL",
@@ -583,7 +575,6 @@ impl<K: Kernel> Supervisor<'_, K> {
             return Continue(());
         };
         if r.then_end {
-            log::info!("restart: the old run is gone; ending, as asked");
             self.m.asked_to_end = true;
             if r.target < 0 {
                 self.m.ended.asked_to_end = Spare::Group(-r.target);

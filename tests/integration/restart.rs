@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::harness::{As, BOTH, Running, Sandbox, reaper, sh};
 
-/// Each run logs `run PID X DIR`, starts a member of its group (that ignores SIGTERM when
+/// Each run logs `run PID X DIR` once its SIGTERM handler is set, starts a member of its group (that ignores SIGTERM when
 /// `STUBBORN` is set), which logs itself once ready, says whether the last run's member is still there (a zombie included), and
 /// exits with its run's number on SIGTERM, once the file `go` exists (the first run's
 /// handler waits for it).
@@ -18,9 +18,9 @@ const APP: &str = r#"
 n=$(( $(grep -c '^run ' log 2>/dev/null) + 1 ))
 old=$(sed -n 's/^member //p' log 2>/dev/null | tail -n 1)
 [ -n "$old" ] && kill -0 "$old" 2>/dev/null && echo "alive $old" >> log
+trap 'echo "term $$" >> log; while [ ! -e go ]; do sleep 0.02; done; exit $n' TERM
 echo "run $$ $X $(pwd)" >> log
 sh -c '[ -n "$STUBBORN" ] && trap "" TERM; echo "member $$" >> log; exec sleep 1000' &
-trap 'echo "term $$" >> log; while [ ! -e go ]; do sleep 0.02; done; exit $n' TERM
 while :; do sleep 0.02; done
 "#;
 
@@ -55,6 +55,7 @@ fn the_restart_signal_runs_the_command_again_and_the_last_run_gives_the_status()
         std::fs::write(sandbox.path("go"), "").unwrap();
         let log = sandbox.path("log");
         let mut run = start(mode, &sandbox, &["-t", "0.5"], "1");
+        run.wait_for_file(&log, "run ");
         run.wait_for_file(&log, "member ");
         run.signal(libc::SIGHUP);
         run.poll("a second run", || (runs(&sandbox).len() == 2).then_some(()));
@@ -97,13 +98,14 @@ fn during_a_restart_the_restart_signal_is_ignored_and_an_ending_one_means_no_new
         let errs = sandbox.path("stderr");
         // An hour: the restart must end with the old run, not with its grace period.
         let mut run = start(mode, &sandbox, &["-t", "1h"], "");
+        run.wait_for_file(&log, "run ");
         run.wait_for_file(&log, "member ");
         run.signal(libc::SIGHUP);
         run.wait_for_file(&log, "term ");
         run.signal(libc::SIGHUP);
         run.wait_for_file(&errs, "ignoring SIGHUP");
         run.signal(libc::SIGTERM);
-        run.wait_for_file(&errs, "SIGTERM received during a restart");
+        run.wait_for_file(&errs, "SIGTERM received during a restart: no new run");
         std::fs::write(sandbox.path("go"), "").unwrap();
         let out = run.wait();
         assert_eq!(out.code, 1, "{mode:?}: the old run's status: {out:?}");

@@ -12,11 +12,12 @@ use crate::harness::{As, BOTH, Running, Sandbox, proc_stat, reaper, sh, testkit_
 /// The signal on which the catchers exit.
 const EXIT_SIG: i32 = 64;
 
-/// Starts reaper with `opts` and a `catch` pair (main and member, one group) logging every
-/// signal they get, as the main child, or, with `--wait-all`, left behind by a main child
-/// that exits at once.
+/// Starts reaper (`-v`, its log in `stderr`) with `opts` and a `catch` pair (main and
+/// member, one group) logging every signal they get, as the main child, or, with
+/// `--wait-all`, left behind by a main child that exits at once.
 fn start(mode: As, sandbox: &Sandbox, opts: &[&str]) -> Running {
     let log = sandbox.file("signals");
+    let err = std::fs::File::create(sandbox.path("stderr")).unwrap();
     let catch = format!("'{}' catch '{log}' {EXIT_SIG}", testkit_str());
     let app = if opts.contains(&"--wait-all") {
         format!("{catch} & exit 0")
@@ -24,7 +25,11 @@ fn start(mode: As, sandbox: &Sandbox, opts: &[&str]) -> Running {
         format!("exec {catch}")
     };
     let mut run = reaper(mode)
+        .arg("-v")
         .args(opts)
+        .stdio(move |c| {
+            c.stderr(err);
+        })
         .args(sh(&app))
         .timeout(Duration::from_secs(30))
         .start();
@@ -42,10 +47,15 @@ fn the_first_ending_signal_is_held_while_others_go_at_once() {
             let opts = [&["--stop-delay", "1.5s"][..], wait_all].concat();
             let mut run = start(mode, &sandbox, &opts);
             run.signal(libc::SIGTERM);
-            run.signal(libc::SIGUSR1);
-            run.wait_for_file(&log, "main 10\n");
-            run.wait_for_file(&log, "member 10\n");
-            // SIGTERM reached reaper first: forwarded at once, it would be logged first.
+            run.wait_for_file(
+                &sandbox.path("stderr"),
+                "SIGTERM received: forwarding it in",
+            );
+            // SIGWINCH, numbered above SIGTERM: had SIGTERM been forwarded, the catchers,
+            // which take the lowest pending signal first, would log it before this one.
+            run.signal(libc::SIGWINCH);
+            run.wait_for_file(&log, "main 28\n");
+            run.wait_for_file(&log, "member 28\n");
             let text = sandbox.read("signals");
             assert!(
                 !text.contains(" 15\n"),
@@ -68,7 +78,13 @@ fn a_second_ending_signal_during_the_delay_goes_at_once() {
         let log = sandbox.path("signals");
         // An hour: only "at once" ends this test before the harness calls it a hang.
         let mut run = start(mode, &sandbox, &["--stop-delay", "1h"]);
+        // Taken first, and held: SIGINT, a lower number, would be taken first if both
+        // were pending at once.
         run.signal(libc::SIGTERM);
+        run.wait_for_file(
+            &sandbox.path("stderr"),
+            "SIGTERM received: forwarding it in",
+        );
         run.signal(libc::SIGINT);
         run.wait_for_file(&log, "main 2\n");
         run.wait_for_file(&log, "member 2\n");
