@@ -1528,6 +1528,8 @@ mod tests {
             (&["-P", "-e", "3"], "-e"),
             (&["-P", "-r", "TERM:INT"], "-r"),
             (&["-P", "--wait-all"], "--wait-all"),
+            (&["-P", "--stop-delay", "1"], "--stop-delay"),
+            (&["-P", "--restart-signal=HUP"], "--restart-signal"),
         ] {
             let e = usage_error(args);
             assert!(
