@@ -199,6 +199,8 @@ pub mod fake {
         pub runs: VecDeque<libc::pid_t>,
         /// The timeout of every wait, in turn.
         pub timeouts: Vec<Option<Duration>>,
+        /// When each run `start_again` started, from the start.
+        pub starts: Vec<Duration>,
     }
 
     pub fn signal(signo: i32) -> Received {
@@ -226,6 +228,7 @@ pub mod fake {
                 no_proc: false,
                 runs: VecDeque::new(),
                 timeouts: Vec::new(),
+                starts: Vec::new(),
             }
         }
 
@@ -424,6 +427,7 @@ pub mod fake {
         fn start_again(&mut self) -> Option<libc::pid_t> {
             let pid = self.runs.pop_front()?;
             self.sent.push(Sent::Started(pid));
+            self.starts.push(self.elapsed());
             self.child(pid, pid);
             Some(pid)
         }

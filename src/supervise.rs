@@ -1342,6 +1342,7 @@ mod tests {
                 "{place:?}"
             );
             assert_eq!(ended.status, 4, "the last run's status");
+            assert_eq!(k.starts, [2 * MS], "as soon as the old run is gone");
             assert_eq!(k.elapsed(), 10 * SEC);
         }
     }
@@ -1464,6 +1465,30 @@ mod tests {
         let ended = run(&mut k, &["--restart-signal", "HUP"], Place::Pid1);
         assert_eq!(ended.status, 9);
         assert!(k.sent.is_empty(), "{:?}", k.sent);
+    }
+
+    #[test]
+    fn a_main_child_sigkill_cannot_end_is_waited_for_before_the_new_run() {
+        let mut k = restartable(Place::Subreaper(5));
+        k.procs[0].ends_on = None;
+        k.procs[0].unkillable = true;
+        let minute = 60 * SEC;
+        k.dying.push((k.start + minute, APP, libc::SIGKILL));
+        // The new run exits 10 s after it starts, which is at a minute, not before.
+        k.dying.retain(|d| d.1 != 30);
+        k.dying.push((k.start + minute + 10 * SEC, 30, exited(4)));
+        k.at(MS, libc::SIGHUP);
+        let ended = run(
+            &mut k,
+            &["--restart-signal", "HUP", "-t", "1s"],
+            Place::Subreaper(5),
+        );
+        assert!(k.sent.contains(&Sent::Kill(-APP, libc::SIGKILL)));
+        assert_eq!(k.sent.last(), Some(&Sent::Started(30)));
+        assert_eq!(k.starts, [minute], "never two main children at once");
+        assert_eq!(ended.status, 4);
+        // After SIGKILL and its wait: no timeout, as when idle.
+        assert_eq!(k.timeouts.last(), Some(&None));
     }
 
     #[test]
