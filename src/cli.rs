@@ -75,6 +75,10 @@ pub struct Config {
     pub on_oom: OnOom,
     /// Where a failed end is explained (`--termination-log`).
     pub termination_log: TerminationLog,
+    /// `--stop-delay`: how long the first signal asking to end is held (never zero).
+    pub stop_delay: Option<Duration>,
+    /// `--restart-signal`: the signal on which the command is ended and started again.
+    pub restart_signal: Option<i32>,
 }
 
 /// One option or variable that set something: its row in `OPTIONS`, where it came from
@@ -291,7 +295,7 @@ const OPTIONS: &[Opt] = &[
         child: true,
         vars: &[Var {
             shown: "DUMB_INIT_SETSID=0",
-            listed: 18,
+            listed: 20,
             reads: Reads::FlagIfShown,
             help: doc("as --single-child"),
             man: doc(r#"As
@@ -319,7 +323,7 @@ This is the default; the option is accepted for
         // tini's variables for -s and -g: both are what reaper does anyway.
         vars: &[Var {
             shown: "TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP",
-            listed: 20,
+            listed: 22,
             reads: Reads::Never,
             help: doc("accepted for tini; no effect"),
             man: doc(r#"Accepted for tini; no effect (reaper does both by default)."#),
@@ -485,7 +489,8 @@ for the status."#,
             r#"Run no command: reap whatever is reparented to reaper until SIGTERM or SIGINT, then
 tear down and exit 0 (catatonit's flag, which podman passes to its pod infra process).
 An option about the command
-.RB ( \-\-user ", " \-\-workdir ", " \-c ", " \-e ", " \-r ", " \-\-wait\-all )
+.RB ( \-\-user ", " \-\-workdir ", " \-c ", " \-e ", " \-r ", " \-\-wait\-all ,
+.BR \-\-stop\-delay ", " \-\-restart\-signal )
 given with it is a usage error."#,
         ),
     },
@@ -515,7 +520,7 @@ An empty value counts as unset."#),
             },
             Var {
                 shown: "TINI_VERBOSITY=N",
-                listed: 16,
+                listed: 18,
                 reads: Reads::Always(|b, v| {
                     match v.to_str().and_then(|s| s.parse::<u8>().ok()) {
                         Some(n) => b.env_level = Some(level_from_count(n)),
@@ -536,7 +541,7 @@ is a step up from it."#,
             },
             Var {
                 shown: "DUMB_INIT_DEBUG=1",
-                listed: 17,
+                listed: 19,
                 reads: Reads::Debug,
                 help: doc("as -vv"),
                 man: doc(r#"As
@@ -544,7 +549,7 @@ is a step up from it."#,
             },
             Var {
                 shown: "CATATONIT_DEBUG=ANY",
-                listed: 19,
+                listed: 21,
                 // catatonit turns debug output on for any value.
                 reads: Reads::Debug,
                 help: doc("as -vv"),
@@ -554,7 +559,7 @@ whatever the value (as catatonit)."#),
             },
             Var {
                 shown: "CATATONIT_LOG",
-                listed: 21,
+                listed: 23,
                 // catatonit refuses to start with it ("reserved for future use"); it means
                 // nothing yet.
                 reads: Reads::Always(|b, _| {
@@ -867,52 +872,6 @@ With it, each of those is a warning and the restriction is left out."#,
         ),
     },
     Opt {
-        short: Some(b'h'),
-        long: Some("help"),
-        takes: Takes::Nothing(|b| b.done = Some(Request::Help)),
-        help: doc("print this help"),
-        child: false,
-        vars: &[],
-        man: doc(r#"Print the help and exit 0."#),
-    },
-    Opt {
-        short: Some(b'V'),
-        long: Some("version"),
-        takes: Takes::Nothing(|b| b.done = Some(Request::Version)),
-        help: doc("print the version"),
-        child: false,
-        vars: &[],
-        man: doc(r#"Print the version and exit 0, as
-.RB \(lq "reaper version \fIX.Y.Z\fB \- git.\fISHA\fR" \(rq,
-the form that
-.B docker info
-parses."#),
-    },
-    Opt {
-        short: Some(b'l'),
-        long: Some("license"),
-        takes: Takes::Nothing(|b| b.done = Some(Request::License)),
-        help: doc("print the licence (tini's -l)"),
-        child: false,
-        vars: &[],
-        man: doc(r#"Print the licence (MIT OR Apache\-2.0) and exit 0, as
-.BR tini 's
-.B \-l
-does."#),
-    },
-    Opt {
-        short: Some(b'L'),
-        long: None,
-        takes: Takes::Nothing(|b| b.done = Some(Request::License)),
-        help: doc("print the licence (catatonit's -L)"),
-        child: false,
-        vars: &[],
-        man: doc(r#"As
-.BR \-l :
-.BR catatonit 's
-spelling."#),
-    },
-    Opt {
         short: None,
         long: Some("expand-env"),
         takes: Takes::Nothing(|b| b.config.expand_env = true),
@@ -1113,6 +1072,152 @@ or not empty is left alone (said at debug level, or as a warning when
 was given); one that cannot be written (a read-only file system, no permission) is a
 warning."#,
         ),
+    },
+    Opt {
+        short: None,
+        long: Some("stop-delay"),
+        takes: Takes::Value(doc("DURATION"), |b, v| {
+            let v = text(v, "--stop-delay")?;
+            set_stop_delay(b, v, || format!("invalid duration '{v}' for --stop-delay"))
+        }),
+        help: doc(
+            "hold the first signal asking to end DURATION before\nforwarding it; a second one goes at once",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_STOP_DELAY=DURATION",
+            listed: 16,
+            reads: Reads::UnlessGiven(|b, v| {
+                let bad = || {
+                    format!(
+                        "invalid duration '{}' in REAPER_STOP_DELAY",
+                        shown(v.as_bytes())
+                    )
+                };
+                set_stop_delay(b, v.to_str().ok_or_else(|| Error::usage(bad()))?, bad)
+            }),
+            help: doc("as --stop-delay (the option wins)"),
+            man: doc(r#"As
+.BR \-\-stop\-delay ;
+the option wins."#),
+        }],
+        man: doc(
+            r#"On the first signal that asks the application to end (SIGTERM, SIGINT, SIGQUIT,
+after
+.BR \-\-rewrite ),
+wait
+.I DURATION
+before forwarding it, while the application keeps serving: a load balancer has the time
+to take the container out of rotation
+.RB ( "docker stop" ,
+a Kubernetes pod deleted, an ECS task stopped).
+Other signals are forwarded at once meanwhile, and children are reaped; a second signal
+that asks to end is forwarded at once, in place of the one held.
+If the application exits during the delay, the delay ends with it.
+The delay counts against the runtime's own timeout
+.RB ( "docker stop \-t" ,
+Kubernetes'
+.BR terminationGracePeriodSeconds ),
+which must leave the application time to shut down after it.
+0 is no delay."#,
+        ),
+    },
+    Opt {
+        short: None,
+        long: Some("restart-signal"),
+        takes: Takes::Value(doc("SIG"), |b, v| {
+            let v = text(v, "--restart-signal")?;
+            b.config.restart_signal = Some(parse_restart_signal(v, "--restart-signal")?);
+            Ok(())
+        }),
+        help: doc(
+            "on SIG, end the app's group (SIGTERM, grace period,\nSIGKILL) and start COMMAND again",
+        ),
+        child: true,
+        vars: &[Var {
+            shown: "REAPER_RESTART_SIGNAL=SIG",
+            listed: 17,
+            reads: Reads::UnlessGiven(|b, v| {
+                let v = v.to_str().ok_or_else(|| {
+                    Error::usage(format!(
+                        "invalid signal '{}' in REAPER_RESTART_SIGNAL",
+                        shown(v.as_bytes())
+                    ))
+                })?;
+                b.config.restart_signal = Some(parse_restart_signal(v, "REAPER_RESTART_SIGNAL")?);
+                Ok(())
+            }),
+            help: doc("as --restart-signal (the option wins)"),
+            man: doc(r#"As
+.BR \-\-restart\-signal ;
+the option wins."#),
+        }],
+        man: doc(r#"On
+.I SIG
+(not forwarded), end the application's process group as the teardown would:
+SIGTERM and SIGCONT, then up to the grace period
+.RB ( \-t )
+for the group to be gone, then SIGKILL; then start
+.I COMMAND
+again, with the same arguments, environment, user, directory and terminal
+(so reaper stays in the directory it started in, where it otherwise moves to /).
+The container stays up; reaper's exit status is that of the last run.
+Processes of the old run that left its process group are not ended: they are reaped
+as usual.
+.I SIG
+during a restart is ignored; a signal that asks to end ends the restart: the new run
+is not started and reaper exits with the old run's status.
+A restart happens only on
+.IR SIG :
+an application that exits or crashes still ends reaper, as the orchestrator must see.
+The signals that ask to end, SIGKILL, SIGSTOP, SIGCHLD and the synchronous faults
+are usage errors."#),
+    },
+    Opt {
+        short: Some(b'h'),
+        long: Some("help"),
+        takes: Takes::Nothing(|b| b.done = Some(Request::Help)),
+        help: doc("print this help"),
+        child: false,
+        vars: &[],
+        man: doc(r#"Print the help and exit 0."#),
+    },
+    Opt {
+        short: Some(b'V'),
+        long: Some("version"),
+        takes: Takes::Nothing(|b| b.done = Some(Request::Version)),
+        help: doc("print the version"),
+        child: false,
+        vars: &[],
+        man: doc(r#"Print the version and exit 0, as
+.RB \(lq "reaper version \fIX.Y.Z\fB \- git.\fISHA\fR" \(rq,
+the form that
+.B docker info
+parses."#),
+    },
+    Opt {
+        short: Some(b'l'),
+        long: Some("license"),
+        takes: Takes::Nothing(|b| b.done = Some(Request::License)),
+        help: doc("print the licence (tini's -l)"),
+        child: false,
+        vars: &[],
+        man: doc(r#"Print the licence (MIT OR Apache\-2.0) and exit 0, as
+.BR tini 's
+.B \-l
+does."#),
+    },
+    Opt {
+        short: Some(b'L'),
+        long: None,
+        takes: Takes::Nothing(|b| b.done = Some(Request::License)),
+        help: doc("print the licence (catatonit's -L)"),
+        child: false,
+        vars: &[],
+        man: doc(r#"As
+.BR \-l :
+.BR catatonit 's
+spelling."#),
     },
 ];
 
@@ -1381,6 +1486,32 @@ fn parse_termination_log(value: &OsStr, place: &str) -> Result<TerminationLog, E
     }
 }
 
+/// `--stop-delay`'s value: 0 is no delay at all.
+fn set_stop_delay(b: &mut Builder, value: &str, bad: impl FnOnce() -> String) -> Result<(), Error> {
+    let delay = parse_duration(value).ok_or_else(|| Error::usage(bad()))?;
+    b.config.stop_delay = Some(delay).filter(|d| !d.is_zero());
+    Ok(())
+}
+
+/// A signal for `--restart-signal` (given as `from`): one reaper forwards, but not one that
+/// asks to end (that is what `docker stop` and Ctrl-C send: the container must end), nor
+/// what reaper never forwards (SIGKILL, SIGSTOP, SIGCHLD, the faults).
+fn parse_restart_signal(value: &str, from: &str) -> Result<i32, Error> {
+    let sig = signo::parse(value)
+        .filter(|&s| s != 0)
+        .ok_or_else(|| Error::usage(format!("unknown signal '{value}' for {from}")))?;
+    let why = if signo::asks_to_end(sig) {
+        "it asks the container to end"
+    } else if !signo::is_forwarded(sig) {
+        "reaper never takes it"
+    } else {
+        return Ok(sig);
+    };
+    Err(Error::usage(format!(
+        "signal '{value}' cannot be the restart signal: {why}"
+    )))
+}
+
 fn parse_exit_code(value: &str) -> Result<u8, Error> {
     Some(value)
         .filter(|v| !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit()))
@@ -1628,10 +1759,6 @@ Options:
                                socket made outside its sandbox (Linux 6.12)
       --sandbox-best-effort    apply what the Landlock options can, warn about the
                                rest (without it: refuse to start, status 2)
-  -h, --help                   print this help
-  -V, --version                print the version
-  -l, --license                print the licence (tini's -l)
-  -L                           print the licence (catatonit's -L)
       --expand-env             expand ${VAR}, ${VAR:-default}, ${VAR:?message} and $$
                                in COMMAND and its arguments (not a shell)
       --explain                print what reaper would do, one 'key: value' a line,
@@ -1641,6 +1768,14 @@ Options:
                                the container (exit: teardown, status 137)
       --termination-log PATH   when COMMAND fails, say why in PATH if it is an empty
                                file (default /dev/termination-log; none: nowhere)
+      --stop-delay DURATION    hold the first signal asking to end DURATION before
+                               forwarding it; a second one goes at once
+      --restart-signal SIG     on SIG, end the app's group (SIGTERM, grace period,
+                               SIGKILL) and start COMMAND again
+  -h, --help                   print this help
+  -V, --version                print the version
+  -l, --license                print the licence (tini's -l)
+  -L                           print the licence (catatonit's -L)
 
 Signals are names (TERM, SIGTERM, sigterm, RTMIN+3, RTMAX-1) or numbers.
 A DURATION is seconds (5, 0.5) or has units (500ms, 5s, 2m, 1h, 1m30s).
@@ -1666,6 +1801,8 @@ Environment:
   REAPER_EXPAND_ENV=1           as --expand-env (1/true/yes/on, 0/false/no/off)
   REAPER_ON_OOM=continue|exit   as --on-oom (the option wins)
   REAPER_TERMINATION_LOG=PATH   as --termination-log (the option wins)
+  REAPER_STOP_DELAY=DURATION    as --stop-delay (the option wins)
+  REAPER_RESTART_SIGNAL=SIG     as --restart-signal (the option wins)
   TINI_VERBOSITY=N              0 errors, 1 warnings, 2 info, 3 debug, 4 trace
   DUMB_INIT_DEBUG=1             as -vv
   DUMB_INIT_SETSID=0            as --single-child
@@ -1753,12 +1890,11 @@ fn push_origin(out: &mut String, from: &str) {
 
 // BEGIN GENERATED EXPLAIN by: REAPER_REGENERATE=1 cargo test --bin reaper docgen
 /// The rows `--explain` shows: those that set something (not `-g`, `-s`, `--help`...).
-const EXPLAINED: u64 = 0x1a1ffff9;
+const EXPLAINED: u64 = 0x7bffff9;
 /// The rows whose every value counts (`(repeatable)` in their help), not the last one.
 const REPEATABLE: u64 = 0x2030;
 /// Each row's default, as its help gives it (`(default X`), a line each.
-const DEFAULTS: &str =
-    "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log";
+const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log\n\n\n\n\n\n";
 // END GENERATED EXPLAIN
 
 impl Var {
@@ -2083,6 +2219,8 @@ mod tests {
             (&["-P", "-e", "3"], "-e"),
             (&["-P", "-r", "TERM:INT"], "-r"),
             (&["-P", "--wait-all"], "--wait-all"),
+            (&["-P", "--stop-delay", "1"], "--stop-delay"),
+            (&["-P", "--restart-signal=HUP"], "--restart-signal"),
         ] {
             let e = usage_error(args);
             assert!(
@@ -2590,6 +2728,65 @@ mod tests {
                 v.shown
             );
         }
+    }
+
+    #[test]
+    fn stop_delay_from_the_option_or_the_environment() {
+        assert_eq!(config(&["true"]).stop_delay, None);
+        let c = config(&["--stop-delay", "1.5s", "true"]);
+        assert_eq!(c.stop_delay, Some(Duration::from_millis(1500)));
+        assert_eq!(config(&["--stop-delay=0", "true"]).stop_delay, None);
+        let env = |v: &str, args: &[&str]| match parse_with(args, &[("REAPER_STOP_DELAY", v)]) {
+            Ok(Request::Run(c)) => Ok(c.stop_delay),
+            Err(e) => Err(e.to_string()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(env("250ms", &["x"]), Ok(Some(Duration::from_millis(250))));
+        assert_eq!(env("", &["x"]), Ok(None), "empty is unset");
+        assert_eq!(
+            env("soon", &["--stop-delay", "2", "x"]),
+            Ok(Some(Duration::from_secs(2))),
+            "the option wins, unread variable"
+        );
+        assert_eq!(
+            env("soon", &["x"]),
+            Err("invalid duration 'soon' in REAPER_STOP_DELAY (see 'reaper --help')".into())
+        );
+        assert!(usage_error(&["--stop-delay", "-1", "x"]).contains("'-1' for --stop-delay"));
+        assert!(usage_error(&["-P", "--stop-delay", "1"]).contains("--pause"));
+    }
+
+    #[test]
+    fn restart_signal_refuses_what_ends_or_cannot_be_taken() {
+        assert_eq!(config(&["true"]).restart_signal, None);
+        let c = config(&["--restart-signal", "HUP", "true"]);
+        assert_eq!(c.restart_signal, Some(libc::SIGHUP));
+        let c = config(&["--restart-signal=rtmin+2", "true"]);
+        assert_eq!(c.restart_signal, Some(signo::RTMIN + 2));
+        for bad in ["TERM", "SIGINT", "3", "KILL", "STOP", "CHLD", "SEGV"] {
+            let e = usage_error(&["--restart-signal", bad, "x"]);
+            assert!(
+                e.contains(&format!("signal '{bad}' cannot be the restart signal")),
+                "{e}"
+            );
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        assert!(usage_error(&["--restart-signal", "0", "x"]).contains("unknown signal '0'"));
+        assert!(usage_error(&["--restart-signal", "FOO", "x"]).contains("unknown signal"));
+        let env = |v: &str| match parse_with(&["x"], &[("REAPER_RESTART_SIGNAL", v)]) {
+            Ok(Request::Run(c)) => Ok(c.restart_signal),
+            Err(e) => Err((e.status(), e.to_string())),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(env("USR2"), Ok(Some(libc::SIGUSR2)));
+        assert_eq!(env(""), Ok(None));
+        assert_eq!(
+            env("QUIT"),
+            Err((
+                2,
+                "signal 'QUIT' cannot be the restart signal: it asks the container to end (see 'reaper --help')".into()
+            ))
+        );
     }
 
     #[test]

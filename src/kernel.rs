@@ -1,7 +1,8 @@
 //! What the supervisor and the teardown ask of the kernel, behind one small trait, so that
 //! both are unit-tested without processes (`fake::Fake`, under `cfg(test)`): wait for a signal,
 //! reap, ask whether the app stopped, send a signal, read a process's state, list the
-//! processes in scope, and signal them all in one round.
+//! processes in scope, signal them all in one round, and start the command again
+//! (`--restart-signal`).
 //!
 //! `Os` is the one real implementation, made once in `run()` for the scope reaper stands
 //! in. The callers are generic over the trait, not `dyn`: static dispatch, so the seam
@@ -53,16 +54,20 @@ pub trait Kernel {
     /// As PID 1: whether the namespace holds a process outside reaper's own tree that
     /// reaper may signal (`scope::others_in_namespace`).
     fn others_in_namespace(&mut self) -> bool;
+    /// Starts the command again, as it was first started (`--restart-signal`); its pid,
+    /// or `None` when it could not be started (logged).
+    fn start_again(&mut self) -> Option<libc::pid_t>;
 }
 
 /// The kernel itself, for reaper standing in `scope`, with its cgroup's out-of-memory
-/// kill count when it can read it.
-pub struct Os {
+/// kill count when it can read it; `again` starts the command again (`--restart-signal`).
+pub struct Os<'a> {
     pub scope: Scope,
     pub oom: Option<Counter>,
+    pub again: &'a mut dyn FnMut() -> Option<libc::pid_t>,
 }
 
-impl Kernel for Os {
+impl Kernel for Os<'_> {
     fn wait(&mut self, timeout: Option<Duration>) -> Option<Received> {
         signals::wait(SigSet::handled(), timeout)
     }
@@ -137,6 +142,18 @@ impl Kernel for Os {
     fn others_in_namespace(&mut self) -> bool {
         scope::others_in_namespace()
     }
+
+    fn start_again(&mut self) -> Option<libc::pid_t> {
+        let child = (self.again)()?;
+        // What the teardown reaches when /proc cannot tell it more: the new run's group.
+        if let Scope::Descendants { own_pid, .. } = self.scope {
+            self.scope = Scope::Descendants {
+                own_pid,
+                app_group: Some(child),
+            };
+        }
+        Some(child)
+    }
 }
 
 /// A kernel in memory: a script of signals, exits and stops, a clock that moves only when
@@ -153,6 +170,8 @@ pub mod fake {
         Kill(libc::pid_t, i32),
         /// A round to the scope, sparing a group.
         Round(i32, Option<libc::pid_t>),
+        /// The command started again, as this pid.
+        Started(libc::pid_t),
     }
 
     /// A process of the fake: a child of reaper's (reaped when it exits) or another
@@ -186,6 +205,12 @@ pub mod fake {
         pub no_proc: bool,
         /// These die of the out-of-memory killer when they die of SIGKILL.
         pub oom_killed: Vec<libc::pid_t>,
+        /// The pids of the runs `start_again` starts, in turn (none left: it fails).
+        pub runs: VecDeque<libc::pid_t>,
+        /// The timeout of every wait, in turn.
+        pub timeouts: Vec<Option<Duration>>,
+        /// When each run `start_again` started, from the start.
+        pub starts: Vec<Duration>,
     }
 
     pub fn signal(signo: i32) -> Received {
@@ -212,6 +237,9 @@ pub mod fake {
                 can_wait: true,
                 no_proc: false,
                 oom_killed: Vec::new(),
+                runs: VecDeque::new(),
+                timeouts: Vec::new(),
+                starts: Vec::new(),
             }
         }
 
@@ -299,6 +327,7 @@ pub mod fake {
 
     impl Kernel for Fake {
         fn wait(&mut self, timeout: Option<Duration>) -> Option<Received> {
+            self.timeouts.push(timeout);
             if !self.can_wait {
                 return None;
             }
@@ -406,6 +435,14 @@ pub mod fake {
 
         fn others_in_namespace(&mut self) -> bool {
             self.procs.iter().any(|p| !p.child)
+        }
+
+        fn start_again(&mut self) -> Option<libc::pid_t> {
+            let pid = self.runs.pop_front()?;
+            self.sent.push(Sent::Started(pid));
+            self.starts.push(self.elapsed());
+            self.child(pid, pid);
+            Some(pid)
         }
     }
 }

@@ -12,7 +12,8 @@
 //!    and hold /proc open for the teardown                            (procs)
 //! 5. sleep until a signal; reap on SIGCHLD, forward the rest,
 //!    until the main child exits (--wait-all: until none is left;  (supervise, reap)
-//!    --on-oom exit: until the out-of-memory killer kills one)
+//!    --on-oom exit: until the out-of-memory killer kills one; --stop-delay holds the
+//!    first ending signal; --restart-signal starts the command again)
 //! 6. tear down what is left: SIGTERM, grace period, SIGKILL       (shutdown)
 //!    to the processes that are reaper's to end                       (shutdown::scope)
 //!
@@ -68,53 +69,39 @@ use error::Error;
 fn run(args: &[OsString]) -> Result<u8, Error> {
     let inherited = signals::take_over()?;
     setup::guard_closed_stdio();
-    let config = match cli::parse(args.get(1..).unwrap_or_default(), |k| std::env::var_os(k))? {
-        Request::Run(config) => *config,
-        Request::Help => return print_stdout(cli::help()),
-        Request::Version => return print_stdout(&cli::version()),
-        Request::License => return print_stdout(&cli::license()),
-        Request::Explain(config) => {
-            let (text, outcome) = explain::explain(&config)?;
-            print_stdout(&text)?;
-            return outcome.map(|()| status::OK);
-        }
+    let config = match request(args)? {
+        Ok(config) => config,
+        Err(printed) => return Ok(printed),
     };
     logging::init(config.log_level.0, config.log_spec.as_deref());
     config.warnings.iter().for_each(|w| log::warn!("{w}"));
     let place = setup::become_init(config.pdeath_signal);
     // Before the app starts: what it counts from.
     let oom = oom::Counter::open(config.on_oom == cli::OnOom::Exit);
-
-    let Started {
-        main_child,
-        terminal,
-        cannot_run,
-    } = match &config.mode {
+    let started = match &config.mode {
         Mode::Command(argv) => start(argv, &config, inherited)
             .inspect_err(|e| termination::write(&config.termination_log, e))?,
         Mode::Pause => Started::default(),
     };
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
-    let own = [
-        terminal.as_ref().map(terminal::Terminal::raw_fd),
-        logging::own_fd(),
-    ];
-    sys::fd::close_inherited(&own.into_iter().flatten().collect::<Vec<_>>());
-    // Taken now, while a descriptor is free, for a teardown that may find none.
-    procs::hold(place.own_pid());
-    setup::leave_working_directory();
-    let scope = shutdown::scope::Scope::of(place, main_child);
-    let mut kernel = kernel::Os { scope, oom };
-    let mut ended =
-        supervise::supervise(&mut kernel, &config, place, main_child, terminal.as_ref());
-    terminal.iter().for_each(terminal::Terminal::take_back);
+    settle_in(&started, &config, place);
+    let mut again = || start_again(&started, &config, inherited);
+    let scope = shutdown::scope::Scope::of(place, started.main_child);
+    let mut kernel = kernel::Os {
+        scope,
+        oom,
+        again: &mut again,
+    };
+    let terminal = started.terminal.as_ref();
+    let mut ended = supervise::supervise(&mut kernel, &config, place, started.main_child, terminal);
+    terminal.iter().for_each(|t| t.take_back());
     let (spare, warn) = (ended.asked_to_end, config.warn_on_reap);
     shutdown::teardown(&mut kernel, spare, config.grace_period, |exit| {
         ended.note_orphan(exit, warn);
     });
     if ended.status != status::OK {
-        match (&cannot_run, ended.why) {
+        match (&started.cannot_run, ended.why) {
             (Some(why), _) => termination::write(&config.termination_log, why),
             (None, termination::Why::Nothing) => {}
             (None, why) => termination::write(&config.termination_log, &why),
@@ -125,34 +112,61 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     Ok(ended.status)
 }
 
-/// What `start` left: the main child, reaper's controlling terminal, and why the command
-/// could not run, if so (the child then exits 126 or 127).
+/// What to run (`Ok`), or the status of what was printed instead (`--help`, `--version`,
+/// `--license`, `--explain`).
+fn request(args: &[OsString]) -> Result<Result<cli::Config, u8>, Error> {
+    let printed = match cli::parse(args.get(1..).unwrap_or_default(), |k| std::env::var_os(k))? {
+        Request::Run(config) => return Ok(Ok(*config)),
+        Request::Help => print_stdout(cli::help())?,
+        Request::Version => print_stdout(&cli::version())?,
+        Request::License => print_stdout(&cli::license())?,
+        Request::Explain(config) => {
+            let (text, outcome) = explain::explain(&config)?;
+            print_stdout(&text)?;
+            outcome.map(|()| status::OK)?
+        }
+    };
+    Ok(Err(printed))
+}
+
+/// Once the command runs: reaper's copies of what it inherited closed, `/proc` held for a
+/// teardown that may find no descriptor free, and the working directory left (unless a
+/// restart must start the command there again).
+fn settle_in(started: &Started, config: &cli::Config, place: setup::Place) {
+    let own = [
+        started.terminal.as_ref().map(terminal::Terminal::raw_fd),
+        logging::own_fd(),
+    ];
+    sys::fd::close_inherited(&own.into_iter().flatten().collect::<Vec<_>>());
+    procs::hold(place.own_pid());
+    if config.restart_signal.is_none() {
+        setup::leave_working_directory();
+    }
+}
+
+/// What `start` left: the main child, reaper's controlling terminal, why the command could
+/// not run, if so (the child then exits 126 or 127), and what a restart starts again: the
+/// command after `--expand-env` and the user it runs as.
 #[derive(Default)]
 struct Started {
     main_child: Option<libc::pid_t>,
     terminal: Option<terminal::Terminal>,
     cannot_run: Option<String>,
+    argv: Vec<OsString>,
+    user: Option<user::Identity>,
 }
 
-/// Starts the command as `--user`, `--workdir` and `--expand-env` say, in the terminal's
-/// foreground when reaper has it.
+/// Starts the command as `--user`, `--workdir`, `--expand-env` and the Landlock options
+/// say, in the terminal's foreground when reaper has it.
 fn start(
     argv: &[OsString],
     config: &cli::Config,
     inherited: signals::Inherited,
 ) -> Result<Started, Error> {
     let (user, argv) = spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
-    let argv = &argv;
     let terminal = terminal::Terminal::controlling();
     let foreground = terminal.as_ref().and_then(terminal::Terminal::for_the_app);
-    let workdir = config.workdir.as_deref();
-    // Dropped (closed) once the child has confined itself with it.
-    let ruleset = sandbox::prepare(&config.confine, argv.first().map(|a| a.as_bytes()))?;
-    let confine = ruleset
-        .as_ref()
-        .map(|r| (r.as_fd(), config.confine.best_effort));
-    let (child, cannot_run) =
-        spawn::spawn(argv, inherited, foreground, user.as_ref(), workdir, confine)?;
+    let (child, cannot_run) = launch(&argv, config, inherited, foreground, user.as_ref())?;
     if let Some(user) = &user {
         setup::warn_if_unable_to_signal(user.uid);
     }
@@ -160,7 +174,54 @@ fn start(
         main_child: Some(child),
         terminal,
         cannot_run,
+        argv,
+        user,
     })
+}
+
+/// One start of the command: its Landlock ruleset built (and dropped, closed, once the
+/// child has confined itself with it), then the child.
+fn launch(
+    argv: &[OsString],
+    config: &cli::Config,
+    inherited: signals::Inherited,
+    foreground: Option<&terminal::Terminal>,
+    user: Option<&user::Identity>,
+) -> Result<(libc::pid_t, Option<String>), Error> {
+    let ruleset = sandbox::prepare(&config.confine, argv.first().map(|a| a.as_bytes()))?;
+    let confine = ruleset
+        .as_ref()
+        .map(|r| (r.as_fd(), config.confine.best_effort));
+    let workdir = config.workdir.as_deref();
+    spawn::spawn(argv, inherited, foreground, user, workdir, confine)
+}
+
+/// Starts the command again (`--restart-signal`) as it was first started: the same words
+/// (expanded then), the user looked up then, the same Landlock rules. Descriptors above 2
+/// that reaper inherited were closed after the first start: the new run has only what
+/// reaper kept.
+fn start_again(
+    started: &Started,
+    config: &cli::Config,
+    inherited: signals::Inherited,
+) -> Option<libc::pid_t> {
+    if started.argv.is_empty() {
+        return None;
+    }
+    let foreground = started
+        .terminal
+        .as_ref()
+        .and_then(terminal::Terminal::for_the_next_run);
+    launch(
+        &started.argv,
+        config,
+        inherited,
+        foreground,
+        started.user.as_ref(),
+    )
+    .map(|(child, _)| child)
+    .map_err(|e| log::error!("restart: {e}"))
+    .ok()
 }
 
 /// Prints what was asked for (`--help`, `--version`); one that could not be written (a

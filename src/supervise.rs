@@ -3,12 +3,15 @@
 //! goes on after that, forwarding to every process left, until none is left: a signal
 //! that asks them to end is forwarded, and never followed by a SIGKILL of reaper's own.
 //!
-//! A state machine: its `Phase` (the app runs; `--wait-all` waits for the rest; `--pause`)
-//! says where a signal goes and what ends the loop; each event (a signal, a reaped child,
-//! the main child's exit, a stop of the app) is one method; the kernel is `kernel::Kernel`.
+//! A state machine: its `Phase` (the app runs; `--restart-signal` restarts it; `--wait-all`
+//! waits for the rest; `--pause`) says where a signal goes and what ends the loop; each
+//! event (a signal, a reaped child, the main child's exit, a stop of the app, a deadline)
+//! is one method; the kernel is `kernel::Kernel`. `--stop-delay` holds the first signal
+//! that asks to end (`StopDelay`) until its deadline or a second one.
 //!
 //! One `rt_sigtimedwait` (or signalfd read) per event and nothing else while idle: no timer, no poll, no
-//! handler. Per SIGCHLD, one `waitpid` per exited child plus one (and, while the cgroup's
+//! handler. The wait has a timeout only while a signal is held or a restart runs. Per
+//! SIGCHLD, one `waitpid` per exited child plus one (and, while the cgroup's
 //! out-of-memory count can be read, one `waitid` more per child, and a read of the count
 //! per SIGKILL death: see `reap`); per forwarded signal, one
 //! `kill`, and for one that asks the app to end (SIGTERM, SIGINT, SIGQUIT) a look in
@@ -22,7 +25,9 @@
 //! after every `REAP_EVERY` other signals the loop reaps as if SIGCHLD had come.
 
 use std::ops::ControlFlow::{self, Break, Continue};
+use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use crate::cli::{Config, ExitCodeSet, OnOom};
@@ -102,12 +107,48 @@ enum Phase {
         child: libc::pid_t,
         target: libc::pid_t,
     },
+    /// `--restart-signal`: the app's `target` was asked to end, to be started again once it
+    /// is gone. Signals still go to `target`, but those that ask to end.
+    Restarting(Restart),
     /// `--wait-all`, once the main child has exited: signals go to every process left,
     /// and the loop ends when none is left.
     WaitAll,
     /// `--pause`: no child to forward to; SIGTERM or SIGINT ends the loop.
     Pause,
 }
+
+/// A restart under way: the old run ends as the teardown would end it (SIGTERM and SIGCONT,
+/// the grace period, SIGKILL), then the command starts again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Restart {
+    child: libc::pid_t,
+    target: libc::pid_t,
+    /// The main child of the old run was reaped.
+    main_gone: bool,
+    /// When to escalate (SIGKILL), or, once killed, to stop waiting for the group;
+    /// `None`: a grace period too long to represent, or a main child SIGKILL did not end.
+    until: Option<Instant>,
+    killed: bool,
+    /// A signal asking to end came meanwhile: no new run; the loop ends instead.
+    then_end: bool,
+}
+
+/// `--stop-delay`: whether the first signal asking to end is still to come, held, or done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopDelay {
+    /// No `--stop-delay`, or it was used: signals asking to end go at once.
+    Off,
+    /// The first signal asking to end is held this long.
+    Ready(Duration),
+    /// `signo` (as received, before `--rewrite`) is held until `until` (`None`: a delay
+    /// too long to represent, held until a second one).
+    Holding { signo: i32, until: Option<Instant> },
+}
+
+/// How long reaper waits for the old run's group once it was sent SIGKILL, before it
+/// starts the new run anyway (a process in uninterruptible sleep dies only when its I/O
+/// ends): the teardown's `KILL_WAIT`.
+const RESTART_KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs the loop until the main child exits (with `--wait-all`, until no descendant is
 /// left). With no main child (`--pause`) it runs until SIGTERM or SIGINT.
@@ -127,11 +168,15 @@ pub fn supervise<K: Kernel>(
         m: Machine::new(config, place, main_child, terminal),
     };
     loop {
-        let next = match s.kernel.wait(None) {
+        // A timeout only while a stop delay or a restart runs: idle, the wait has none.
+        let timeout =
+            s.m.deadline()
+                .map(|d| d.saturating_duration_since(s.kernel.now()));
+        let next = match s.kernel.wait(timeout) {
             Some(sig) => s.on_signal(sig),
             None => s.on_no_signal(),
         };
-        if next.is_break() {
+        if next.is_break() || s.on_time().is_break() {
             return s.m.ended;
         }
     }
@@ -164,6 +209,7 @@ struct Machine<'a> {
     /// stopped yet (the signal still pending), and an ending signal sent now would wait,
     /// pending, in a process that stops for good; so it is followed by SIGCONT.
     stop_forwarded: bool,
+    stop_delay: StopDelay,
     pacer: ReapPacer,
 }
 
@@ -202,8 +248,23 @@ impl<'a> Machine<'a> {
             main_exited: false,
             oom_killed: None,
             stop_forwarded: false,
+            stop_delay: config.stop_delay.map_or(StopDelay::Off, StopDelay::Ready),
             pacer: ReapPacer(0),
         }
+    }
+
+    /// The next moment the loop must act without a signal: a held signal's, or a
+    /// restart's. `None` while idle.
+    fn deadline(&self) -> Option<Instant> {
+        let held = match self.stop_delay {
+            StopDelay::Holding { until, .. } => until,
+            _ => None,
+        };
+        let restart = match self.phase {
+            Phase::Restarting(r) => r.until,
+            _ => None,
+        };
+        held.into_iter().chain(restart).min()
     }
 
     /// Event: a child was reaped.
@@ -219,6 +280,10 @@ impl<'a> Machine<'a> {
                 if self.config.wait_all && !self.asked_to_end && self.ended.status == 0 {
                     self.ended.later_exits_count = Some(self.config.remap_exit);
                 }
+            }
+            Phase::Restarting(ref mut r) if r.child == exit.pid => {
+                r.main_gone = true;
+                self.ended.status = final_status(exit.status, &self.config.remap_exit);
             }
             _ => {
                 self.ended.note_orphan(exit, self.config.warn_on_reap);
@@ -283,8 +348,60 @@ impl<'a> Machine<'a> {
             // reaping until none is left, and never escalates with a SIGKILL of its own
             // (the runtime has its own timeout, longer than `-t`'s default).
             Phase::WaitAll => self.ended.asked_to_end = Spare::Everything,
-            Phase::Pause => {}
+            Phase::Restarting(_) | Phase::Pause => {}
         }
+    }
+
+    /// Event: a signal that asks to end, `signo` (as received), is to be forwarded. With
+    /// `--stop-delay`, the first one is held instead (`true`), and a second one during the
+    /// delay goes at once, in its place.
+    fn hold(&mut self, signo: i32, now: Instant) -> bool {
+        match self.stop_delay {
+            StopDelay::Ready(delay) => {
+                self.stop_delay = StopDelay::Holding {
+                    signo,
+                    until: now.checked_add(delay),
+                };
+                log::info!(
+                    "{} received: forwarding it in {delay:?} (--stop-delay)",
+                    signo::name(signo)
+                );
+                true
+            }
+            // Forwarded at once, as the debug line says.
+            StopDelay::Holding { .. } => {
+                self.stop_delay = StopDelay::Off;
+                false
+            }
+            StopDelay::Off => false,
+        }
+    }
+
+    /// The held signal, if its delay is over at `now`.
+    fn held_due(&mut self, now: Instant) -> Option<i32> {
+        match self.stop_delay {
+            StopDelay::Holding {
+                signo,
+                until: Some(until),
+            } if until <= now => {
+                self.stop_delay = StopDelay::Off;
+                Some(signo)
+            }
+            _ => None,
+        }
+    }
+
+    /// Transition: a new run, `child`, started: the app phase again, as at the start.
+    fn on_started(&mut self, child: libc::pid_t) {
+        let target = if self.config.single_child {
+            child
+        } else {
+            -child
+        };
+        self.phase = Phase::App { child, target };
+        self.asked_to_end = false;
+        self.stop_forwarded = false;
+        self.ended.asked_to_end = Spare::Nobody;
     }
 }
 
@@ -319,6 +436,9 @@ impl<K: Kernel> Supervisor<'_, K> {
                 "ignoring {}: there is no child to forward it to",
                 signo::name(signo)
             ),
+            (signo, _) if self.m.config.restart_signal == Some(signo) => {
+                self.on_restart_signal(signo)?
+            }
             (signo, _) => self.on_forward(signo),
         }
         if self.m.pacer.due(sig.signo) {
@@ -327,8 +447,29 @@ impl<K: Kernel> Supervisor<'_, K> {
         Continue(())
     }
 
-    /// Event: a signal to forward to the app (or, with `--wait-all`, to every process).
+    /// Event: a signal to forward to the app (or, with `--wait-all`, to every process):
+    /// unless it asks to end and is held by `--stop-delay` or comes during a restart.
     fn on_forward(&mut self, signo: i32) {
+        let rewritten = self.m.config.rewrite.apply(signo);
+        if rewritten.is_some_and(signo::asks_to_end) {
+            if let Phase::Restarting(ref mut r) = self.m.phase {
+                // The old run was asked to end already; a new one would only be ended too.
+                r.then_end = true;
+                log::info!(
+                    "{} received during a restart: no new run",
+                    signo::name(signo)
+                );
+                return;
+            }
+            if self.m.hold(signo, self.kernel.now()) {
+                return;
+            }
+        }
+        self.send_on(signo);
+    }
+
+    /// Forwards `signo` (see `forward`), and notes what it did.
+    fn send_on(&mut self, signo: i32) {
         let sent = self.forward(signo);
         if sent.is_some_and(signo::asks_to_end) {
             self.m.on_asked_to_end();
@@ -359,6 +500,134 @@ impl<K: Kernel> Supervisor<'_, K> {
         }
     }
 
+    /// Event: a deadline may have passed (the loop's wait timed out, or a signal came
+    /// first): the held signal's, or the restart's.
+    fn on_time(&mut self) -> ControlFlow<()> {
+        let now = self.kernel.now();
+        if let Some(signo) = self.m.held_due(now) {
+            self.send_on(signo);
+        }
+        let Phase::Restarting(r) = self.m.phase else {
+            return Continue(());
+        };
+        if r.until.is_none_or(|until| until > now) {
+            return Continue(());
+        }
+        if !r.killed {
+            self.restart_kill();
+            return self.restart_progress();
+        }
+        // The new run starts without the stragglers, but never beside the old main child.
+        log::warn!(
+            "restart: {} still there {RESTART_KILL_WAIT:?} after SIGKILL",
+            self.m.phase
+        );
+        if r.main_gone {
+            return self.start_again();
+        }
+        self.m.phase = Phase::Restarting(Restart { until: None, ..r });
+        Continue(())
+    }
+
+    /// Event: `--restart-signal`'s `sig` arrived. The app's target gets SIGTERM and SIGCONT
+    /// (SIGKILL at once with a zero grace period), as the teardown would send them; the
+    /// new run starts once the old one is gone (`restart_progress`). Not once the app was
+    /// asked to end (or one such signal is held): the container is ending. It reaps first:
+    /// an app that already exited (its SIGCHLD pending behind `sig`, a lower number) ends
+    /// the container as a crash must, and is not restarted.
+    fn on_restart_signal(&mut self, sig: i32) -> ControlFlow<()> {
+        self.on_reap()?;
+        let name = signo::name(sig);
+        let (Phase::App { child, target }, false) = (
+            self.m.phase,
+            self.m.asked_to_end || matches!(self.m.stop_delay, StopDelay::Holding { .. }),
+        ) else {
+            log::info!("ignoring {name}: no app to restart (gone, ending or restarting)");
+            return Continue(());
+        };
+        let grace = self.m.config.grace_period;
+        log::info!(
+            "{name} received: restarting the app; SIGTERM to {}, then up to {grace:?} before SIGKILL",
+            self.m.phase
+        );
+        self.m.phase = Phase::Restarting(Restart {
+            child,
+            target,
+            main_gone: false,
+            until: self.kernel.now().checked_add(grace),
+            killed: false,
+            then_end: false,
+        });
+        if grace.is_zero() {
+            self.restart_kill();
+            return Continue(());
+        }
+        for sig in [libc::SIGTERM, libc::SIGCONT] {
+            if let Err(e) = self.kernel.send(target, sig) {
+                scope::refused_or_gone(&self.m.phase.to_string(), sig, e);
+            }
+        }
+        Continue(())
+    }
+
+    /// Transition: the old run's grace period is over: SIGKILL to its target, and
+    /// `RESTART_KILL_WAIT` for it to be gone.
+    fn restart_kill(&mut self) {
+        let Phase::Restarting(r) = self.m.phase else {
+            return;
+        };
+        match self.kernel.send(r.target, libc::SIGKILL) {
+            Ok(()) => log::info!("restart: sent SIGKILL to {}", self.m.phase),
+            Err(e) => scope::refused_or_gone(&self.m.phase.to_string(), libc::SIGKILL, e),
+        }
+        self.m.phase = Phase::Restarting(Restart {
+            killed: true,
+            until: self.kernel.now().checked_add(RESTART_KILL_WAIT),
+            ..r
+        });
+    }
+
+    /// Whether the old run is gone, its main child reaped and its target empty; then the
+    /// new run starts.
+    fn restart_progress(&mut self) -> ControlFlow<()> {
+        let Phase::Restarting(r) = self.m.phase else {
+            return Continue(());
+        };
+        // A member that is not reaper's child sends no SIGCHLD when it exits: at worst the
+        // restart waits for the next deadline to see it gone.
+        if !r.main_gone || self.kernel.send(r.target, 0) != Err(Errno::ESRCH) {
+            return Continue(());
+        }
+        self.start_again()
+    }
+
+    /// Transition: the old run is gone: start the command again (the terminal's foreground
+    /// goes from the old run's group to the new one's: `Terminal::for_the_next_run`), or
+    /// end when a signal asked to.
+    fn start_again(&mut self) -> ControlFlow<()> {
+        let Phase::Restarting(r) = self.m.phase else {
+            return Continue(());
+        };
+        if r.then_end {
+            self.m.asked_to_end = true;
+            if r.target < 0 {
+                self.m.ended.asked_to_end = Spare::Group(-r.target);
+            }
+            return Break(());
+        }
+        match self.kernel.start_again() {
+            Some(child) => {
+                self.m.on_started(child);
+                Continue(())
+            }
+            // Why was said; the old run's status is no status of the app's to pass on.
+            None => {
+                self.m.ended.status = status::FAILED;
+                Break(())
+            }
+        }
+    }
+
     /// Event: it is time to reap (SIGCHLD, or a run of other signals).
     fn on_reap(&mut self) -> ControlFlow<()> {
         let Supervisor { kernel, m } = self;
@@ -368,6 +637,9 @@ impl<K: Kernel> Supervisor<'_, K> {
         }
         if std::mem::take(&mut self.m.main_exited) {
             self.m.on_main_exit()?;
+        }
+        if matches!(self.m.phase, Phase::Restarting(_)) {
+            return self.restart_progress();
         }
         if self.m.phase == Phase::WaitAll && children == Children::None {
             log::info!("--wait-all: no process left");
@@ -436,7 +708,7 @@ impl<K: Kernel> Supervisor<'_, K> {
         };
         let to = self.m.phase;
         match to {
-            Phase::App { target, .. } => {
+            Phase::App { target, .. } | Phase::Restarting(Restart { target, .. }) => {
                 for &s in sigs {
                     if let Err(e) = self.kernel.send(target, s) {
                         scope::refused_or_gone(&to.to_string(), s, e);
@@ -465,7 +737,8 @@ impl<K: Kernel> Supervisor<'_, K> {
     /// SIGCONT is better than an app that cannot end.
     fn holds_stopped(&mut self) -> bool {
         match self.m.phase {
-            Phase::Pause => false,
+            // A restart sent SIGCONT itself, and forwards no signal that asks to end.
+            Phase::Pause | Phase::Restarting(_) => false,
             Phase::App { target, .. } if target > 0 => {
                 self.kernel.process(target).is_none_or(|s| s.stopped)
             }
@@ -518,8 +791,12 @@ fn signal_everything<K: Kernel>(kernel: &mut K, sigs: &[i32]) {
 impl std::fmt::Display for Phase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
-            Phase::App { target, .. } if target < 0 => write!(f, "process group {}", -target),
-            Phase::App { target, .. } => write!(f, "process {target}"),
+            Phase::App { target, .. } | Phase::Restarting(Restart { target, .. }) if target < 0 => {
+                write!(f, "process group {}", -target)
+            }
+            Phase::App { target, .. } | Phase::Restarting(Restart { target, .. }) => {
+                write!(f, "process {target}")
+            }
             Phase::WaitAll => f.write_str("every process left"),
             Phase::Pause => f.write_str("no process"),
         }
@@ -613,7 +890,7 @@ mod tests {
             .iter()
             .filter_map(|s| match *s {
                 Sent::Kill(target, sig) => Some((target, sig)),
-                Sent::Round(..) => None,
+                Sent::Round(..) | Sent::Started(_) => None,
             })
             .collect()
     }
@@ -1041,6 +1318,325 @@ mod tests {
         assert_eq!(ended.status, 137);
         ended.note_exit(exit(libc::SIGTERM));
         assert_eq!(ended.status, 0, "143 is remapped");
+    }
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn without_a_stop_delay_or_a_restart_the_loop_never_waits_with_a_timeout() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGUSR1);
+        k.at(2 * MS, libc::SIGTERM);
+        k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+        run(&mut k, &["--restart-signal", "HUP"], Place::Pid1);
+        assert!(k.timeouts.iter().all(Option::is_none), "{:?}", k.timeouts);
+    }
+
+    #[test]
+    fn a_stop_delay_holds_the_first_ending_signal_and_forwards_the_rest_at_once() {
+        for place in [Place::Pid1, Place::Subreaper(5)] {
+            let mut k = fake(place);
+            k.at(MS, libc::SIGTERM);
+            k.at(5 * MS, libc::SIGUSR1);
+            k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+            k.procs[0].exit_status = libc::SIGTERM;
+            let ended = run(&mut k, &["--stop-delay", "2s"], place);
+            assert_eq!(
+                kills(&k),
+                [(-APP, libc::SIGUSR1), (-APP, libc::SIGTERM)],
+                "{place:?}"
+            );
+            assert_eq!(k.elapsed(), MS + 2 * SEC + MS, "held 2 s, then 1 ms to end");
+            assert_eq!(ended.status, 143);
+            assert_eq!(ended.asked_to_end, Spare::Group(APP));
+            // Idle before and after the delay; a timeout only while it ran.
+            assert_eq!(k.timeouts.first(), Some(&None));
+            assert!(k.timeouts.contains(&Some(2 * SEC)), "{:?}", k.timeouts);
+        }
+    }
+
+    #[test]
+    fn a_second_ending_signal_during_the_stop_delay_goes_at_once_in_its_place() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGTERM);
+        k.at(100 * MS, libc::SIGINT);
+        k.procs[0].ends_on = Some((libc::SIGINT, MS));
+        k.procs[0].exit_status = libc::SIGINT;
+        let ended = run(&mut k, &["--stop-delay", "30s"], Place::Pid1);
+        assert_eq!(kills(&k), [(-APP, libc::SIGINT)]);
+        assert_eq!(k.elapsed(), 101 * MS);
+        assert_eq!(ended.status, 130);
+    }
+
+    #[test]
+    fn only_the_first_ending_signal_is_held() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGTERM);
+        k.at(3 * SEC, libc::SIGQUIT);
+        k.procs[0].ends_on = Some((libc::SIGQUIT, MS));
+        run(&mut k, &["--stop-delay", "1s"], Place::Pid1);
+        assert_eq!(kills(&k), [(-APP, libc::SIGTERM), (-APP, libc::SIGQUIT)]);
+        assert_eq!(k.elapsed(), 3 * SEC + MS, "the second is not delayed");
+    }
+
+    #[test]
+    fn the_stop_delay_holds_what_rewriting_makes_an_ending_signal() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGTERM); // dropped: not held, nor the delay used up
+        k.at(2 * MS, libc::SIGHUP);
+        k.procs[0].ends_on = Some((libc::SIGQUIT, MS));
+        let args = ["--stop-delay", "1s", "-r", "TERM:0", "-r", "HUP:QUIT"];
+        run(&mut k, &args, Place::Pid1);
+        assert_eq!(kills(&k), [(-APP, libc::SIGQUIT)]);
+        assert_eq!(k.elapsed(), 2 * MS + SEC + MS);
+    }
+
+    #[test]
+    fn a_stopped_app_is_continued_after_the_stop_delay() {
+        let mut k = fake(Place::Subreaper(5));
+        k.procs[0].stat.stopped = true;
+        k.at(MS, libc::SIGTERM);
+        k.procs[0].ends_on = Some((libc::SIGCONT, MS));
+        k.procs[0].exit_status = libc::SIGTERM;
+        run(&mut k, &["--stop-delay", "1s"], Place::Subreaper(5));
+        assert_eq!(kills(&k), [(-APP, libc::SIGTERM), (-APP, libc::SIGCONT)]);
+        assert_eq!(k.elapsed(), MS + SEC + MS);
+    }
+
+    #[test]
+    fn an_app_that_exits_during_the_stop_delay_ends_it() {
+        let mut k = fake(Place::Pid1);
+        k.at(MS, libc::SIGTERM);
+        k.dying.push((k.start + 10 * MS, APP, exited(0)));
+        let ended = run(&mut k, &["--stop-delay", "1s"], Place::Pid1);
+        assert!(kills(&k).is_empty(), "{:?}", k.sent);
+        assert_eq!(k.elapsed(), 10 * MS);
+        assert_eq!(ended.status, 0);
+        assert_eq!(
+            ended.asked_to_end,
+            Spare::Nobody,
+            "the teardown asks the rest"
+        );
+    }
+
+    #[test]
+    fn with_wait_all_the_held_signal_goes_to_every_process_left() {
+        for place in [Place::Pid1, Place::Subreaper(5)] {
+            let mut k = fake(place);
+            k.at(MS, libc::SIGTERM);
+            k.dying.push((k.start + 10 * MS, APP, exited(0)));
+            k.child(20, 20).ends_on = Some((libc::SIGTERM, MS));
+            k.procs[1].exit_status = exited(5);
+            let ended = run(&mut k, &["--wait-all", "--stop-delay", "1s"], place);
+            let want = match place {
+                Place::Pid1 => Sent::Kill(-1, libc::SIGTERM),
+                Place::Subreaper(_) => Sent::Round(libc::SIGTERM, None),
+            };
+            assert_eq!(k.sent, [want], "{place:?}");
+            assert_eq!(k.elapsed(), MS + SEC + MS);
+            assert_eq!(ended.status, 5);
+            assert_eq!(ended.asked_to_end, Spare::Everything);
+        }
+    }
+
+    /// A fake whose app ends on SIGTERM after `MS` (143), with a second run, pid 30, that
+    /// exits 4 at 10 s.
+    fn restartable(place: Place) -> Fake {
+        let mut k = fake(place);
+        k.procs[0].ends_on = Some((libc::SIGTERM, MS));
+        k.procs[0].exit_status = libc::SIGTERM;
+        k.runs.push_back(30);
+        k.dying.push((k.start + 10 * SEC, 30, exited(4)));
+        k
+    }
+
+    #[test]
+    fn the_restart_signal_ends_the_app_s_group_and_starts_the_command_again() {
+        for place in [Place::Pid1, Place::Subreaper(5)] {
+            let mut k = restartable(place);
+            k.at(MS, libc::SIGHUP);
+            let ended = run(&mut k, &["--restart-signal", "HUP"], place);
+            assert_eq!(
+                k.sent,
+                [
+                    Sent::Kill(-APP, libc::SIGTERM),
+                    Sent::Kill(-APP, libc::SIGCONT),
+                    Sent::Started(30),
+                ],
+                "{place:?}"
+            );
+            assert_eq!(ended.status, 4, "the last run's status");
+            assert_eq!(k.starts, [2 * MS], "as soon as the old run is gone");
+            assert_eq!(k.elapsed(), 10 * SEC);
+        }
+    }
+
+    #[test]
+    fn a_restart_kills_what_outlives_the_grace_period_and_signals_go_to_the_new_run() {
+        let mut k = restartable(Place::Pid1);
+        k.child(11, APP); // ignores SIGTERM
+        k.at(MS, libc::SIGUSR2);
+        k.at(5 * SEC, libc::SIGUSR1);
+        k.procs[0].ends_on = None; // nor does the main child
+        let ended = run(
+            &mut k,
+            &["--restart-signal", "USR2", "-t", "2s"],
+            Place::Pid1,
+        );
+        assert_eq!(
+            k.sent,
+            [
+                Sent::Kill(-APP, libc::SIGTERM),
+                Sent::Kill(-APP, libc::SIGCONT),
+                Sent::Kill(-APP, libc::SIGKILL),
+                Sent::Started(30),
+                Sent::Kill(-30, libc::SIGUSR1),
+            ]
+        );
+        assert_eq!(ended.status, 4);
+    }
+
+    #[test]
+    fn a_zero_grace_period_restarts_with_sigkill_at_once_and_single_child_keeps_its_target() {
+        let mut k = restartable(Place::Subreaper(5));
+        k.at(MS, libc::SIGHUP);
+        k.at(2 * SEC, libc::SIGUSR1);
+        let args = ["--restart-signal", "HUP", "-t", "0", "-c"];
+        run(&mut k, &args, Place::Subreaper(5));
+        assert_eq!(
+            k.sent,
+            [
+                Sent::Kill(APP, libc::SIGKILL),
+                Sent::Started(30),
+                Sent::Kill(30, libc::SIGUSR1),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_restart_signal_during_a_restart_is_ignored() {
+        let mut k = restartable(Place::Pid1);
+        k.runs.push_back(31);
+        k.procs[0].ends_on = Some((libc::SIGTERM, 100 * MS));
+        k.at(MS, libc::SIGHUP);
+        k.at(2 * MS, libc::SIGHUP);
+        run(&mut k, &["--restart-signal", "HUP"], Place::Pid1);
+        let started: Vec<_> = k
+            .sent
+            .iter()
+            .filter(|s| matches!(s, Sent::Started(_)))
+            .collect();
+        assert_eq!(started, [&Sent::Started(30)]);
+    }
+
+    #[test]
+    fn an_ending_signal_during_a_restart_ends_with_the_old_run_s_status() {
+        let mut k = restartable(Place::Subreaper(5));
+        k.procs[0].ends_on = Some((libc::SIGTERM, 100 * MS));
+        k.at(MS, libc::SIGHUP);
+        k.at(2 * MS, libc::SIGTERM);
+        let ended = run(&mut k, &["--restart-signal", "HUP"], Place::Subreaper(5));
+        assert_eq!(
+            k.sent,
+            [
+                Sent::Kill(-APP, libc::SIGTERM),
+                Sent::Kill(-APP, libc::SIGCONT),
+            ],
+            "no second SIGTERM, no new run"
+        );
+        assert_eq!(ended.status, 143);
+        assert_eq!(ended.asked_to_end, Spare::Group(APP));
+        assert_eq!(k.elapsed(), 101 * MS);
+    }
+
+    #[test]
+    fn the_restart_signal_is_ignored_once_the_app_was_asked_to_end() {
+        // Forwarded, or held by --stop-delay: the container is ending either way.
+        for delay in ["0", "1s"] {
+            let mut k = restartable(Place::Pid1);
+            k.procs[0].ends_on = Some((libc::SIGTERM, 5 * SEC));
+            k.at(MS, libc::SIGTERM);
+            k.at(2 * MS, libc::SIGHUP);
+            let args = ["--restart-signal", "HUP", "--stop-delay", delay];
+            let ended = run(&mut k, &args, Place::Pid1);
+            assert_eq!(kills(&k), [(-APP, libc::SIGTERM)], "delay {delay}");
+            assert_eq!(ended.status, 143, "the one run's status");
+            assert!(!k.sent.contains(&Sent::Started(30)), "delay {delay}");
+        }
+    }
+
+    #[test]
+    fn a_group_member_sigkill_cannot_end_holds_the_restart_only_kill_wait() {
+        let mut k = restartable(Place::Pid1);
+        k.child(11, APP).unkillable = true;
+        k.at(MS, libc::SIGHUP);
+        run(
+            &mut k,
+            &["--restart-signal", "HUP", "-t", "1s"],
+            Place::Pid1,
+        );
+        assert!(k.sent.contains(&Sent::Started(30)), "{:?}", k.sent);
+        assert_eq!(k.elapsed(), 10 * SEC, "ended with the new run");
+    }
+
+    #[test]
+    fn an_app_that_exited_before_the_restart_signal_is_not_restarted() {
+        let mut k = restartable(Place::Pid1);
+        // Exited at 1 ms; the restart signal comes at 2 ms, before its SIGCHLD is taken.
+        k.procs.retain(|p| p.stat.pid != APP);
+        k.exited.push((APP, exited(9)));
+        k.at(MS, libc::SIGHUP);
+        let ended = run(&mut k, &["--restart-signal", "HUP"], Place::Pid1);
+        assert_eq!(ended.status, 9);
+        assert!(k.sent.is_empty(), "{:?}", k.sent);
+    }
+
+    #[test]
+    fn a_main_child_sigkill_cannot_end_is_waited_for_before_the_new_run() {
+        let mut k = restartable(Place::Subreaper(5));
+        k.procs[0].ends_on = None;
+        k.procs[0].unkillable = true;
+        let minute = 60 * SEC;
+        k.dying.push((k.start + minute, APP, libc::SIGKILL));
+        // The new run exits 10 s after it starts, which is at a minute, not before.
+        k.dying.retain(|d| d.1 != 30);
+        k.dying.push((k.start + minute + 10 * SEC, 30, exited(4)));
+        k.at(MS, libc::SIGHUP);
+        let ended = run(
+            &mut k,
+            &["--restart-signal", "HUP", "-t", "1s"],
+            Place::Subreaper(5),
+        );
+        assert!(k.sent.contains(&Sent::Kill(-APP, libc::SIGKILL)));
+        assert_eq!(k.sent.last(), Some(&Sent::Started(30)));
+        assert_eq!(k.starts, [minute], "never two main children at once");
+        assert_eq!(ended.status, 4);
+        // After SIGKILL and its wait: no timeout, as when idle.
+        assert_eq!(k.timeouts.last(), Some(&None));
+    }
+
+    #[test]
+    fn a_restart_that_cannot_start_the_command_ends_with_reaper_s_failure() {
+        let mut k = restartable(Place::Pid1);
+        k.runs.clear();
+        k.at(MS, libc::SIGHUP);
+        let ended = run(&mut k, &["--restart-signal", "HUP"], Place::Pid1);
+        assert_eq!(ended.status, status::FAILED);
+    }
+
+    #[test]
+    fn with_wait_all_the_restart_signal_after_the_main_child_is_neither_acted_on_nor_forwarded() {
+        let mut k = fake(Place::Pid1);
+        k.exit(APP, 0);
+        k.child(20, 20).ends_on = Some((libc::SIGUSR1, MS));
+        k.at(MS, libc::SIGHUP);
+        k.at(2 * MS, libc::SIGUSR1);
+        run(
+            &mut k,
+            &["--wait-all", "--restart-signal", "HUP"],
+            Place::Pid1,
+        );
+        assert_eq!(k.sent, [Sent::Kill(-1, libc::SIGUSR1)]);
     }
 
     #[test]

@@ -64,6 +64,17 @@ impl Terminal {
         foreground.then_some(self)
     }
 
+    /// For the app's next run (`--restart-signal`): this terminal if the last run had the
+    /// foreground by reaper's doing (the terminal is still the job's; inside a PID
+    /// namespace reaper could not even name its own group to take it back first), else
+    /// as `for_the_app`.
+    pub fn for_the_next_run(&self) -> Option<&Terminal> {
+        if self.app_has_it.get() {
+            return Some(self);
+        }
+        self.for_the_app()
+    }
+
     /// Whether reaper's group is the terminal's foreground group.
     fn reaper_in_foreground(&self) -> bool {
         let foreground = tcgetpgrp(&self.tty).ok().filter(|g| g.as_raw() > 0);

@@ -265,10 +265,16 @@ fn the_app_keeps_the_working_directory_and_reaper_leaves_it() {
 
 #[test]
 fn reaper_sleeps_while_its_app_sleeps() {
-    for mode in BOTH {
+    // --stop-delay and --restart-signal give the wait a timeout only while they act.
+    let with_options = ["--stop-delay", "1s", "--restart-signal", "HUP"];
+    for (mode, opts) in BOTH
+        .into_iter()
+        .flat_map(|m| [(m, &[][..]), (m, &with_options[..])])
+    {
         let sandbox = Sandbox::new("idle");
         let mut run = reaper(mode)
             .current_dir(&sandbox.dir)
+            .args(opts)
             .args(["sh", "-c", "touch up; exec sleep 100"])
             .start();
         run.poll("the app to start", || {
@@ -294,7 +300,10 @@ fn reaper_sleeps_while_its_app_sleeps() {
         let out = run.wait();
         assert_eq!(out.code, 143, "{out:?}");
         assert!(!before.0.is_empty(), "no context switch counts in /proc");
-        assert_eq!(before, after, "{mode:?}: reaper woke up while idle");
+        assert_eq!(
+            before, after,
+            "{mode:?} {opts:?}: reaper woke up while idle"
+        );
     }
 }
 

@@ -849,3 +849,32 @@ fn log_lines_reach_a_terminal_reaper_may_not_reopen() {
         );
     }
 }
+
+/// `--restart-signal` (issue 22.6): the new run's group gets the terminal's foreground, as
+/// the first did, so Ctrl-C reaches it.
+#[test]
+fn a_restarted_app_gets_the_terminal_s_foreground() {
+    for mode in BOTH {
+        let pty = open_pty();
+        let rx = read_master(&pty);
+        let app = r#"read -r _ _ _ _ g _ _ t _ < /proc/$$/stat; echo "fg $g $t ."; exec sleep 100"#;
+        let run = on_terminal(reaper(mode), &pty)
+            .args(["--restart-signal", "USR1", "sh", "-c", app])
+            .start();
+        let pair = |text: &str| -> (String, String) {
+            let line = text.lines().rev().find(|l| l.starts_with("fg ")).unwrap();
+            let w: Vec<&str> = line.split(' ').collect();
+            (w[1].to_string(), w[2].to_string())
+        };
+        let (g1, t1) = pair(&wait_for_output(&rx, " ."));
+        assert_eq!(g1, t1, "{mode:?}: the first run has the foreground");
+        run.signal(libc::SIGUSR1);
+        let (g2, t2) = pair(&wait_for_output(&rx, " ."));
+        assert_ne!(g1, g2, "{mode:?}: a new group");
+        assert_eq!(g2, t2, "{mode:?}: the new run has the foreground");
+        let mut master = pty.master.try_clone().unwrap();
+        master.write_all(b"\x03").unwrap();
+        let out = run.wait();
+        assert_eq!(out.code, 130, "{mode:?}: Ctrl-C ended the new run: {out:?}");
+    }
+}

@@ -1,0 +1,51 @@
+# title: --stop-delay: docker stop's SIGTERM reaches the app only after the delay, within docker's timeout
+# runtime: Docker
+# limit: 120
+
+# The app says which ending signal it got, and ends well on it (status 0): a status of
+# 137 is docker's SIGKILL after its timeout.
+APP='trap "echo got-term; exit 0" TERM; trap "echo got-int; exit 0" INT; echo serving; while :; do sleep 0.05; done'
+
+# logs_have CID LINE: the container's output has LINE. grep reads to the end (no -q):
+# under pipefail, `docker logs` killed by SIGPIPE after an early match would fail it.
+logs_have() { docker logs "$1" 2>&1 | grep -cxF -- "$2" >/dev/null; }
+# logs_mention CID TEXT: a line of the container's output holds TEXT.
+logs_mention() { docker logs "$1" 2>&1 | grep -cF -- "$2" >/dev/null; }
+
+# start DELAY: the app under reaper with REAPER_STOP_DELAY=DELAY; sets cid.
+start() {
+  cid=$(drun -d -e REAPER_STOP_DELAY="$1" -e REAPER_LOG=info "$IMG_APP" sh -c "$APP")
+  poll 20 logs_have "$cid" serving || notok "the app did not start"
+}
+
+run_case() {
+  need_docker
+  local cid ms status t0
+  # 1. docker stop -t 10 with a 2 s delay: the app serves 2 s more, then ends on SIGTERM.
+  start 2s
+  timed_stop "$cid" -t 10
+  say "docker stop -t 10 with --stop-delay 2s: $(secs "$ms"), exit status $status"
+  if ((ms >= 2000)); then ok "SIGTERM was held for the delay: docker stop took $(secs "$ms")"; else notok "docker stop took only $(secs "$ms"): SIGTERM was not held 2 s"; fi
+  expect_eq "exit status (the app ended on SIGTERM, before docker's SIGKILL)" "$status" 0
+  logs_have "$cid" got-term && ok "the app got SIGTERM" || notok "the app never got SIGTERM"
+  logs_mention "$cid" 'SIGTERM received: forwarding it in 2s (--stop-delay)' && ok "reaper said it held SIGTERM" || notok "no line from reaper about the delay"
+  # 2. The delay counts against docker's timeout: -t 1 with a 2 s delay ends in SIGKILL.
+  start 2s
+  timed_stop "$cid" -t 1
+  say "docker stop -t 1 with --stop-delay 2s: $(secs "$ms"), exit status $status"
+  expect_eq "exit status (docker's SIGKILL came during the delay)" "$status" 137
+  # 3. A second ending signal during the delay goes at once (an hour's delay: only that
+  #    ends the container within the case's limit).
+  start 1h
+  docker kill -s TERM "$cid" >/dev/null
+  poll 20 logs_mention "$cid" 'forwarding it in 3600s' || notok "reaper did not hold SIGTERM"
+  t0=$(now_ms)
+  docker kill -s INT "$cid" >/dev/null
+  status=$(docker wait "$cid")
+  ms=$(($(now_ms) - t0))
+  say "SIGINT during the delay: the container ended $(secs "$ms") after it"
+  expect_eq "exit status (the app ended on SIGINT)" "$status" 0
+  logs_have "$cid" got-int && ok "the app got SIGINT" || notok "the app never got SIGINT"
+  logs_have "$cid" got-term && notok "the held SIGTERM was forwarded too" || ok "the held SIGTERM was dropped for SIGINT"
+  finish
+}
