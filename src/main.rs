@@ -100,16 +100,22 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     shutdown::teardown(&mut kernel, spare, config.grace_period, |exit| {
         ended.note_orphan(exit, warn);
     });
-    if ended.status != status::OK {
-        match (&started.cannot_run, ended.why) {
-            (Some(why), _) => termination::write(&config.termination_log, why),
-            (None, termination::Why::Nothing) => {}
-            (None, why) => termination::write(&config.termination_log, &why),
-        }
-    }
+    say_why(&config, &started, &ended);
     log::info!("exiting with status {}", ended.status);
     logging::last_word();
     Ok(ended.status)
+}
+
+/// When the container ends in failure, why, in the termination log (`--termination-log`).
+fn say_why(config: &cli::Config, started: &Started, ended: &supervise::Ended) {
+    if ended.status == status::OK {
+        return;
+    }
+    match (&started.cannot_run, ended.why) {
+        (Some(why), _) => termination::write(&config.termination_log, why),
+        (None, termination::Why::Nothing) => {}
+        (None, why) => termination::write(&config.termination_log, &why),
+    }
 }
 
 /// What to run (`Ok`), or the status of what was printed instead (`--help`, `--version`,
