@@ -8,10 +8,12 @@
 //! reaper would log. It reads what the start reads (the account files, PATH) and changes
 //! nothing: no subreaper, no signal handling, no child.
 
+use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::cli::{Config, Mode};
 use crate::error::{Error, shown};
+use crate::user::Identity;
 
 /// The lines, and what the start would have failed with (a command that cannot be found
 /// or run: its status is `--explain`'s); `Err` for bad input, as the start would give it.
@@ -20,67 +22,103 @@ use crate::error::{Error, shown};
 #[inline(never)]
 pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
     let mut out = String::new();
-    let mut outcome = Ok(());
-    match &config.mode {
-        Mode::Command(argv) => {
-            let (user, words) =
-                crate::spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
-            out.push_str("command:");
-            for word in &words {
-                out.push(' ');
-                push_quoted(&mut out, word.as_bytes());
-            }
-            out.push_str("\nprogram: ");
-            let program = words.first().cloned().unwrap_or_default();
-            match crate::spawn::find(&program) {
-                Ok(path) => out.push_str(&shown(path.as_bytes())),
-                Err(errno) => {
-                    let e = Error::cannot_run(shown(program.as_bytes()), errno);
-                    out.push_str("none: ");
-                    out.push_str(&e.to_string());
-                    outcome = Err(e);
-                }
-            }
-            let (uid, gid, groups) = match user {
-                Some(u) => (u.uid, u.gid, u.groups),
-                None => {
-                    let me = crate::sys::child::current_ids()?;
-                    (me.uids[1], me.gids[1], me.groups)
-                }
-            };
-            out.push_str("\nuid: ");
-            out.push_str(&uid.to_string());
-            out.push_str("\ngid: ");
-            out.push_str(&gid.to_string());
-            out.push_str("\ngroups:");
-            if groups.is_empty() {
-                out.push_str(" none");
-            }
-            for group in groups {
-                out.push(' ');
-                out.push_str(&group.to_string());
-            }
-            out.push_str("\ndirectory: ");
-            let directory = match &config.workdir {
-                Some(dir) => Ok(dir.clone()),
-                None => std::env::current_dir().map(std::path::PathBuf::into_os_string),
-            };
-            match directory {
-                Ok(dir) => out.push_str(&shown(dir.as_bytes())),
-                Err(e) => out.push_str(&Error::from(e).to_string()),
-            }
-            out.push_str(if config.single_child {
-                "\nsignals: the command only"
-            } else {
-                "\nsignals: the command's process group"
-            });
-            if config.wait_all {
-                out.push_str("; once it has exited, every process left");
-            }
-            out.push('\n');
+    let outcome = match &config.mode {
+        Mode::Command(argv) => push_command(&mut out, config, argv)?,
+        Mode::Pause => {
+            out.push_str("command: none (--pause: reap until SIGTERM or SIGINT)\n");
+            Ok(())
         }
-        Mode::Pause => out.push_str("command: none (--pause: reap until SIGTERM or SIGINT)\n"),
+    };
+    push_init(&mut out, config);
+    out.push_str(&crate::cli::explained(config));
+    for warning in &config.warnings {
+        out.push_str("warning: ");
+        out.push_str(warning);
+        out.push('\n');
     }
+    Ok((out, outcome))
+}
+
+/// The lines about the command: its words, the program, the ids, the directory and where
+/// signals go; with what the start would fail with (`explain`'s `outcome`).
+fn push_command(
+    out: &mut String,
+    config: &Config,
+    argv: &[OsString],
+) -> Result<Result<(), Error>, Error> {
+    let (user, words) = crate::spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
+    out.push_str("command:");
+    for word in &words {
+        out.push(' ');
+        push_quoted(out, word.as_bytes());
+    }
+    out.push_str("\nprogram: ");
+    let program = words.first().cloned().unwrap_or_default();
+    let outcome = match crate::spawn::find(&program) {
+        Ok(path) => {
+            out.push_str(&shown(path.as_bytes()));
+            Ok(())
+        }
+        Err(errno) => {
+            let e = Error::cannot_run(shown(program.as_bytes()), errno);
+            out.push_str("none: ");
+            out.push_str(&e.to_string());
+            Err(e)
+        }
+    };
+    push_ids(out, user)?;
+    push_directory(out, config);
+    out.push_str(if config.single_child {
+        "\nsignals: the command only"
+    } else {
+        "\nsignals: the command's process group"
+    });
+    if config.wait_all {
+        out.push_str("; once it has exited, every process left");
+    }
+    out.push('\n');
+    Ok(outcome)
+}
+
+/// The `uid:`, `gid:` and `groups:` lines: `--user`'s, or reaper's own.
+fn push_ids(out: &mut String, user: Option<Identity>) -> Result<(), Error> {
+    let (uid, gid, groups) = match user {
+        Some(u) => (u.uid, u.gid, u.groups),
+        None => {
+            let me = crate::sys::child::current_ids()?;
+            (me.uids[1], me.gids[1], me.groups)
+        }
+    };
+    out.push_str("\nuid: ");
+    out.push_str(&uid.to_string());
+    out.push_str("\ngid: ");
+    out.push_str(&gid.to_string());
+    out.push_str("\ngroups:");
+    if groups.is_empty() {
+        out.push_str(" none");
+    }
+    for group in groups {
+        out.push(' ');
+        out.push_str(&group.to_string());
+    }
+    Ok(())
+}
+
+/// The `directory:` line: `--workdir`, or reaper's own.
+fn push_directory(out: &mut String, config: &Config) {
+    out.push_str("\ndirectory: ");
+    let directory = match &config.workdir {
+        Some(dir) => Ok(dir.clone()),
+        None => std::env::current_dir().map(std::path::PathBuf::into_os_string),
+    };
+    match directory {
+        Ok(dir) => out.push_str(&shown(dir.as_bytes())),
+        Err(e) => out.push_str(&Error::from(e).to_string()),
+    }
+}
+
+/// The `init:`, `log-level:` and `log-filter:` lines.
+fn push_init(out: &mut String, config: &Config) {
     out.push_str("init: ");
     match nix::unistd::getpid().as_raw() {
         1 => out.push_str("PID 1"),
@@ -98,13 +136,6 @@ pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
         out.push_str(&crate::error::one_line(spec));
         out.push('\n');
     }
-    out.push_str(&crate::cli::explained(config));
-    for warning in &config.warnings {
-        out.push_str("warning: ");
-        out.push_str(warning);
-        out.push('\n');
-    }
-    Ok((out, outcome))
 }
 
 /// `word` as a shell would need it quoted to give it back: bare when it is plain, else in
