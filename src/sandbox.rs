@@ -133,77 +133,104 @@ pub fn plan(c: &Confine, abi: Result<u32, Errno>) -> Result<Plan, Error> {
     if !c.any() {
         return Ok(p);
     }
-    let refuse = |p: &mut Plan, why: String| -> Result<(), Error> {
-        if c.best_effort {
-            p.left_out.push(why);
-            Ok(())
-        } else {
-            Err(Error::usage(why))
-        }
-    };
     let abi = match abi {
         Ok(abi) => abi,
         Err(e) => {
-            let why: String = match e {
-                Errno::EOPNOTSUPP => "Landlock is built into this kernel but not enabled".into(),
-                Errno::ENOSYS => {
-                    "this kernel has no Landlock, or a seccomp filter refuses it".into()
-                }
-                _ => describe(e).to_string(),
-            };
-            refuse(
-                &mut p,
+            let why = no_landlock(e);
+            p.refuse(
+                c,
                 format!("{}: cannot confine the app: {why}", c.first_option()),
             )?;
             return Ok(p);
         }
     };
-    if c.writes() {
-        let rights = write_rights(abi);
-        p.fs |= rights;
-        let dev = (!c.write_no_dev).then(|| OsString::from("/dev"));
-        for path in c.write.iter().cloned().chain(dev) {
-            p.paths.push((path, "--write-allow", rights));
-        }
-    }
-    if !c.exec.is_empty() {
-        p.fs |= access::EXECUTE;
-        for path in &c.exec {
-            p.paths
-                .push((path.clone(), "--exec-allow", access::EXECUTE));
-        }
-    }
-    let needs = |option: &str, want: u32, linux: &str| {
-        format!("{option} needs Landlock ABI {want} (Linux {linux}); this kernel serves ABI {abi}")
-    };
-    for (ports, option, right) in [
-        (&c.bind, "--bind-tcp-allow", access::BIND_TCP),
-        (&c.connect, "--connect-tcp-allow", access::CONNECT_TCP),
-    ] {
-        if ports.is_empty() {
-        } else if abi < 4 {
-            refuse(&mut p, needs(option, 4, "6.7"))?;
-        } else {
-            p.net |= right;
-            p.ports.extend(ports.iter().map(|&port| (port, right)));
-        }
-    }
-    for (asked, option, scope) in [
-        (c.scope_signals, "--scope-signals", access::SCOPE_SIGNAL),
-        (
-            c.scope_abstract_unix,
-            "--scope-abstract-unix",
-            access::SCOPE_ABSTRACT_UNIX,
-        ),
-    ] {
-        if !asked {
-        } else if abi < 6 {
-            refuse(&mut p, needs(option, 6, "6.12"))?;
-        } else {
-            p.scoped |= scope;
-        }
-    }
+    p.allow_paths(c, abi);
+    p.allow_ports(c, abi)?;
+    p.add_scopes(c, abi)?;
     Ok(p)
+}
+
+/// Why the kernel has no Landlock to offer, from the errno of the ABI query.
+fn no_landlock(e: Errno) -> String {
+    match e {
+        Errno::EOPNOTSUPP => "Landlock is built into this kernel but not enabled".into(),
+        Errno::ENOSYS => "this kernel has no Landlock, or a seccomp filter refuses it".into(),
+        _ => describe(e).to_string(),
+    }
+}
+
+/// The message for an option that the kernel's ABI `abi` is too old for.
+fn needs(option: &str, want: u32, linux: &str, abi: u32) -> String {
+    format!("{option} needs Landlock ABI {want} (Linux {linux}); this kernel serves ABI {abi}")
+}
+
+impl Plan {
+    /// Leaves out what cannot be had, with `--sandbox-best-effort`; else the usage error.
+    fn refuse(&mut self, c: &Confine, why: String) -> Result<(), Error> {
+        if c.best_effort {
+            self.left_out.push(why);
+            Ok(())
+        } else {
+            Err(Error::usage(why))
+        }
+    }
+
+    /// `--write-allow` (and `/dev`, unless `--write-no-dev`) and `--exec-allow`: every ABI
+    /// has them.
+    fn allow_paths(&mut self, c: &Confine, abi: u32) {
+        if c.writes() {
+            let rights = write_rights(abi);
+            self.fs |= rights;
+            let dev = (!c.write_no_dev).then(|| OsString::from("/dev"));
+            for path in c.write.iter().cloned().chain(dev) {
+                self.paths.push((path, "--write-allow", rights));
+            }
+        }
+        if !c.exec.is_empty() {
+            self.fs |= access::EXECUTE;
+            for path in &c.exec {
+                self.paths
+                    .push((path.clone(), "--exec-allow", access::EXECUTE));
+            }
+        }
+    }
+
+    /// `--bind-tcp-allow` and `--connect-tcp-allow`: ABI 4.
+    fn allow_ports(&mut self, c: &Confine, abi: u32) -> Result<(), Error> {
+        for (ports, option, right) in [
+            (&c.bind, "--bind-tcp-allow", access::BIND_TCP),
+            (&c.connect, "--connect-tcp-allow", access::CONNECT_TCP),
+        ] {
+            if ports.is_empty() {
+            } else if abi < 4 {
+                self.refuse(c, needs(option, 4, "6.7", abi))?;
+            } else {
+                self.net |= right;
+                self.ports.extend(ports.iter().map(|&port| (port, right)));
+            }
+        }
+        Ok(())
+    }
+
+    /// `--scope-signals` and `--scope-abstract-unix`: ABI 6.
+    fn add_scopes(&mut self, c: &Confine, abi: u32) -> Result<(), Error> {
+        for (asked, option, scope) in [
+            (c.scope_signals, "--scope-signals", access::SCOPE_SIGNAL),
+            (
+                c.scope_abstract_unix,
+                "--scope-abstract-unix",
+                access::SCOPE_ABSTRACT_UNIX,
+            ),
+        ] {
+            if !asked {
+            } else if abi < 6 {
+                self.refuse(c, needs(option, 6, "6.12", abi))?;
+            } else {
+                self.scoped |= scope;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Builds the ruleset `c` asks for, to be applied by the child (see `sys::child`); `None`
