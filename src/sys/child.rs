@@ -193,24 +193,11 @@ struct Shared<'a> {
 /// Starts the child as `plan` says. Returns its pid and what it left behind; `Err` only
 /// when there is no child at all.
 pub fn spawn(plan: &Plan<'_>) -> Result<(libc::pid_t, Outcome), Error> {
-    let null = std::ptr::null::<libc::c_char>();
     let argv = null_terminated(plan.argv.iter().map(|a| a.as_c_str()));
-    // `/bin/sh`, the slot, argv[1..] and its NULL.
-    let mut sh_argv = vec![SHELL.as_ptr(), null];
-    match argv.split_first() {
-        Some((_, tail)) if !tail.is_empty() => sh_argv.extend_from_slice(tail),
-        _ => sh_argv.push(null),
-    }
-    let mut buffer: ListenPidBuffer = [0; 32];
-    for (to, &from) in buffer.iter_mut().zip(LISTEN_PID) {
-        *to = from as libc::c_char;
-    }
+    let mut sh_argv = shell_argv(&argv);
+    let mut buffer = listen_pid_buffer();
     let buffer: *mut ListenPidBuffer = &mut buffer;
-    let mut envp = Vec::with_capacity(plan.envp.len() + 1);
-    for entry in plan.envp {
-        envp.push(entry.map_or(buffer.cast_const().cast(), CStr::as_ptr));
-    }
-    envp.push(null);
+    let envp = env_pointers(plan.envp, buffer);
     let shared = Shared {
         plan,
         argv,
@@ -245,21 +232,56 @@ pub fn spawn(plan: &Plan<'_>) -> Result<(libc::pid_t, Outcome), Error> {
     if pid < 0 {
         return Err(Error::failed("fork", Errno::last()));
     }
-    Ok((
-        pid,
+    Ok((pid, shared.outcome()))
+}
+
+impl Shared<'_> {
+    /// What the child left in the atomics, read once clone has returned.
+    fn outcome(&self) -> Outcome {
         Outcome {
-            step: Step::from_u8(shared.step.load(Ordering::Acquire)),
-            errno: Errno::from_raw(shared.errno.load(Ordering::Acquire)),
-            kept_groups: shared.kept_groups.load(Ordering::Acquire),
-            unconfined: match shared.unconfined_errno.load(Ordering::Acquire) {
+            step: Step::from_u8(self.step.load(Ordering::Acquire)),
+            errno: Errno::from_raw(self.errno.load(Ordering::Acquire)),
+            kept_groups: self.kept_groups.load(Ordering::Acquire),
+            unconfined: match self.unconfined_errno.load(Ordering::Acquire) {
                 0 => None,
                 errno => Some((
-                    Step::from_u8(shared.unconfined_step.load(Ordering::Acquire)),
+                    Step::from_u8(self.unconfined_step.load(Ordering::Acquire)),
                     Errno::from_raw(errno),
                 )),
             },
-        },
-    ))
+        }
+    }
+}
+
+/// The argv of `/bin/sh FILE ARGS...`: `/bin/sh`, the slot the child fills with the file,
+/// `argv[1..]` and its NULL (`argv` is NULL-terminated).
+fn shell_argv(argv: &[*const libc::c_char]) -> Vec<*const libc::c_char> {
+    let null = std::ptr::null::<libc::c_char>();
+    let mut sh_argv = vec![SHELL.as_ptr(), null];
+    match argv.split_first() {
+        Some((_, tail)) if !tail.is_empty() => sh_argv.extend_from_slice(tail),
+        _ => sh_argv.push(null),
+    }
+    sh_argv
+}
+
+/// `LISTEN_PID=`, followed by NULs the child overwrites with its pid.
+fn listen_pid_buffer() -> ListenPidBuffer {
+    let mut buffer: ListenPidBuffer = [0; 32];
+    for (to, &from) in buffer.iter_mut().zip(LISTEN_PID) {
+        *to = from as libc::c_char;
+    }
+    buffer
+}
+
+/// `envp` as exec takes it, NULL-terminated, its `None`s pointing at `buffer`.
+fn env_pointers(envp: &[Option<&CStr>], buffer: *mut ListenPidBuffer) -> Vec<*const libc::c_char> {
+    let mut pointers = Vec::with_capacity(envp.len() + 1);
+    for entry in envp {
+        pointers.push(entry.map_or(buffer.cast_const().cast(), CStr::as_ptr));
+    }
+    pointers.push(std::ptr::null());
+    pointers
 }
 
 /// `strings` as exec takes them: pointers, then NULL.
