@@ -192,54 +192,56 @@ mod tests {
         word_of(word, &env)
     }
 
+    /// Words that expand, and what they expand to with `env`.
+    const EXPANSIONS: &[(&[u8], &[u8])] = &[
+        (b"plain", b"plain"),
+        (b"", b""),
+        (b"${PORT}", b"8080"),
+        (b"--port=${PORT}", b"--port=8080"),
+        (b"${HOST}:${PORT}", b"db.local:8080"),
+        (b"${UNSET}", b""),
+        (b"a${UNSET}b", b"ab"),
+        (b"${EMPTY}", b""),
+        (b"${UNSET:-9000}", b"9000"),
+        (b"${EMPTY:-9000}", b"9000"),
+        (b"${PORT:-9000}", b"8080"),
+        (b"${UNSET:-}", b""),
+        (b"${UNSET:-a b:c-d?e}", b"a b:c-d?e"),
+        (b"${UNSET:-${PORT}}", b"8080"),
+        (b"${UNSET:-${ALSO:-x}y}", b"xy"),
+        (b"${UNSET:-$$}", b"$"),
+        (b"${PORT:?need a port}", b"8080"),
+        // A default that is not used is not looked into: its `:?` does not fire.
+        (b"${PORT:-${UNSET:?never}}", b"8080"),
+        (b"${PORT:?${UNSET:?never}}", b"8080"),
+        (b"$$", b"$"),
+        (b"$$$$", b"$$"),
+        (b"$${PORT}", b"${PORT}"),
+        (b"pa$$word", b"pa$word"),
+        (b"$PORT", b"$PORT"),
+        (b"$", b"$"),
+        (b"a$", b"a$"),
+        (b"$1", b"$1"),
+        (b"$ {PORT}", b"$ {PORT}"),
+        (b"}", b"}"),
+        (b"{PORT}", b"{PORT}"),
+        // Not a shell: no splitting, no globbing, no quotes.
+        (b"${SPACE}", b"a b  *"),
+        (b"'${PORT}'", b"'8080'"),
+        (b"\"${PORT}\"", b"\"8080\""),
+        (b"$(id)`id`", b"$(id)`id`"),
+        // A value is not expanded again.
+        (b"${DOLLAR}", b"${PORT}"),
+        // Bytes that are not UTF-8, in the word and in the value.
+        (b"\xff${PORT}\xfe", b"\xff8080\xfe"),
+        (b"${RAW}", b"\xff\xfe"),
+        (b"${UNSET:-\xff}", b"\xff"),
+        (b"${_x1}", b""),
+    ];
+
     #[test]
     fn expansion_table() {
-        let ok: &[(&[u8], &[u8])] = &[
-            (b"plain", b"plain"),
-            (b"", b""),
-            (b"${PORT}", b"8080"),
-            (b"--port=${PORT}", b"--port=8080"),
-            (b"${HOST}:${PORT}", b"db.local:8080"),
-            (b"${UNSET}", b""),
-            (b"a${UNSET}b", b"ab"),
-            (b"${EMPTY}", b""),
-            (b"${UNSET:-9000}", b"9000"),
-            (b"${EMPTY:-9000}", b"9000"),
-            (b"${PORT:-9000}", b"8080"),
-            (b"${UNSET:-}", b""),
-            (b"${UNSET:-a b:c-d?e}", b"a b:c-d?e"),
-            (b"${UNSET:-${PORT}}", b"8080"),
-            (b"${UNSET:-${ALSO:-x}y}", b"xy"),
-            (b"${UNSET:-$$}", b"$"),
-            (b"${PORT:?need a port}", b"8080"),
-            // A default that is not used is not looked into: its `:?` does not fire.
-            (b"${PORT:-${UNSET:?never}}", b"8080"),
-            (b"${PORT:?${UNSET:?never}}", b"8080"),
-            (b"$$", b"$"),
-            (b"$$$$", b"$$"),
-            (b"$${PORT}", b"${PORT}"),
-            (b"pa$$word", b"pa$word"),
-            (b"$PORT", b"$PORT"),
-            (b"$", b"$"),
-            (b"a$", b"a$"),
-            (b"$1", b"$1"),
-            (b"$ {PORT}", b"$ {PORT}"),
-            (b"}", b"}"),
-            (b"{PORT}", b"{PORT}"),
-            // Not a shell: no splitting, no globbing, no quotes.
-            (b"${SPACE}", b"a b  *"),
-            (b"'${PORT}'", b"'8080'"),
-            (b"\"${PORT}\"", b"\"8080\""),
-            (b"$(id)`id`", b"$(id)`id`"),
-            // A value is not expanded again.
-            (b"${DOLLAR}", b"${PORT}"),
-            // Bytes that are not UTF-8, in the word and in the value.
-            (b"\xff${PORT}\xfe", b"\xff8080\xfe"),
-            (b"${RAW}", b"\xff\xfe"),
-            (b"${UNSET:-\xff}", b"\xff"),
-            (b"${_x1}", b""),
-        ];
-        for (word, want) in ok {
+        for (word, want) in EXPANSIONS {
             assert_eq!(x(word).as_deref(), Ok(*want), "{}", shown(word));
         }
         let bad: &[(&[u8], Problem)] = &[
