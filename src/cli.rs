@@ -2344,6 +2344,31 @@ mod tests {
             run(&[("REAPER_LOG", "debug")], &["x"]).log_spec.as_deref(),
             Some("debug")
         );
+        // Empty is unset, for every variable.
+        assert_eq!(
+            run(&[("REAPER_GRACE_PERIOD", "")], &["x"]).grace_period,
+            DEFAULT_GRACE_PERIOD
+        );
+        assert_eq!(
+            run(&[("REAPER_GRACE_PERIOD", "1m30s")], &["x"]).grace_period,
+            Duration::from_secs(90)
+        );
+        match parse_with(&["x"], &[("REAPER_GRACE_PERIOD", "abc")]) {
+            Err(e) => {
+                assert!(e.to_string().contains("'abc'") && e.to_string().contains("REAPER_GRACE"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// tini's, dumb-init's and catatonit's variables: the log level, the process group,
+    /// and a warning for a value reaper cannot take.
+    #[test]
+    fn environment_of_the_peers() {
+        let run = |env: &[(&str, &str)], args: &[&str]| match parse_with(args, env) {
+            Ok(Request::Run(c)) => *c,
+            other => panic!("{other:?}"),
+        };
         assert!(run(&[("DUMB_INIT_SETSID", "0")], &["x"]).single_child);
         assert!(!run(&[("DUMB_INIT_SETSID", "1")], &["x"]).single_child);
         assert_eq!(run(&[], &["x"]).log_level, log::LevelFilter::Warn);
@@ -2382,11 +2407,6 @@ mod tests {
             &["x"],
         );
         assert!(!c.single_child && c.warnings.is_empty());
-        // Empty is unset, for every variable.
-        assert_eq!(
-            run(&[("REAPER_GRACE_PERIOD", "")], &["x"]).grace_period,
-            DEFAULT_GRACE_PERIOD
-        );
         assert_eq!(
             run(&[("CATATONIT_DEBUG", "0")], &["x"]).log_level,
             log::LevelFilter::Debug,
@@ -2395,18 +2415,9 @@ mod tests {
         let c = run(&[("CATATONIT_LOG", "x")], &["x"]);
         assert!(c.warnings.len() == 1 && c.warnings[0].contains("CATATONIT_LOG"));
         assert!(run(&[("CATATONIT_LOG", "")], &["x"]).warnings.is_empty());
+        // Empty is unset here too.
         let c = run(&[("TINI_VERBOSITY", ""), ("DUMB_INIT_DEBUG", "")], &["x"]);
         assert!(c.warnings.is_empty() && c.log_level == log::LevelFilter::Warn);
-        assert_eq!(
-            run(&[("REAPER_GRACE_PERIOD", "1m30s")], &["x"]).grace_period,
-            Duration::from_secs(90)
-        );
-        match parse_with(&["x"], &[("REAPER_GRACE_PERIOD", "abc")]) {
-            Err(e) => {
-                assert!(e.to_string().contains("'abc'") && e.to_string().contains("REAPER_GRACE"))
-            }
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]
@@ -2482,18 +2493,21 @@ mod tests {
         assert!(parse_with(&["--explain", "x"], &[("REAPER_WAIT_ALL", "2")]).is_err());
     }
 
+    /// `explained`'s lines for `args` with `env` as the environment.
+    fn explained_lines(args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+        match parse_with(args, env) {
+            Ok(Request::Run(c) | Request::Explain(c)) => {
+                explained(&c).lines().map(str::to_string).collect()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Every option that sets something has its line, with its value and where it came
     /// from; one not given shows its default.
     #[test]
     fn explained_lines_say_where_each_setting_came_from() {
-        let lines = |args: &[&str], env: &[(&str, &str)]| match parse_with(args, env) {
-            Ok(Request::Run(c) | Request::Explain(c)) => explained(&c)
-                .lines()
-                .map(str::to_string)
-                .collect::<Vec<_>>(),
-            other => panic!("{other:?}"),
-        };
-        let all = lines(&["x"], &[]);
+        let all = explained_lines(&["x"], &[]);
         let named: Vec<&str> = all.iter().filter_map(|l| l.split(": ").next()).collect();
         let expected: Vec<&str> = OPTIONS
             .iter()
@@ -2514,7 +2528,7 @@ mod tests {
             ("TINI_VERBOSITY", "3"),
             ("REAPER_USER", "app\nx"),
         ];
-        let some = lines(
+        let some = explained_lines(
             &[
                 "-vv",
                 "-e",
@@ -2541,7 +2555,13 @@ mod tests {
         ] {
             assert!(some.contains(&want.to_string()), "{want}: {some:?}");
         }
-        let one = lines(
+    }
+
+    /// A setting given more than once, and by a variable too, is explained as the last
+    /// option that gave it.
+    #[test]
+    fn explained_lines_name_the_option_that_won() {
+        let one = explained_lines(
             &["-t", "1", "-t", "2", "--wait-all", "x"],
             &[("REAPER_GRACE_PERIOD", "9")],
         );
