@@ -1894,6 +1894,7 @@ const EXPLAINED: u64 = 0x7bffff9;
 /// The rows whose every value counts (`(repeatable)` in their help), not the last one.
 const REPEATABLE: u64 = 0x2030;
 /// Each row's default, as its help gives it (`(default X`), a line each.
+#[rustfmt::skip]
 const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log\n\n\n\n\n\n";
 // END GENERATED EXPLAIN
 

@@ -298,6 +298,7 @@ const EXPLAINED: u64 = {shown:#x};
 /// The rows whose every value counts (`(repeatable)` in their help), not the last one.
 const REPEATABLE: u64 = {repeatable:#x};
 /// Each row's default, as its help gives it (`(default X`), a line each.
+#[rustfmt::skip]
 const DEFAULTS: &str = {:?};
 ",
         defaults.join("\n")
