@@ -978,7 +978,7 @@ Nothing is started, no signal is handled, and reaper does not become a subreaper
             Ok(())
         }),
         help: doc(
-            "when the out-of-memory killer kills a process: name\nit and go on (continue, the default), or also end\nthe container (exit: teardown, status 137)",
+            "when the out-of-memory killer kills a process: name\nit and go on (default continue) or end the container\ntoo (exit: teardown, status 137)",
         ),
         child: false,
         vars: &[Var {
@@ -1764,8 +1764,8 @@ Options:
       --explain                print what reaper would do, one 'key: value' a line,
                                and exit without starting anything
       --on-oom continue|exit   when the out-of-memory killer kills a process: name
-                               it and go on (continue, the default), or also end
-                               the container (exit: teardown, status 137)
+                               it and go on (default continue) or end the container
+                               too (exit: teardown, status 137)
       --termination-log PATH   when COMMAND fails, say why in PATH if it is an empty
                                file (default /dev/termination-log; none: nowhere)
       --stop-delay DURATION    hold the first signal asking to end DURATION before
@@ -1891,10 +1891,11 @@ fn push_origin(out: &mut String, from: &str) {
 // BEGIN GENERATED EXPLAIN by: REAPER_REGENERATE=1 cargo test --bin reaper docgen
 /// The rows `--explain` shows: those that set something (not `-g`, `-s`, `--help`...).
 const EXPLAINED: u64 = 0x7bffff9;
-/// The rows whose every value counts (`(repeatable)` in their help), not the last one.
-const REPEATABLE: u64 = 0x2030;
+/// The rows whose every value counts (`(repeatable` in their help), not the last one.
+const REPEATABLE: u64 = 0x3a030;
 /// Each row's default, as its help gives it (`(default X`), a line each.
-const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log\n\n\n\n\n\n";
+const DEFAULTS: &str =
+    "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\ncontinue\n/dev/termination-log\n\n\n\n\n\n";
 // END GENERATED EXPLAIN
 
 impl Var {

@@ -287,7 +287,7 @@ fn explain_tables() -> String {
         if explained(o) {
             shown |= 1 << row;
         }
-        if help.contains("(repeatable)") {
+        if help.contains("(repeatable") {
             repeatable |= 1 << row;
         }
         defaults.push(default_in(&help));
@@ -295,7 +295,7 @@ fn explain_tables() -> String {
     format!(
         "/// The rows `--explain` shows: those that set something (not `-g`, `-s`, `--help`...).
 const EXPLAINED: u64 = {shown:#x};
-/// The rows whose every value counts (`(repeatable)` in their help), not the last one.
+/// The rows whose every value counts (`(repeatable` in their help), not the last one.
 const REPEATABLE: u64 = {repeatable:#x};
 /// Each row's default, as its help gives it (`(default X`), a line each.
 const DEFAULTS: &str = {:?};

@@ -148,3 +148,34 @@ fn what_would_fail_at_start_fails_the_same() {
         }
     }
 }
+
+/// Every value of a repeatable option counts, so every one is shown (`--exec-allow`,
+/// `--bind-tcp-allow` and `--connect-tcp-allow` say "(repeatable;" in their help), and a
+/// default the help states in other words is shown as a value (`--on-oom`).
+#[test]
+fn every_value_of_a_repeatable_landlock_option_and_the_oom_default_are_shown() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .args(["--explain", "--exec-allow", "/usr", "--exec-allow", "/bin"])
+            .args(["--bind-tcp-allow", "80", "--bind-tcp-allow", "81"])
+            .args(["--connect-tcp-allow", "1", "--connect-tcp-allow", "2"])
+            .args(["--write-allow", "/tmp", "--write-allow", "/var"])
+            .arg("true")
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(value(&out, "exec-allow"), "/usr /bin (option --exec-allow)");
+        assert_eq!(
+            value(&out, "bind-tcp-allow"),
+            "80 81 (option --bind-tcp-allow)"
+        );
+        assert_eq!(
+            value(&out, "connect-tcp-allow"),
+            "1 2 (option --connect-tcp-allow)"
+        );
+        assert_eq!(
+            value(&out, "write-allow"),
+            "/tmp /var (option --write-allow)"
+        );
+        assert_eq!(value(&out, "on-oom"), "continue (default)", "{mode:?}");
+    }
+}
