@@ -153,3 +153,66 @@ fn a_restarted_app_runs_as_the_same_user() {
         );
     }
 }
+
+/// The termination log tells why the last run failed: a restarted run that cannot run
+/// (its program gone, say after an upgrade in place) is "cannot run", as a first start
+/// would be, not "exited with status 127"; a restart that cannot start at all (a
+/// `--write-allow` path gone) says why too, beside status 1.
+#[test]
+fn the_termination_log_says_why_a_restarted_run_could_not_run() {
+    for mode in BOTH {
+        for (gone, code, why) in [
+            (
+                "app",
+                127,
+                "cannot run '{app}': No such file or directory\n",
+            ),
+            (
+                "data",
+                1,
+                "--write-allow: '{data}': No such file or directory",
+            ),
+        ] {
+            let sandbox = Sandbox::new("restart-tlog");
+            let app = sandbox.path("app");
+            let data = sandbox.path("data");
+            std::fs::copy("/bin/sleep", &app).unwrap();
+            std::fs::create_dir(&data).unwrap();
+            let tlog = sandbox.write("tlog", "");
+            let errs = sandbox.path("stderr");
+            let err = File::create(&errs).unwrap();
+            let mut run = reaper(mode)
+                .args(["--restart-signal", "HUP", "-v", "-t", "0.5"])
+                .args(["--termination-log", &tlog, "--write-allow"])
+                .arg(&data)
+                .stdio(move |c| {
+                    c.stderr(err);
+                })
+                .arg(&app)
+                .arg("1000")
+                .timeout(Duration::from_secs(30))
+                .start();
+            run.wait_for_file(&errs, "started '");
+            let path = sandbox.path(gone);
+            if gone == "app" {
+                std::fs::remove_file(&path).unwrap();
+            } else {
+                std::fs::remove_dir(&path).unwrap();
+            }
+            run.signal(libc::SIGHUP);
+            let out = run.wait();
+            assert_eq!(
+                out.code,
+                code,
+                "{mode:?} {gone}: {}",
+                sandbox.read("stderr")
+            );
+            let want = why
+                .replace("{app}", &app.display().to_string())
+                .replace("{data}", &data.display().to_string());
+            let tlog = sandbox.read("tlog");
+            assert!(tlog.starts_with(&want), "{mode:?} {gone}: {tlog:?}");
+            assert_eq!(tlog.lines().count(), 1, "{mode:?} {gone}: {tlog:?}");
+        }
+    }
+}
