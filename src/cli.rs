@@ -490,8 +490,9 @@ for the status."#,
 tear down and exit 0 (catatonit's flag, which podman passes to its pod infra process).
 An option about the command
 .RB ( \-\-user ", " \-\-workdir ", " \-c ", " \-e ", " \-r ", " \-\-wait\-all ,
-.BR \-\-stop\-delay ", " \-\-restart\-signal )
-given with it is a usage error."#,
+.BR \-\-stop\-delay ", " \-\-restart\-signal ", " \-\-expand\-env ,
+the Landlock options)
+given with it is a usage error (their variables, an image's ENV, are ignored)."#,
         ),
     },
     Opt {
@@ -1031,7 +1032,8 @@ A kill during the teardown changes nothing."#,
         help: doc(
             "when COMMAND fails, say why in PATH if it is an empty\nfile (default /dev/termination-log; none: nowhere)",
         ),
-        child: true,
+        // Not the command's alone: `--pause --on-oom exit` writes there too.
+        child: false,
         vars: &[Var {
             shown: "REAPER_TERMINATION_LOG=PATH",
             listed: 15,
@@ -2230,7 +2232,19 @@ mod tests {
             );
             assert!(e.contains("--pause"), "{e}");
         }
-        let ok = ["-P", "-w", "-t", "1", "-v", "-g", "-s", "-p", "TERM"];
+        let ok = [
+            "-P",
+            "-w",
+            "-t",
+            "1",
+            "-v",
+            "-g",
+            "-s",
+            "-p",
+            "TERM",
+            "--on-oom=exit",
+            "--termination-log=none",
+        ];
         assert_eq!(config(&ok).mode, Mode::Pause);
         let env = [
             ("REAPER_USER", "app"),

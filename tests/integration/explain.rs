@@ -179,3 +179,22 @@ fn every_value_of_a_repeatable_landlock_option_and_the_oom_default_are_shown() {
         assert_eq!(value(&out, "on-oom"), "continue (default)", "{mode:?}");
     }
 }
+
+/// `--pause --on-oom exit` writes the termination log when the out-of-memory killer ends
+/// the pod, so `--termination-log` is no option about the command: with `--pause` it
+/// chooses the file, or turns it off, as it does with a command.
+#[test]
+fn with_pause_the_termination_log_can_be_chosen_or_turned_off() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .args(["--explain", "--pause", "--on-oom", "exit"])
+            .args(["--termination-log", "none"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(
+            value(&out, "termination-log"),
+            "none (option --termination-log)"
+        );
+        assert_eq!(value(&out, "on-oom"), "exit (option --on-oom)");
+    }
+}
