@@ -955,6 +955,8 @@ the ids, groups and directory it would run with
 .RB ( uid ", " gid ", " groups ", " directory ),
 where signals go
 .RB ( signals ),
+with a Landlock option, the Landlock ABI the kernel serves
+.RB ( landlock ),
 whether reaper is PID 1 or a subreaper
 .RB ( init ),
 the log level, then every option's value and where it came from, as
@@ -963,7 +965,11 @@ the log level, then every option's value and where it came from, as
 or
 .RB \(lq (default) \(rq,
 and any warning.
-A bad option, variable or expansion is the usual usage error (status 2).
+A bad option, variable or expansion is the usual usage error (status 2), and so is a
+Landlock restriction that the start could not apply (checked as the start checks it);
+with
+.BR \-\-sandbox\-best\-effort ,
+each one left out is a warning line.
 When the command cannot be found or is not executable, the
 .B program
 line says why, and reaper exits 127 or 126 as it would when starting it (the check uses
@@ -2087,7 +2093,11 @@ mod tests {
         );
         assert_eq!(c.termination_log, TerminationLog::At("/a".into()));
         assert!(usage_error(&["--termination-log=", "x"]).contains("empty path"));
-        assert!(usage_error(&["-P", "--termination-log", "/a"]).contains("--pause"));
+        // `--pause --on-oom exit` writes it too: the option is no option about the command.
+        assert_eq!(
+            config(&["-P", "--termination-log", "/a"]).termination_log,
+            TerminationLog::At("/a".into())
+        );
     }
 
     #[test]

@@ -21,10 +21,18 @@ use crate::error::{Error, shown};
 pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
     let mut out = String::new();
     let mut outcome = Ok(());
+    let (mut landlock, mut left_out) = (None, Vec::new());
     match &config.mode {
         Mode::Command(argv) => {
             let (user, words) =
                 crate::spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
+            // What the start would build, and stop on, before it runs anything.
+            let program = words.first().map(|w| w.as_bytes());
+            if config.confine.any() {
+                let (abi, left) = crate::sandbox::explain(&config.confine, program)?;
+                landlock = Some(abi);
+                left_out = left;
+            }
             out.push_str("command:");
             for word in &words {
                 out.push(' ');
@@ -78,6 +86,11 @@ pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
                 out.push_str("; once it has exited, every process left");
             }
             out.push('\n');
+            if let Some(abi) = &landlock {
+                out.push_str("landlock: ");
+                out.push_str(abi);
+                out.push('\n');
+            }
         }
         Mode::Pause => out.push_str("command: none (--pause: reap until SIGTERM or SIGINT)\n"),
     }
@@ -103,6 +116,11 @@ pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
         out.push_str("warning: ");
         out.push_str(warning);
         out.push('\n');
+    }
+    for why in &left_out {
+        out.push_str("warning: ");
+        out.push_str(why);
+        out.push_str("; left out (--sandbox-best-effort)\n");
     }
     Ok((out, outcome))
 }

@@ -210,12 +210,37 @@ pub fn plan(c: &Confine, abi: Result<u32, Errno>) -> Result<Plan, Error> {
 /// when nothing is asked for (or can be, with `--sandbox-best-effort`). Errors are usage
 /// errors that name the option.
 pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, Error> {
+    build(c, command, &mut |why| {
+        log::warn!("{why}; left out (--sandbox-best-effort)");
+    })
+}
+
+/// What `--explain` shows of the Landlock options: the ABI the kernel serves (or why there
+/// is none), and, with `--sandbox-best-effort`, each restriction the start would leave
+/// out; or the error the start would stop with. The ruleset is built as the start builds
+/// it (every path opened, the command checked against `--exec-allow`), then dropped.
+pub fn explain(c: &Confine, command: Option<&[u8]>) -> Result<(String, Vec<String>), Error> {
+    let mut left_out = Vec::new();
+    build(c, command, &mut |why| left_out.push(why))?;
+    let abi = match landlock::abi() {
+        Ok(abi) => format!("ABI {abi}"),
+        Err(e) => format!("none: {}", describe(e)),
+    };
+    Ok((abi, left_out))
+}
+
+/// `prepare`, with what `--sandbox-best-effort` leaves out said to `warn`.
+fn build(
+    c: &Confine,
+    command: Option<&[u8]>,
+    warn: &mut dyn FnMut(String),
+) -> Result<Option<OwnedFd>, Error> {
     if !c.any() {
         return Ok(None);
     }
     let p = plan(c, landlock::abi())?;
     for why in &p.left_out {
-        log::warn!("{why}; left out (--sandbox-best-effort)");
+        warn(why.clone());
     }
     if p.is_empty() {
         return Ok(None);
@@ -233,12 +258,16 @@ pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, E
                 c.first_option(),
                 describe(e)
             );
-            return left_out(c, why).map(|()| None);
+            return left_out(c, why, warn).map(|()| None);
         }
     };
     for (path, option, rights) in &p.paths {
         if let Err(why) = allow_beneath(&ruleset, path, *rights) {
-            left_out(c, format!("{option}: '{}': {why}", shown(path.as_bytes())))?;
+            left_out(
+                c,
+                format!("{option}: '{}': {why}", shown(path.as_bytes())),
+                warn,
+            )?;
         }
     }
     for &(port, right) in &p.ports {
@@ -247,7 +276,7 @@ pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, E
                 access::BIND_TCP => "--bind-tcp-allow",
                 _ => "--connect-tcp-allow",
             };
-            left_out(c, format!("{option}: port {port}: {}", describe(e)))?;
+            left_out(c, format!("{option}: port {port}: {}", describe(e)), warn)?;
         }
     }
     log::debug!(
@@ -260,9 +289,9 @@ pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, E
 }
 
 /// With `--sandbox-best-effort` a warning; else the usage error.
-fn left_out(c: &Confine, why: String) -> Result<(), Error> {
+fn left_out(c: &Confine, why: String, warn: &mut dyn FnMut(String)) -> Result<(), Error> {
     if c.best_effort {
-        log::warn!("{why}; left out (--sandbox-best-effort)");
+        warn(why);
         Ok(())
     } else {
         Err(Error::usage(why))

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::harness::{As, BOTH, Outcome, Sandbox, reaper};
+use crate::harness::{As, BOTH, Outcome, Sandbox, reaper, testkit_str};
 
 /// The value of the `key: value` line of `--explain`'s output.
 pub fn value<'a>(out: &'a Outcome, key: &str) -> &'a str {
@@ -197,4 +197,68 @@ fn with_pause_the_termination_log_can_be_chosen_or_turned_off() {
         );
         assert_eq!(value(&out, "on-oom"), "exit (option --on-oom)");
     }
+}
+
+/// The Landlock options are checked as the start checks them (issue 25: `--explain` shows
+/// what is in force): what would stop the start (a command outside `--exec-allow`, a path
+/// that cannot be opened, no Landlock) stops `--explain` with the same line and status 2;
+/// with `--sandbox-best-effort` what would be left out is a warning line; and the line
+/// `landlock` names the ABI the kernel serves.
+#[test]
+fn landlock_options_are_checked_as_the_start_checks_them() {
+    let no_landlock = [
+        testkit_str(),
+        "seccomp".into(),
+        "ENOSYS".into(),
+        "landlock_create_ruleset,landlock_add_rule,landlock_restrict_self".into(),
+    ];
+    for mode in BOTH {
+        for (args, says) in [
+            (
+                &["--exec-allow", "/nonexistent/dir"][..],
+                "--exec-allow: 'true' (",
+            ),
+            (
+                &["--write-allow", "/nonexistent/dir"],
+                "--write-allow: '/nonexistent/dir': No such file or directory",
+            ),
+        ] {
+            let out = reaper(mode).arg("--explain").args(args).arg("true").run();
+            assert_eq!(out.code, 2, "{mode:?} {args:?}: {out:?}");
+            assert!(out.stderr.contains(says), "{mode:?}: {out:?}");
+            assert_eq!(out.stdout, "", "{mode:?}");
+        }
+        let out = reaper(mode)
+            .args(["--explain", "--write-allow", "/tmp", "true"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(value(&out, "landlock").starts_with("ABI "), "{out:?}");
+        let out = reaper(mode)
+            .wrap(no_landlock.clone())
+            .args(["--explain", "--write-allow", "/tmp", "true"])
+            .run();
+        assert_eq!(out.code, 2, "{mode:?}: {out:?}");
+        assert!(
+            out.stderr.contains("this kernel has no Landlock"),
+            "{out:?}"
+        );
+        let out = reaper(mode)
+            .wrap(no_landlock.clone())
+            .args([
+                "--explain",
+                "--sandbox-best-effort",
+                "--write-allow",
+                "/tmp",
+            ])
+            .arg("true")
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(value(&out, "landlock").starts_with("none: "), "{out:?}");
+        assert!(
+            value(&out, "warning").ends_with("left out (--sandbox-best-effort)"),
+            "{out:?}"
+        );
+    }
+    let out = reaper(As::Pid1).args(["--explain", "true"]).run();
+    assert!(!out.stdout.contains("landlock: "), "{out:?}");
 }
