@@ -216,3 +216,31 @@ fn the_termination_log_says_why_a_restarted_run_could_not_run() {
         }
     }
 }
+
+/// A signal that asks to end during a restart ends the container with the old run's
+/// status, and the termination log says why, as it does for any failed end.
+#[test]
+fn an_end_during_a_restart_is_explained_in_the_termination_log() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("restart-end-tlog");
+        let log = sandbox.path("log");
+        let errs = sandbox.path("stderr");
+        let tlog = sandbox.write("tlog", "");
+        let mut run = start(
+            mode,
+            &sandbox,
+            &["-t", "1h", "--termination-log", &tlog],
+            "",
+        );
+        run.wait_for_file(&log, "run ");
+        run.wait_for_file(&log, "member ");
+        run.signal(libc::SIGHUP);
+        run.wait_for_file(&log, "term ");
+        run.signal(libc::SIGTERM);
+        run.wait_for_file(&errs, "SIGTERM received during a restart: no new run");
+        std::fs::write(sandbox.path("go"), "").unwrap();
+        let out = run.wait();
+        assert_eq!(out.code, 1, "{mode:?}: the old run's status: {out:?}");
+        assert_eq!(sandbox.read("tlog"), "exited with status 1\n", "{mode:?}");
+    }
+}
