@@ -1074,6 +1074,11 @@ state in
 reaper never creates the file and never overwrites what the application wrote there.
 .B none
 turns it off.
+With
+.BR \-\-pause ,
+only an out-of-memory kill that
+.B \-\-on\-oom exit
+ends the pod on is written there.
 Writing it never changes the exit status: a file that is missing, not a regular file
 or not empty is left alone (said at debug level, or as a warning when
 .I PATH
