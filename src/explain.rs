@@ -28,8 +28,9 @@ pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
                 crate::spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
             // What the start would build, and stop on, before it runs anything.
             let program = words.first().map(|w| w.as_bytes());
+            let workdir = config.workdir.as_deref();
             if config.confine.any() {
-                let (abi, left) = crate::sandbox::explain(&config.confine, program)?;
+                let (abi, left) = crate::sandbox::explain(&config.confine, program, workdir)?;
                 landlock = Some(abi);
                 left_out = left;
             }
@@ -40,7 +41,7 @@ pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
             }
             out.push_str("\nprogram: ");
             let program = words.first().cloned().unwrap_or_default();
-            match crate::spawn::find(&program) {
+            match crate::spawn::find(&program, workdir) {
                 Ok(path) => out.push_str(&shown(path.as_bytes())),
                 Err(errno) => {
                     let e = Error::cannot_run(shown(program.as_bytes()), errno);

@@ -196,11 +196,12 @@ fn launch(
     foreground: Option<&terminal::Terminal>,
     user: Option<&user::Identity>,
 ) -> Result<(libc::pid_t, Option<String>), Error> {
-    let ruleset = sandbox::prepare(&config.confine, argv.first().map(|a| a.as_bytes()))?;
+    let workdir = config.workdir.as_deref();
+    let program = argv.first().map(|a| a.as_bytes());
+    let ruleset = sandbox::prepare(&config.confine, program, workdir)?;
     let confine = ruleset
         .as_ref()
         .map(|r| (r.as_fd(), config.confine.best_effort));
-    let workdir = config.workdir.as_deref();
     spawn::spawn(argv, inherited, foreground, user, workdir, confine)
 }
 
