@@ -1021,8 +1021,9 @@ warning with
 (the default): nothing more; the application killed that way exits 137, as any process
 killed by SIGKILL.
 .BR exit :
-the out-of-memory kill of any process (a worker, not only the application) ends the
-container: the usual teardown (SIGTERM to everything, the application's group included,
+the out-of-memory kill of any process reaper reaps (the application, or an orphan
+reparented to reaper; not a worker that its own parent reaps, whose death reaper never
+sees) ends the container: the usual teardown (SIGTERM to everything, the application's group included,
 the grace period, SIGKILL) and exit status 137, so that the orchestrator restarts a
 container that would otherwise run on without the worker.
 A kill during the teardown changes nothing."#,
