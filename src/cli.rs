@@ -490,8 +490,9 @@ for the status."#,
 tear down and exit 0 (catatonit's flag, which podman passes to its pod infra process).
 An option about the command
 .RB ( \-\-user ", " \-\-workdir ", " \-c ", " \-e ", " \-r ", " \-\-wait\-all ,
-.BR \-\-stop\-delay ", " \-\-restart\-signal )
-given with it is a usage error."#,
+.BR \-\-stop\-delay ", " \-\-restart\-signal ", " \-\-expand\-env ,
+the Landlock options)
+given with it is a usage error (their variables, an image's ENV, are ignored)."#,
         ),
     },
     Opt {
@@ -954,6 +955,8 @@ the ids, groups and directory it would run with
 .RB ( uid ", " gid ", " groups ", " directory ),
 where signals go
 .RB ( signals ),
+with a Landlock option, the Landlock ABI the kernel serves
+.RB ( landlock ),
 whether reaper is PID 1 or a subreaper
 .RB ( init ),
 the log level, then every option's value and where it came from, as
@@ -962,7 +965,11 @@ the log level, then every option's value and where it came from, as
 or
 .RB \(lq (default) \(rq,
 and any warning.
-A bad option, variable or expansion is the usual usage error (status 2).
+A bad option, variable or expansion is the usual usage error (status 2), and so is a
+Landlock restriction that the start could not apply (checked as the start checks it);
+with
+.BR \-\-sandbox\-best\-effort ,
+each one left out is a warning line.
 When the command cannot be found or is not executable, the
 .B program
 line says why, and reaper exits 127 or 126 as it would when starting it (the check uses
@@ -978,7 +985,7 @@ Nothing is started, no signal is handled, and reaper does not become a subreaper
             Ok(())
         }),
         help: doc(
-            "when the out-of-memory killer kills a process: name\nit and go on (continue, the default), or also end\nthe container (exit: teardown, status 137)",
+            "when the out-of-memory killer kills a process: name\nit and go on (default continue) or end the container\ntoo (exit: teardown, status 137)",
         ),
         child: false,
         vars: &[Var {
@@ -1014,8 +1021,9 @@ warning with
 (the default): nothing more; the application killed that way exits 137, as any process
 killed by SIGKILL.
 .BR exit :
-the out-of-memory kill of any process (a worker, not only the application) ends the
-container: the usual teardown (SIGTERM to everything, the application's group included,
+the out-of-memory kill of any process reaper reaps (the application, or an orphan
+reparented to reaper; not a worker that its own parent reaps, whose death reaper never
+sees) ends the container: the usual teardown (SIGTERM to everything, the application's group included,
 the grace period, SIGKILL) and exit status 137, so that the orchestrator restarts a
 container that would otherwise run on without the worker.
 A kill during the teardown changes nothing."#,
@@ -1031,7 +1039,8 @@ A kill during the teardown changes nothing."#,
         help: doc(
             "when COMMAND fails, say why in PATH if it is an empty\nfile (default /dev/termination-log; none: nowhere)",
         ),
-        child: true,
+        // Not the command's alone: `--pause --on-oom exit` writes there too.
+        child: false,
         vars: &[Var {
             shown: "REAPER_TERMINATION_LOG=PATH",
             listed: 15,
@@ -1066,6 +1075,11 @@ state in
 reaper never creates the file and never overwrites what the application wrote there.
 .B none
 turns it off.
+With
+.BR \-\-pause ,
+only an out-of-memory kill that
+.B \-\-on\-oom exit
+ends the pod on is written there.
 Writing it never changes the exit status: a file that is missing, not a regular file
 or not empty is left alone (said at debug level, or as a warning when
 .I PATH
@@ -1764,8 +1778,8 @@ Options:
       --explain                print what reaper would do, one 'key: value' a line,
                                and exit without starting anything
       --on-oom continue|exit   when the out-of-memory killer kills a process: name
-                               it and go on (continue, the default), or also end
-                               the container (exit: teardown, status 137)
+                               it and go on (default continue) or end the container
+                               too (exit: teardown, status 137)
       --termination-log PATH   when COMMAND fails, say why in PATH if it is an empty
                                file (default /dev/termination-log; none: nowhere)
       --stop-delay DURATION    hold the first signal asking to end DURATION before
@@ -1891,11 +1905,11 @@ fn push_origin(out: &mut String, from: &str) {
 // BEGIN GENERATED EXPLAIN by: REAPER_REGENERATE=1 cargo test --bin reaper docgen
 /// The rows `--explain` shows: those that set something (not `-g`, `-s`, `--help`...).
 const EXPLAINED: u64 = 0x7bffff9;
-/// The rows whose every value counts (`(repeatable)` in their help), not the last one.
-const REPEATABLE: u64 = 0x2030;
+/// The rows whose every value counts (`(repeatable` in their help), not the last one.
+const REPEATABLE: u64 = 0x3a030;
 /// Each row's default, as its help gives it (`(default X`), a line each.
-#[rustfmt::skip]
-const DEFAULTS: &str = "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n/dev/termination-log\n\n\n\n\n\n";
+const DEFAULTS: &str =
+    "\non\n\n\n\n\n5s\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\ncontinue\n/dev/termination-log\n\n\n\n\n\n";
 // END GENERATED EXPLAIN
 
 impl Var {
@@ -2085,7 +2099,11 @@ mod tests {
         );
         assert_eq!(c.termination_log, TerminationLog::At("/a".into()));
         assert!(usage_error(&["--termination-log=", "x"]).contains("empty path"));
-        assert!(usage_error(&["-P", "--termination-log", "/a"]).contains("--pause"));
+        // `--pause --on-oom exit` writes it too: the option is no option about the command.
+        assert_eq!(
+            config(&["-P", "--termination-log", "/a"]).termination_log,
+            TerminationLog::At("/a".into())
+        );
     }
 
     #[test]
@@ -2230,7 +2248,19 @@ mod tests {
             );
             assert!(e.contains("--pause"), "{e}");
         }
-        let ok = ["-P", "-w", "-t", "1", "-v", "-g", "-s", "-p", "TERM"];
+        let ok = [
+            "-P",
+            "-w",
+            "-t",
+            "1",
+            "-v",
+            "-g",
+            "-s",
+            "-p",
+            "TERM",
+            "--on-oom=exit",
+            "--termination-log=none",
+        ];
         assert_eq!(config(&ok).mode, Mode::Pause);
         let env = [
             ("REAPER_USER", "app"),

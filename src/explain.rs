@@ -22,8 +22,9 @@ use crate::user::Identity;
 #[inline(never)]
 pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
     let mut out = String::new();
+    let mut left_out = Vec::new();
     let outcome = match &config.mode {
-        Mode::Command(argv) => push_command(&mut out, config, argv)?,
+        Mode::Command(argv) => push_command(&mut out, config, argv, &mut left_out)?,
         Mode::Pause => {
             out.push_str("command: none (--pause: reap until SIGTERM or SIGINT)\n");
             Ok(())
@@ -36,17 +37,35 @@ pub fn explain(config: &Config) -> Result<(String, Result<(), Error>), Error> {
         out.push_str(warning);
         out.push('\n');
     }
+    for why in &left_out {
+        out.push_str("warning: ");
+        out.push_str(why);
+        out.push_str("; left out (--sandbox-best-effort)\n");
+    }
     Ok((out, outcome))
 }
 
-/// The lines about the command: its words, the program, the ids, the directory and where
-/// signals go; with what the start would fail with (`explain`'s `outcome`).
+/// The lines about the command: its words, the program, the ids, the directory, where
+/// signals go and the Landlock ABI; with what the start would fail with (`explain`'s
+/// `outcome`). The Landlock options are checked as the start checks them (`Err`), and
+/// what `--sandbox-best-effort` would leave out is added to `left_out`.
 fn push_command(
     out: &mut String,
     config: &Config,
     argv: &[OsString],
+    left_out: &mut Vec<String>,
 ) -> Result<Result<(), Error>, Error> {
     let (user, words) = crate::spawn::prepare(argv, config.user.as_deref(), config.expand_env)?;
+    // What the start would build, and stop on, before it runs anything.
+    let workdir = config.workdir.as_deref();
+    let landlock = if config.confine.any() {
+        let program = words.first().map(|w| w.as_bytes());
+        let (abi, left) = crate::sandbox::explain(&config.confine, program, workdir)?;
+        *left_out = left;
+        Some(abi)
+    } else {
+        None
+    };
     out.push_str("command:");
     for word in &words {
         out.push(' ');
@@ -54,7 +73,7 @@ fn push_command(
     }
     out.push_str("\nprogram: ");
     let program = words.first().cloned().unwrap_or_default();
-    let outcome = match crate::spawn::find(&program) {
+    let outcome = match crate::spawn::find(&program, workdir) {
         Ok(path) => {
             out.push_str(&shown(path.as_bytes()));
             Ok(())
@@ -77,6 +96,11 @@ fn push_command(
         out.push_str("; once it has exited, every process left");
     }
     out.push('\n');
+    if let Some(abi) = &landlock {
+        out.push_str("landlock: ");
+        out.push_str(abi);
+        out.push('\n');
+    }
     Ok(outcome)
 }
 

@@ -86,7 +86,9 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     // From here on reaper may no longer bail: whatever happens, it reaps and passes on
     // the application's status.
     settle_in(&started, &config, place);
-    let mut again = || start_again(&started, &config, inherited);
+    // Why the last run could not run, if so: a restart's replaces the first start's.
+    let mut cannot_run = started.cannot_run.clone();
+    let mut again = || start_again(&started, &config, inherited, &mut cannot_run);
     let scope = shutdown::scope::Scope::of(place, started.main_child);
     let mut kernel = kernel::Os {
         scope,
@@ -100,19 +102,19 @@ fn run(args: &[OsString]) -> Result<u8, Error> {
     shutdown::teardown(&mut kernel, spare, config.grace_period, |exit| {
         ended.note_orphan(exit, warn);
     });
-    say_why(&config, &started, &ended);
+    say_why(&config, cannot_run.as_deref(), &ended);
     log::info!("exiting with status {}", ended.status);
     logging::last_word();
     Ok(ended.status)
 }
 
 /// When the container ends in failure, why, in the termination log (`--termination-log`).
-fn say_why(config: &cli::Config, started: &Started, ended: &supervise::Ended) {
+fn say_why(config: &cli::Config, cannot_run: Option<&str>, ended: &supervise::Ended) {
     if ended.status == status::OK {
         return;
     }
-    match (&started.cannot_run, ended.why) {
-        (Some(why), _) => termination::write(&config.termination_log, why),
+    match (cannot_run, ended.why) {
+        (Some(why), _) => termination::write(&config.termination_log, &why),
         (None, termination::Why::Nothing) => {}
         (None, why) => termination::write(&config.termination_log, &why),
     }
@@ -194,22 +196,25 @@ fn launch(
     foreground: Option<&terminal::Terminal>,
     user: Option<&user::Identity>,
 ) -> Result<(libc::pid_t, Option<String>), Error> {
-    let ruleset = sandbox::prepare(&config.confine, argv.first().map(|a| a.as_bytes()))?;
+    let workdir = config.workdir.as_deref();
+    let program = argv.first().map(|a| a.as_bytes());
+    let ruleset = sandbox::prepare(&config.confine, program, workdir)?;
     let confine = ruleset
         .as_ref()
         .map(|r| (r.as_fd(), config.confine.best_effort));
-    let workdir = config.workdir.as_deref();
     spawn::spawn(argv, inherited, foreground, user, workdir, confine)
 }
 
 /// Starts the command again (`--restart-signal`) as it was first started: the same words
 /// (expanded then), the user looked up then, the same Landlock rules. Descriptors above 2
 /// that reaper inherited were closed after the first start: the new run has only what
-/// reaper kept.
+/// reaper kept. Why the new run cannot run, or could not be started at all, goes to
+/// `cannot_run`, for the termination log: it is the last run's.
 fn start_again(
     started: &Started,
     config: &cli::Config,
     inherited: signals::Inherited,
+    cannot_run: &mut Option<String>,
 ) -> Option<libc::pid_t> {
     if started.argv.is_empty() {
         return None;
@@ -225,8 +230,14 @@ fn start_again(
         foreground,
         started.user.as_ref(),
     )
-    .map(|(child, _)| child)
-    .map_err(|e| log::error!("restart: {e}"))
+    .map(|(child, why)| {
+        *cannot_run = why;
+        child
+    })
+    .map_err(|e| {
+        log::error!("restart: {e}");
+        *cannot_run = Some(e.to_string());
+    })
     .ok()
 }
 

@@ -17,7 +17,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -236,13 +236,48 @@ impl Plan {
 /// Builds the ruleset `c` asks for, to be applied by the child (see `sys::child`); `None`
 /// when nothing is asked for (or can be, with `--sandbox-best-effort`). Errors are usage
 /// errors that name the option.
-pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, Error> {
+/// `workdir`: `--workdir`, where the child looks a relative command up.
+pub fn prepare(
+    c: &Confine,
+    command: Option<&[u8]>,
+    workdir: Option<&OsStr>,
+) -> Result<Option<OwnedFd>, Error> {
+    build(c, command, workdir, &mut |why| {
+        log::warn!("{why}; left out (--sandbox-best-effort)");
+    })
+}
+
+/// What `--explain` shows of the Landlock options: the ABI the kernel serves (or why there
+/// is none), and, with `--sandbox-best-effort`, each restriction the start would leave
+/// out; or the error the start would stop with. The ruleset is built as the start builds
+/// it (every path opened, the command checked against `--exec-allow`), then dropped.
+pub fn explain(
+    c: &Confine,
+    command: Option<&[u8]>,
+    workdir: Option<&OsStr>,
+) -> Result<(String, Vec<String>), Error> {
+    let mut left_out = Vec::new();
+    build(c, command, workdir, &mut |why| left_out.push(why))?;
+    let abi = match landlock::abi() {
+        Ok(abi) => format!("ABI {abi}"),
+        Err(e) => format!("none: {}", describe(e)),
+    };
+    Ok((abi, left_out))
+}
+
+/// `prepare`, with what `--sandbox-best-effort` leaves out said to `warn`.
+fn build(
+    c: &Confine,
+    command: Option<&[u8]>,
+    workdir: Option<&OsStr>,
+    warn: &mut dyn FnMut(String),
+) -> Result<Option<OwnedFd>, Error> {
     if !c.any() {
         return Ok(None);
     }
     let p = plan(c, landlock::abi())?;
     for why in &p.left_out {
-        log::warn!("{why}; left out (--sandbox-best-effort)");
+        warn(why.clone());
     }
     if p.is_empty() {
         return Ok(None);
@@ -250,7 +285,7 @@ pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, E
     if let Some(program) = command
         && !c.exec.is_empty()
     {
-        check_command(program, &c.exec)?;
+        check_command(program, &c.exec, workdir)?;
     }
     let ruleset = match landlock::create_ruleset(p.fs, p.net, p.scoped) {
         Ok(fd) => fd,
@@ -260,12 +295,16 @@ pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, E
                 c.first_option(),
                 describe(e)
             );
-            return left_out(c, why).map(|()| None);
+            return left_out(c, why, warn).map(|()| None);
         }
     };
     for (path, option, rights) in &p.paths {
         if let Err(why) = allow_beneath(&ruleset, path, *rights) {
-            left_out(c, format!("{option}: '{}': {why}", shown(path.as_bytes())))?;
+            left_out(
+                c,
+                format!("{option}: '{}': {why}", shown(path.as_bytes())),
+                warn,
+            )?;
         }
     }
     for &(port, right) in &p.ports {
@@ -274,7 +313,7 @@ pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, E
                 access::BIND_TCP => "--bind-tcp-allow",
                 _ => "--connect-tcp-allow",
             };
-            left_out(c, format!("{option}: port {port}: {}", describe(e)))?;
+            left_out(c, format!("{option}: port {port}: {}", describe(e)), warn)?;
         }
     }
     log::debug!(
@@ -287,9 +326,9 @@ pub fn prepare(c: &Confine, command: Option<&[u8]>) -> Result<Option<OwnedFd>, E
 }
 
 /// With `--sandbox-best-effort` a warning; else the usage error.
-fn left_out(c: &Confine, why: String) -> Result<(), Error> {
+fn left_out(c: &Confine, why: String, warn: &mut dyn FnMut(String)) -> Result<(), Error> {
     if c.best_effort {
-        log::warn!("{why}; left out (--sandbox-best-effort)");
+        warn(why);
         Ok(())
     } else {
         Err(Error::usage(why))
@@ -318,12 +357,17 @@ fn allow_beneath(ruleset: &OwnedFd, path: &OsStr, rights: u64) -> Result<(), Str
 
 /// The command as exec will find it must lie beneath a path `--exec-allow` names: one
 /// clear line now rather than "Permission denied" from the kernel. A command that is not
-/// found at all is left to exec (status 127, as ever).
-fn check_command(program: &[u8], allowed: &[OsString]) -> Result<(), Error> {
+/// found at all is left to exec (status 127, as ever). A relative one is looked up in
+/// `workdir`, as the child, which enters it before exec, finds it.
+fn check_command(
+    program: &[u8],
+    allowed: &[OsString],
+    workdir: Option<&OsStr>,
+) -> Result<(), Error> {
     let path = std::env::var_os("PATH");
     let found = crate::spawn::candidates(program, path.as_deref())
         .into_iter()
-        .map(OsString::from_vec)
+        .map(|p| crate::spawn::in_workdir(p, workdir))
         .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
     let Some(found) = found else {
         return Ok(());

@@ -142,11 +142,11 @@ fn variable(name: &str, home: Option<&CStr>) -> Option<OsString> {
 /// The file exec would run for `program`, as `--explain` shows it: the first of the
 /// candidates (`candidates`) that is a file reaper may execute; else why not, as exec
 /// would say it (EACCES when one exists but cannot be run, else ENOENT).
-pub fn find(program: &OsStr) -> Result<OsString, Errno> {
+pub fn find(program: &OsStr, workdir: Option<&OsStr>) -> Result<OsString, Errno> {
     let path = std::env::var_os("PATH");
     let mut errno = Errno::ENOENT;
     for candidate in candidates(program.as_bytes(), path.as_deref()) {
-        let candidate = OsString::from_vec(candidate);
+        let candidate = in_workdir(candidate, workdir);
         match std::fs::metadata(&candidate) {
             Ok(meta) if meta.is_file() => {
                 match nix::unistd::access(candidate.as_os_str(), nix::unistd::AccessFlags::X_OK) {
@@ -159,6 +159,17 @@ pub fn find(program: &OsStr) -> Result<OsString, Errno> {
         }
     }
     Err(errno)
+}
+
+/// A candidate (`candidates`) as reaper, not the child, must name it: a relative one is
+/// relative to `--workdir` (`workdir`), which the child enters before exec.
+pub fn in_workdir(candidate: Vec<u8>, workdir: Option<&OsStr>) -> OsString {
+    match workdir {
+        Some(dir) if !candidate.starts_with(b"/") => {
+            OsString::from_vec([dir.as_bytes(), b"/", &candidate].concat())
+        }
+        _ => OsString::from_vec(candidate),
+    }
 }
 
 /// The paths to try for `program`, in order, as C strings (see `candidates`).

@@ -284,6 +284,11 @@ impl<'a> Machine<'a> {
             Phase::Restarting(ref mut r) if r.child == exit.pid => {
                 r.main_gone = true;
                 self.ended.status = final_status(exit.status, &self.config.remap_exit);
+                // The status reaper ends with when a signal ends the restart.
+                self.ended.why = Why::Ended {
+                    status: exit.status,
+                    oom: exit.oom.is_some(),
+                };
             }
             _ => {
                 self.ended.note_orphan(exit, self.config.warn_on_reap);
@@ -402,6 +407,7 @@ impl<'a> Machine<'a> {
         self.asked_to_end = false;
         self.stop_forwarded = false;
         self.ended.asked_to_end = Spare::Nobody;
+        self.ended.why = Why::Nothing;
     }
 }
 
@@ -1545,6 +1551,14 @@ mod tests {
             "no second SIGTERM, no new run"
         );
         assert_eq!(ended.status, 143);
+        assert_eq!(
+            ended.why,
+            Why::Ended {
+                status: libc::SIGTERM,
+                oom: false
+            },
+            "the termination log says why, as for any end"
+        );
         assert_eq!(ended.asked_to_end, Spare::Group(APP));
         assert_eq!(k.elapsed(), 101 * MS);
     }

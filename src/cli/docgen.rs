@@ -287,22 +287,32 @@ fn explain_tables() -> String {
         if explained(o) {
             shown |= 1 << row;
         }
-        if help.contains("(repeatable)") {
+        if help.contains("(repeatable") {
             repeatable |= 1 << row;
         }
         defaults.push(default_in(&help));
     }
+    let defaults = after_equals(&defaults.join("\n"));
     format!(
         "/// The rows `--explain` shows: those that set something (not `-g`, `-s`, `--help`...).
 const EXPLAINED: u64 = {shown:#x};
-/// The rows whose every value counts (`(repeatable)` in their help), not the last one.
+/// The rows whose every value counts (`(repeatable` in their help), not the last one.
 const REPEATABLE: u64 = {repeatable:#x};
 /// Each row's default, as its help gives it (`(default X`), a line each.
-#[rustfmt::skip]
-const DEFAULTS: &str = {:?};
-",
-        defaults.join("\n")
+const DEFAULTS: &str ={defaults}
+"
     )
+}
+
+/// `value;` after `const NAME: &str =` as rustfmt lays it out: on the same line when it
+/// fits in 100 columns, else on the next, indented.
+fn after_equals(value: &str) -> String {
+    let value = format!("{value:?};");
+    if "const DEFAULTS: &str = ".len() + value.len() <= 100 {
+        format!(" {value}")
+    } else {
+        format!("\n    {value}")
+    }
 }
 
 /// A row sets something: it takes a value, or its flag changes the configuration without

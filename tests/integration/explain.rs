@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::harness::{As, BOTH, Outcome, Sandbox, reaper};
+use crate::harness::{As, BOTH, Outcome, Sandbox, reaper, testkit_str};
 
 /// The value of the `key: value` line of `--explain`'s output.
 pub fn value<'a>(out: &'a Outcome, key: &str) -> &'a str {
@@ -147,4 +147,120 @@ fn what_would_fail_at_start_fails_the_same() {
             assert!(out.stderr.contains(says), "{args:?}: {out:?}");
         }
     }
+}
+
+/// Every value of a repeatable option counts, so every one is shown (`--exec-allow`,
+/// `--bind-tcp-allow` and `--connect-tcp-allow` say "(repeatable;" in their help), and a
+/// default the help states in other words is shown as a value (`--on-oom`).
+#[test]
+fn every_value_of_a_repeatable_landlock_option_and_the_oom_default_are_shown() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            // Best effort: shown where Landlock is not (qemu-user), too.
+            .args(["--explain", "--sandbox-best-effort"])
+            .args(["--exec-allow", "/usr", "--exec-allow", "/bin"])
+            .args(["--bind-tcp-allow", "80", "--bind-tcp-allow", "81"])
+            .args(["--connect-tcp-allow", "1", "--connect-tcp-allow", "2"])
+            .args(["--write-allow", "/tmp", "--write-allow", "/var"])
+            .arg("true")
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(value(&out, "exec-allow"), "/usr /bin (option --exec-allow)");
+        assert_eq!(
+            value(&out, "bind-tcp-allow"),
+            "80 81 (option --bind-tcp-allow)"
+        );
+        assert_eq!(
+            value(&out, "connect-tcp-allow"),
+            "1 2 (option --connect-tcp-allow)"
+        );
+        assert_eq!(
+            value(&out, "write-allow"),
+            "/tmp /var (option --write-allow)"
+        );
+        assert_eq!(value(&out, "on-oom"), "continue (default)", "{mode:?}");
+    }
+}
+
+/// `--pause --on-oom exit` writes the termination log when the out-of-memory killer ends
+/// the pod, so `--termination-log` is no option about the command: with `--pause` it
+/// chooses the file, or turns it off, as it does with a command.
+#[test]
+fn with_pause_the_termination_log_can_be_chosen_or_turned_off() {
+    for mode in BOTH {
+        let out = reaper(mode)
+            .args(["--explain", "--pause", "--on-oom", "exit"])
+            .args(["--termination-log", "none"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert_eq!(
+            value(&out, "termination-log"),
+            "none (option --termination-log)"
+        );
+        assert_eq!(value(&out, "on-oom"), "exit (option --on-oom)");
+    }
+}
+
+/// The Landlock options are checked as the start checks them (issue 25: `--explain` shows
+/// what is in force): what would stop the start (a command outside `--exec-allow`, a path
+/// that cannot be opened, no Landlock) stops `--explain` with the same line and status 2;
+/// with `--sandbox-best-effort` what would be left out is a warning line; and the line
+/// `landlock` names the ABI the kernel serves.
+#[test]
+fn landlock_options_are_checked_as_the_start_checks_them() {
+    let no_landlock = [
+        testkit_str(),
+        "seccomp".into(),
+        "ENOSYS".into(),
+        "landlock_create_ruleset,landlock_add_rule,landlock_restrict_self".into(),
+    ];
+    for mode in BOTH {
+        for (args, says) in [
+            (
+                &["--exec-allow", "/nonexistent/dir"][..],
+                "--exec-allow: 'true' (",
+            ),
+            (
+                &["--write-allow", "/nonexistent/dir"],
+                "--write-allow: '/nonexistent/dir': No such file or directory",
+            ),
+        ] {
+            let out = reaper(mode).arg("--explain").args(args).arg("true").run();
+            assert_eq!(out.code, 2, "{mode:?} {args:?}: {out:?}");
+            assert!(out.stderr.contains(says), "{mode:?}: {out:?}");
+            assert_eq!(out.stdout, "", "{mode:?}");
+        }
+        let out = reaper(mode)
+            .args(["--explain", "--write-allow", "/tmp", "true"])
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(value(&out, "landlock").starts_with("ABI "), "{out:?}");
+        let out = reaper(mode)
+            .wrap(no_landlock.clone())
+            .args(["--explain", "--write-allow", "/tmp", "true"])
+            .run();
+        assert_eq!(out.code, 2, "{mode:?}: {out:?}");
+        assert!(
+            out.stderr.contains("this kernel has no Landlock"),
+            "{out:?}"
+        );
+        let out = reaper(mode)
+            .wrap(no_landlock.clone())
+            .args([
+                "--explain",
+                "--sandbox-best-effort",
+                "--write-allow",
+                "/tmp",
+            ])
+            .arg("true")
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        assert!(value(&out, "landlock").starts_with("none: "), "{out:?}");
+        assert!(
+            value(&out, "warning").ends_with("left out (--sandbox-best-effort)"),
+            "{out:?}"
+        );
+    }
+    let out = reaper(As::Pid1).args(["--explain", "true"]).run();
+    assert!(!out.stdout.contains("landlock: "), "{out:?}");
 }

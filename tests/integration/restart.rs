@@ -153,3 +153,94 @@ fn a_restarted_app_runs_as_the_same_user() {
         );
     }
 }
+
+/// The termination log tells why the last run failed: a restarted run that cannot run
+/// (its program gone, say after an upgrade in place) is "cannot run", as a first start
+/// would be, not "exited with status 127"; a restart that cannot start at all (a
+/// `--write-allow` path gone) says why too, beside status 1.
+#[test]
+fn the_termination_log_says_why_a_restarted_run_could_not_run() {
+    for mode in BOTH {
+        for (gone, code, why) in [
+            (
+                "app",
+                127,
+                "cannot run '{app}': No such file or directory\n",
+            ),
+            (
+                "data",
+                1,
+                "--write-allow: '{data}': No such file or directory",
+            ),
+        ] {
+            let sandbox = Sandbox::new("restart-tlog");
+            let app = sandbox.path("app");
+            let data = sandbox.path("data");
+            std::fs::copy("/bin/sleep", &app).unwrap();
+            std::fs::create_dir(&data).unwrap();
+            let tlog = sandbox.write("tlog", "");
+            let errs = sandbox.path("stderr");
+            let err = File::create(&errs).unwrap();
+            let mut run = reaper(mode)
+                .args(["--restart-signal", "HUP", "-v", "-t", "0.5"])
+                .args(["--termination-log", &tlog, "--write-allow"])
+                .arg(&data)
+                .stdio(move |c| {
+                    c.stderr(err);
+                })
+                .arg(&app)
+                .arg("1000")
+                .timeout(Duration::from_secs(30))
+                .start();
+            run.wait_for_file(&errs, "started '");
+            let path = sandbox.path(gone);
+            if gone == "app" {
+                std::fs::remove_file(&path).unwrap();
+            } else {
+                std::fs::remove_dir(&path).unwrap();
+            }
+            run.signal(libc::SIGHUP);
+            let out = run.wait();
+            assert_eq!(
+                out.code,
+                code,
+                "{mode:?} {gone}: {}",
+                sandbox.read("stderr")
+            );
+            let want = why
+                .replace("{app}", &app.display().to_string())
+                .replace("{data}", &data.display().to_string());
+            let tlog = sandbox.read("tlog");
+            assert!(tlog.starts_with(&want), "{mode:?} {gone}: {tlog:?}");
+            assert_eq!(tlog.lines().count(), 1, "{mode:?} {gone}: {tlog:?}");
+        }
+    }
+}
+
+/// A signal that asks to end during a restart ends the container with the old run's
+/// status, and the termination log says why, as it does for any failed end.
+#[test]
+fn an_end_during_a_restart_is_explained_in_the_termination_log() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("restart-end-tlog");
+        let log = sandbox.path("log");
+        let errs = sandbox.path("stderr");
+        let tlog = sandbox.write("tlog", "");
+        let mut run = start(
+            mode,
+            &sandbox,
+            &["-t", "1h", "--termination-log", &tlog],
+            "",
+        );
+        run.wait_for_file(&log, "run ");
+        run.wait_for_file(&log, "member ");
+        run.signal(libc::SIGHUP);
+        run.wait_for_file(&log, "term ");
+        run.signal(libc::SIGTERM);
+        run.wait_for_file(&errs, "SIGTERM received during a restart: no new run");
+        std::fs::write(sandbox.path("go"), "").unwrap();
+        let out = run.wait();
+        assert_eq!(out.code, 1, "{mode:?}: the old run's status: {out:?}");
+        assert_eq!(sandbox.read("tlog"), "exited with status 1\n", "{mode:?}");
+    }
+}

@@ -276,3 +276,36 @@ fn landlock_options_mean_nothing_with_pause() {
         "{out:?}"
     );
 }
+
+/// A relative command is run from `--workdir`, which the child enters before exec: it is
+/// checked against `--exec-allow` there, not in reaper's own directory (where a file of
+/// the same name outside the allowed paths made the start refuse what exec would run).
+#[test]
+fn a_relative_command_is_checked_where_workdir_puts_it() {
+    for mode in BOTH {
+        let sandbox = Sandbox::new("exec-allow-workdir");
+        let (srv, other) = (sandbox.path("srv"), sandbox.path("other"));
+        for dir in [&srv, &other] {
+            std::fs::create_dir(dir).unwrap();
+            std::fs::copy("/bin/true", dir.join("app")).expect("copy /bin/true");
+        }
+        let run = |explain: bool| {
+            reaper(mode)
+                .args(explain.then_some("--explain"))
+                .args(system_dirs())
+                .arg("--exec-allow")
+                .arg(&srv)
+                .arg("--workdir")
+                .arg(&srv)
+                .current_dir(&other)
+                .arg("./app")
+                .run()
+        };
+        let out = run(false);
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        let out = run(true);
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+        let program = crate::explain::value(&out, "program");
+        assert_eq!(program, format!("{}/./app", srv.display()), "{mode:?}");
+    }
+}
