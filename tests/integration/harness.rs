@@ -30,7 +30,7 @@ pub enum As {
 
 /// `for mode in BOTH`: PID 1, then subreaper; PID 1 only when `REAPER_TEST_MODES=pid1`.
 /// That is for an emulator that refuses `PR_SET_CHILD_SUBREAPER` (qemu-user 7.2, Debian
-/// 12's, answers EINVAL), under which reaper cannot be a subreaper at all: release/test-arm64
+/// 12's, answers EINVAL), under which reaper cannot be a subreaper at all: release/test-foreign
 /// sets it then, and says so.
 pub const BOTH: Modes = Modes;
 

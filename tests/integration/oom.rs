@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{As, BOTH, Outcome, Run, Sandbox, cannot_run, reaper, sh, testkit_str};
 
 /// The limit: far above what reaper and a shell need, and reached by the workload in a
-/// moment. (qemu-user, under which release/test-arm64 runs reaper, needs tens of MiB.)
+/// moment. (qemu-user, under which release/test-foreign runs reaper, needs tens of MiB.)
 const LIMIT: u64 = 96 << 20;
 
 /// A memory cgroup of one test's own, removed when dropped: what is left in it is killed

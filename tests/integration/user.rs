@@ -164,6 +164,26 @@ fn numeric_ids_with_and_without_an_entry() {
     }
 }
 
+/// Ids past 65535 are set whole. On i386 and 32-bit ARM the plain setresuid, setresgid
+/// and setgroups numbers are the old 16-bit-id calls, which would cut 100000 to 34464:
+/// release/test-foreign runs this against the 386 binary, which must use the `*32` calls.
+#[test]
+fn ids_past_sixteen_bits_are_set_whole() {
+    if !is_root() {
+        return;
+    }
+    for mode in BOTH {
+        let sandbox = Sandbox::new("user-32-bit-ids");
+        let out = with_accounts(mode, &sandbox, PASSWD)
+            .args(["--user", "100000:100001", &testkit_str(), "inspect"])
+            .run();
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(field(&out, "Uid"), "100000 100000 100000 100000", "{out:?}");
+        assert_eq!(field(&out, "Gid"), "100001 100001 100001 100001", "{out:?}");
+        assert_eq!(groups(&out), [100001], "{out:?}");
+    }
+}
+
 #[test]
 fn user_and_group_and_the_environment_forms() {
     if !is_root() {
