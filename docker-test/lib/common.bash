@@ -43,6 +43,15 @@ assert_faster() {
   (($1 < $2)) || fail "took $(secs "$1"), want under $(secs "$2")"
 }
 
+# in_mount_ns FUNCTION: runs FUNCTION of the case in a mount namespace of its own (private
+# propagation), in a shell of its own that has every function of the case and stops at
+# the first command that fails, as the test itself does.
+in_mount_ns() {
+  declare -f >"$BATS_TEST_TMPDIR/functions"
+  unshare --mount --propagation private -- \
+    bash -c 'source "$1"; set -eE; "$2"' bash "$BATS_TEST_TMPDIR/functions" "$1"
+}
+
 need_docker() {
   [[ ${DOCKER_READY:-} == 1 ]] || cannot_run "no Docker engine: ${DOCKER_PROBLEM:-unknown}"
   [[ ${IMAGES_READY:-} == 1 ]] || cannot_run "the test images could not be built: ${IMAGE_PROBLEM:-unknown}"
