@@ -16,13 +16,7 @@ load ../lib/common
   assert_equal "$(cut -d' ' -f1 <<<"${lines[0]}")" "$REAPER_SHA" # sha256 of PID 1's executable
   out=$(podman run --rm --init "$plain" sha256sum /proc/1/exe)
   assert_equal "${out%% *}" "$REAPER_SHA" # podman run --init with init_path in containers.conf: PID 1's sha256
-  cid=$(podman run -d --init "$plain" sh -c 'sleep 1000')
-  poll 20 podman_has_proc "$cid" 'sleep 1000' || fail "the app did not start"
-  timed ms podman stop "$cid" >/dev/null
-  say "podman stop with --init: $(secs "$ms")"
-  assert_faster "$ms" 2000 # podman stop with --init
-  assert_equal "$(podman inspect -f '{{.State.ExitCode}}' "$cid")" 143 # exit status
-  podman rm "$cid" >/dev/null
+  assert_init_stops_at_once podman "$plain"
 
   # A pod that shares its PID namespace: its infra process is PID 1 there.
   pod=reaper-test-$RUN-pod

@@ -69,8 +69,10 @@ timed_stop() {
   timed ms docker stop "$@" "$cid" >/dev/null
   status=$(docker wait "$cid")
 }
-# has_proc CONTAINER ARGS: a process with exactly these arguments runs in the container.
-has_proc() { docker exec "$1" ps -o args | grep -qxF -- "$2"; }
+# engine_has_proc ENGINE CONTAINER ARGS: a process with exactly these arguments runs in
+# the container (ENGINE: docker or podman); has_proc is Docker's.
+engine_has_proc() { "$1" exec "$2" ps -o args | grep -qxF -- "$3"; }
+has_proc() { engine_has_proc docker "$@"; }
 zombies() { docker exec "$1" ps -o stat | { grep -c '^Z' || true; }; }
 no_zombies() { [[ $(zombies "$1") == 0 ]]; }
 reaped_lines() { docker logs "$1" 2>&1 | { grep -c 'reaper: debug: reaped process' || true; }; }
@@ -82,7 +84,7 @@ count_reaped() { grep -c 'reaper: debug: reaped process' "$1" || true; }
 reaped_in_are() { [[ $(count_reaped "$1") == "$2" ]]; }
 
 # podman, with storage, runtime state and configuration of its own (podman_env).
-podman_has_proc() { podman exec "$1" ps -o args | grep -qxF -- "$2"; }
+podman_has_proc() { engine_has_proc podman "$@"; }
 podman_zombies() { podman exec "$1" ps -o stat | { grep -c '^Z' || true; }; }
 podman_zombies_are() { [[ $(podman_zombies "$1") == "$2" ]]; }
 
@@ -138,11 +140,19 @@ init_path_checks() {
   say "docker run --init: PID 1 is '$cmdline' (comm $comm); /sbin/docker-init --version: $(sed -n 4p <<<"$out")"
   assert_equal "$hash" "$(sha256sum <"$init" | cut -d' ' -f1)" # sha256 of PID 1's executable
   run -3 docker run --rm --init "$IMG_PLAIN" sh -c 'exit 3'
-  cid=$(docker run -d --init "$IMG_PLAIN" sh -c 'sleep 1000')
-  poll 20 has_proc "$cid" 'sleep 1000' || fail "the app did not start"
-  timed ms docker stop "$cid" >/dev/null
-  say "docker stop with --init: $(secs "$ms")"
-  assert_faster "$ms" 2000 # docker stop with --init
-  assert_equal "$(docker wait "$cid")" 143 # exit status
+  assert_init_stops_at_once docker "$IMG_PLAIN"
   stop_daemon "$dir"
+}
+
+# assert_init_stops_at_once ENGINE IMAGE: `ENGINE run -d --init IMAGE sh -c 'sleep 1000'`
+# (ENGINE: docker or podman, its init set to reaper), then `ENGINE stop`: the app has no
+# SIGTERM handler, but its init forwards SIGTERM: under 2 s, status 143.
+assert_init_stops_at_once() {
+  local engine=$1 image=$2 cid ms
+  cid=$("$engine" run -d --init "$image" sh -c 'sleep 1000')
+  poll 20 engine_has_proc "$engine" "$cid" 'sleep 1000' || fail "the app did not start"
+  timed ms "$engine" stop "$cid" >/dev/null
+  say "$engine stop with --init: $(secs "$ms")"
+  assert_faster "$ms" 2000 # ENGINE stop with --init
+  assert_equal "$("$engine" wait "$cid")" 143 # exit status
 }
