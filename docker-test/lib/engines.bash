@@ -73,7 +73,7 @@ clean_podman() {
   (
     export CONTAINERS_CONF=$1/containers.conf CONTAINERS_STORAGE_CONF=$1/storage.conf
     # crun refuses this host's cgroups unless the v2 mount is out of sight (see
-    # cases/crun-podman-runtime.sh); runc does not mind.
+    # cases/crun-podman-runtime.bats); runc does not mind.
     if grep -q '^runtime = "crun"' "$CONTAINERS_CONF"; then
       unshare --mount --propagation private -- sh -c \
         'umount /sys/fs/cgroup/unified 2>/dev/null; podman pod rm -af; podman rm -af -t 0; podman rmi -af' >/dev/null 2>&1
