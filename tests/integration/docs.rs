@@ -19,14 +19,14 @@ fn packaged_crate() -> bool {
         .exists()
 }
 
-/// The names of the container test cases, docker-test/cases/NAME.sh.
+/// The names of the container test cases, docker-test/cases/NAME.bats.
 fn container_cases() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-test/cases");
     let mut cases: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|entry| {
             let name = entry.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".sh").map(str::to_string)
+            name.strip_suffix(".bats").map(str::to_string)
         })
         .collect();
     cases.sort();
@@ -183,7 +183,43 @@ fn every_container_case_is_described_and_no_other() {
     for case in &cases {
         assert!(
             rows.contains(&case.as_str()) || runtimes.contains(&format!("| `{case}` |")),
-            "docker-test/cases/{case}.sh is described neither in doc/testing.md's table nor in doc/runtimes.md's"
+            "docker-test/cases/{case}.bats is described neither in doc/testing.md's table nor in doc/runtimes.md's"
+        );
+    }
+}
+
+/// Each case is one bats test named after its file (`@test "NAME: what it checks"`: the
+/// title `docker-test/run --list` shows and the TAP line names), with its runtime and a
+/// hard limit (doc/testing.md, "Writing a case").
+#[test]
+fn every_container_case_is_one_test_named_after_its_file() {
+    if packaged_crate() {
+        return;
+    }
+    for case in container_cases() {
+        let text = read(&format!("docker-test/cases/{case}.bats"));
+        let tests: Vec<&str> = text.lines().filter(|l| l.starts_with("@test ")).collect();
+        assert_eq!(
+            tests.len(),
+            1,
+            "docker-test/cases/{case}.bats: one @test a case, not {tests:?}"
+        );
+        assert!(
+            tests[0].starts_with(&format!("@test \"{case}: ")),
+            "docker-test/cases/{case}.bats: its test is not named \"{case}: ...\": {}",
+            tests[0]
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("# runtime: ")),
+            "docker-test/cases/{case}.bats: no '# runtime:' line"
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("BATS_TEST_TIMEOUT=")),
+            "docker-test/cases/{case}.bats: no hard limit (BATS_TEST_TIMEOUT=)"
+        );
+        assert!(
+            text.contains("load ../lib/common"),
+            "docker-test/cases/{case}.bats: does not load ../lib/common"
         );
     }
 }
@@ -284,7 +320,8 @@ fn the_scripts_install_only_through_tests_apt_install() {
         "tests/prerequisites.sh",
         "tests/run-all",
         "docker-test/run",
-        "docker-test/lib.sh",
+        "docker-test/lib/engines.bash",
+        "docker-test/lib/common.bash",
         "release/build",
         "release/deb",
         "release/test-foreign",

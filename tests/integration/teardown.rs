@@ -4,7 +4,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Sandbox, nofile_4, reaper, sh};
+use crate::harness::{As, BOTH, Sandbox, nofile_4, reaper, sh, testkit_str};
 
 /// An app that starts a daemon in a session of its own (so it is orphaned, and not in the
 /// app's process group), waits until the daemon is up, and exits 0.
@@ -231,22 +231,12 @@ fn as_pid1_a_process_reaper_may_not_signal_does_not_hold_it_up() {
     assert!(!out.stderr.contains("still left"), "{out:?}");
 }
 
-/// An app that counts the SIGTERMs it gets (a line each in `terms`) and treats the first as
-/// "shut down gracefully" (a second of clean-up, then `cleanup`) and a second as "quit now"
-/// (exit 1 at once, no clean-up), as controller-runtime and Node's `process.once` do.
-const COUNTS_SIGTERMS: &str = r#"terms=0
-trap 'terms=$((terms+1)); echo term >> terms' TERM
-touch up
-while [ "$terms" -eq 0 ]; do sleep 0.02; done
-i=0
-while [ "$i" -lt 50 ]; do
-  [ "$terms" -ge 2 ] && exit 1
-  sleep 0.02
-  i=$((i+1))
-done
-echo done > cleanup
-exit 0
-"#;
+/// `testkit graceful .`: an app that counts the SIGTERMs it gets (a line each in `terms`)
+/// and takes the first as "shut down gracefully" (a second of clean-up, then `cleanup`) and
+/// a second as "quit now" (exit 1 at once, no clean-up); `up` once it handles SIGTERM.
+fn counts_sigterms() -> String {
+    format!("{} graceful .", testkit_str())
+}
 
 /// `docker stop` on an app that ends gracefully on its first SIGTERM: it gets exactly one,
 /// whether reaper forwards to its group or to the main child alone, and whether a wrapper
@@ -258,11 +248,11 @@ fn an_app_asked_to_end_gets_no_second_sigterm_from_the_teardown() {
             for wrapped in [false, true] {
                 let what = format!("{mode:?} single_child={single_child} wrapped={wrapped}");
                 let sandbox = Sandbox::new("one-sigterm");
-                let app = sandbox.write("app.sh", COUNTS_SIGTERMS);
+                let app = counts_sigterms();
                 let command = if wrapped {
-                    format!("sh {app}; echo the wrapper went on")
+                    format!("{app}; echo the wrapper went on")
                 } else {
-                    format!("exec sh {app}")
+                    format!("exec {app}")
                 };
                 let mut run = reaper(mode)
                     .args(["-v", "-t", "10"])
@@ -507,8 +497,10 @@ fn with_proc_hidden_a_worker_in_the_apps_group_gets_one_sigterm() {
     let mount = hide_proc("hidepid=2");
     for mode in BOTH {
         let sandbox = open_sandbox("hidepid-one-sigterm");
-        let worker = sandbox.write("worker.sh", COUNTS_SIGTERMS);
-        let app = format!("sh '{worker}' & while [ ! -e up ]; do sleep 0.01; done; exit 0");
+        let app = format!(
+            "{} & while [ ! -e up ]; do sleep 0.01; done; exit 0",
+            counts_sigterms()
+        );
         let out = reaper(mode)
             .wrap(["sh", "-c", &mount, "sh"])
             .args(["-v", "-t", "10", "--user", "65534"])
@@ -518,8 +510,7 @@ fn with_proc_hidden_a_worker_in_the_apps_group_gets_one_sigterm() {
         assert_eq!(out.code, 0, "{mode:?}: {out:?}");
         assert_eq!(sandbox.read("terms"), "term\n", "{mode:?}: {out:?}");
         assert_eq!(sandbox.read("cleanup"), "done\n", "{mode:?}: {out:?}");
-        // What the kernel was asked, counted: the worker, once (its sleep is hidden, and
-        // not reaper's child). Two SIGTERMs sent in a row are often one by the time the
+        // What the kernel was asked, counted: the worker, once. Two SIGTERMs sent in a row are often one by the time the
         // shell runs its trap, so the count is what shows the second.
         if mode == As::Subreaper {
             assert!(
@@ -581,12 +572,14 @@ fn with_proc_unreadable_a_stopped_member_of_the_apps_group_is_continued() {
 fn without_proc_an_app_asked_to_end_still_gets_no_second_sigterm() {
     let no_proc = ["sh", "-c", "mount -t tmpfs none /proc && exec \"$@\"", "sh"];
     let sandbox = Sandbox::new("one-sigterm-no-proc");
-    let app = sandbox.write("app.sh", COUNTS_SIGTERMS);
     let mut run = reaper(As::Subreaper)
         .wrap(no_proc)
         .args(["-v", "-t", "10"])
         .current_dir(&sandbox.dir)
-        .args(sh(&format!("sh {app}; echo the wrapper went on")))
+        .args(sh(&format!(
+            "{}; echo the wrapper went on",
+            counts_sigterms()
+        )))
         .start();
     run.wait_for_file(&sandbox.path("up"), "");
     run.signal(libc::SIGTERM);

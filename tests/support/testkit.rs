@@ -20,6 +20,13 @@
 //!                                accepts one connection on fd 3 and answers "pid P
 //!                                LISTEN_PID=... LISTEN_FDS=... LISTEN_FDNAMES=...",
 //!                                exits 0; else says why on stderr and exits 1
+//!   testkit graceful DIR         an app that counts the SIGTERMs it gets (a "term" line
+//!                                each in DIR/terms) and takes the first as "shut down
+//!                                gracefully" (a second of clean-up, then "done" in
+//!                                DIR/cleanup, exit 0) and a second as "quit now" (exit 1
+//!                                at once, no clean-up), as controller-runtime and Node's
+//!                                `process.once('SIGTERM')` do; DIR/up once it handles
+//!                                SIGTERM
 //!   testkit ignoring SIGNO CMD...  runs CMD (exec) with signal SIGNO ignored
 //!   testkit fork-loop FILE       ignores SIGTERM, SIGINT and SIGHUP, creates FILE, then
 //!                                forks and exits, over and over: a process whose pid
@@ -59,6 +66,7 @@ use std::ffi::{CString, OsString};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// `no_main`, as reaper: std's start-up would ignore SIGPIPE and fill closed standard
@@ -88,6 +96,7 @@ fn run(args: Vec<OsString>) -> i32 {
         "fork-loop" => fork_loop(rest),
         "ignoring" => ignoring(rest),
         "listen" => listen(),
+        "graceful" => graceful(rest),
         "seccomp" => seccomp(rest),
         "tcp" => tcp(rest),
         "abstract-connect" => abstract_connect(rest),
@@ -333,6 +342,57 @@ fn fork_loop(args: &[OsString]) -> i32 {
             _ => std::thread::sleep(Duration::from_millis(1)),
         }
     }
+}
+
+static TERMS: AtomicUsize = AtomicUsize::new(0);
+static TERMS_FD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn count_sigterm(_: libc::c_int) {
+    TERMS.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: write(2) is async-signal-safe; a static buffer and an open descriptor.
+    unsafe {
+        libc::write(
+            TERMS_FD.load(Ordering::SeqCst),
+            b"term\n".as_ptr().cast(),
+            5,
+        )
+    };
+}
+
+fn graceful(args: &[OsString]) -> i32 {
+    use std::os::fd::IntoRawFd;
+    let dir: String = arg(args, 0, "DIR");
+    let Ok(terms) = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{dir}/terms"))
+    else {
+        eprintln!("testkit graceful: cannot open {dir}/terms");
+        return 1;
+    };
+    TERMS_FD.store(terms.into_raw_fd(), Ordering::SeqCst);
+    // SAFETY: a handler that makes async-signal-safe calls only; the C library's
+    // sigaction supplies the restorer.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = count_sigterm as extern "C" fn(libc::c_int) as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
+    }
+    if fs::write(format!("{dir}/up"), "").is_err() {
+        return 1;
+    }
+    let tick = Duration::from_millis(20);
+    while TERMS.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(tick);
+    }
+    for _ in 0..50 {
+        if TERMS.load(Ordering::SeqCst) >= 2 {
+            return 1;
+        }
+        std::thread::sleep(tick);
+    }
+    i32::from(fs::write(format!("{dir}/cleanup"), "done\n").is_err())
 }
 
 fn hex(bytes: &[u8]) -> String {
