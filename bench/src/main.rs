@@ -1014,6 +1014,17 @@ fn main() {
     std::process::exit(if failures > 0 { 1 } else { 0 });
 }
 
+/// Which samples of an init a figure shows.
+type Get = fn(&Init) -> &Vec<f64>;
+
+/// Figures in a row, each a label, how it is shown and the samples it shows.
+fn figures<const N: usize>(rep: &mut Report, inits: &[Init], rows: [(&str, Shape, Get); N]) {
+    for (label, shape, get) in rows {
+        let series: Vec<&[f64]> = inits.iter().map(|i| get(i).as_slice()).collect();
+        rep.figure(label, shape, &series);
+    }
+}
+
 fn print_tables(
     inits: &[Init],
     reaper: Option<usize>,
@@ -1069,28 +1080,34 @@ fn print_tables(
     );
 
     println!("\n(3) reaping, as PID 1");
-    rep.figure(
-        "storm: time until no zombie is left",
-        lower("ms", 1.0),
-        &series(|i| &i.storm_ms),
-    );
-    rep.figure(
-        "storm: tail, from the last orphan made to the last reaped",
-        lower("ms", 1.0),
-        &series(|i| &i.storm_tail_ms),
-    );
-    rep.figure(
-        "backlog: time to reap every zombie after SIGCONT",
-        lower("ms", 1.0),
-        &series(|i| &i.backlog_ms),
-    );
-    rep.figure(
-        "backlog: reaping rate",
-        Shape {
-            better: Better::Higher,
-            ..lower("reaped/s", 1.0)
-        },
-        &series(|i| &i.backlog_rate),
+    figures(
+        &mut rep,
+        inits,
+        [
+            (
+                "storm: time until no zombie is left",
+                lower("ms", 1.0),
+                |i| &i.storm_ms,
+            ),
+            (
+                "storm: tail, from the last orphan made to the last reaped",
+                lower("ms", 1.0),
+                |i| &i.storm_tail_ms,
+            ),
+            (
+                "backlog: time to reap every zombie after SIGCONT",
+                lower("ms", 1.0),
+                |i| &i.backlog_ms,
+            ),
+            (
+                "backlog: reaping rate",
+                Shape {
+                    better: Better::Higher,
+                    ..lower("reaped/s", 1.0)
+                },
+                |i| &i.backlog_rate,
+            ),
+        ],
     );
 
     println!("\n(4) signal forwarding: kill(SIGUSR1) until the app's handler runs");
@@ -1155,30 +1172,32 @@ fn print_tables(
 
     println!("\n(5) memory of the init");
     let kib = || lower("KiB", 1.0);
-    rep.figure("VmRSS, app sleeping", kib(), &series(|i| &i.rss_idle));
-    rep.figure("VmHWM, app sleeping", kib(), &series(|i| &i.hwm_idle));
-    rep.figure(
-        "VmHWM, after the signals of (4)",
-        kib(),
-        &series(|i| &i.hwm_signals),
-    );
-    rep.figure(
-        "RssAnon (private; the rest of VmRSS is the binary's pages), app sleeping",
-        kib(),
-        &series(|i| &i.anon_idle),
-    );
-    rep.figure("VmRSS, after a storm", kib(), &series(|i| &i.rss_storm));
-    rep.figure("VmHWM, after a storm", kib(), &series(|i| &i.hwm_storm));
-    rep.figure("RssAnon, after a storm", kib(), &series(|i| &i.anon_storm));
-    rep.figure(
-        &format!("VmHWM after a storm of {} orphans", p.flat_small),
-        kib(),
-        &series(|i| &i.hwm_small),
-    );
-    rep.figure(
-        &format!("VmHWM after a storm of {} orphans", p.flat_large),
-        kib(),
-        &series(|i| &i.hwm_large),
+    figures(
+        &mut rep,
+        inits,
+        [
+            ("VmRSS, app sleeping", kib(), |i| &i.rss_idle),
+            ("VmHWM, app sleeping", kib(), |i| &i.hwm_idle),
+            ("VmHWM, after the signals of (4)", kib(), |i| &i.hwm_signals),
+            (
+                "RssAnon (private; the rest of VmRSS is the binary's pages), app sleeping",
+                kib(),
+                |i| &i.anon_idle,
+            ),
+            ("VmRSS, after a storm", kib(), |i| &i.rss_storm),
+            ("VmHWM, after a storm", kib(), |i| &i.hwm_storm),
+            ("RssAnon, after a storm", kib(), |i| &i.anon_storm),
+            (
+                &format!("VmHWM after a storm of {} orphans", p.flat_small),
+                kib(),
+                |i| &i.hwm_small,
+            ),
+            (
+                &format!("VmHWM after a storm of {} orphans", p.flat_large),
+                kib(),
+                |i| &i.hwm_large,
+            ),
+        ],
     );
 
     println!("\n(6) context switches of the init while idle");
@@ -1193,35 +1212,29 @@ fn print_tables(
     );
 
     println!("\n(7) CPU time of the init (user + system)");
-    rep.figure(
-        "CPU during a storm",
-        lower("ms", 1.0),
-        &series(|i| &i.storm_cpu_ms),
-    );
-    rep.figure(
-        "storm: CPU per reaped process",
-        lower("us", 1e-3),
-        &series(|i| &i.storm_cpu_per),
-    );
-    rep.figure(
-        "storm: wake-ups of the init per reaped process (fewer = more batched, slower to react)",
-        lower("count", 1.0),
-        &series(|i| &i.storm_wakes),
-    );
-    rep.figure(
-        "storm: CPU per wake-up",
-        lower("us", 1e-3),
-        &series(|i| &i.storm_cpu_per_wake),
-    );
-    rep.figure(
-        "CPU during a backlog",
-        lower("ms", 1.0),
-        &series(|i| &i.backlog_cpu_ms),
-    );
-    rep.figure(
-        "backlog: CPU per reaped process",
-        lower("us", 1e-3),
-        &series(|i| &i.backlog_cpu_per),
+    figures(
+        &mut rep,
+        inits,
+        [
+            ("CPU during a storm", lower("ms", 1.0), |i| &i.storm_cpu_ms),
+            ("storm: CPU per reaped process", lower("us", 1e-3), |i| {
+                &i.storm_cpu_per
+            }),
+            (
+                "storm: wake-ups of the init per reaped process (fewer = more batched, slower to react)",
+                lower("count", 1.0),
+                |i| &i.storm_wakes,
+            ),
+            ("storm: CPU per wake-up", lower("us", 1e-3), |i| {
+                &i.storm_cpu_per_wake
+            }),
+            ("CPU during a backlog", lower("ms", 1.0), |i| {
+                &i.backlog_cpu_ms
+            }),
+            ("backlog: CPU per reaped process", lower("us", 1e-3), |i| {
+                &i.backlog_cpu_per
+            }),
+        ],
     );
 
     let sizes: Vec<u64> = inits.iter().map(|i| i.size).collect();
