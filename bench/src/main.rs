@@ -539,6 +539,15 @@ impl Bench {
         }
     }
 
+    /// A measurement that cannot go on: `why` noted, counted as a failure of `init`, its
+    /// profiler stopped and its session killed.
+    fn give_up(init: &mut Init, s: Session, profiler: Option<std::process::Child>, why: String) {
+        note(format!("{}: {why}", init.name));
+        init.failures += 1;
+        Self::attach_stop(profiler);
+        s.kill();
+    }
+
     /// A storm of `n` orphans under `init`. `timed`: its figures are recorded; `hwm_out`:
     /// where its VmHWM afterwards goes.
     fn measure_storm(
@@ -563,14 +572,8 @@ impl Bench {
         let timeout = 30 * SEC + i64::from(n) * 2_000_000; // 2 ms an orphan, at worst
         let Some(m) = sys::recv(s.from_app, timeout).filter(|m| m.tag == b'D' && m.n == n as i32)
         else {
-            note(format!(
-                "{}: the {n}-orphan storm did not finish; killing it",
-                init.name
-            ));
-            init.failures += 1;
-            Self::attach_stop(profiler);
-            s.kill();
-            return;
+            let why = format!("the {n}-orphan storm did not finish; killing it");
+            return Self::give_up(init, s, profiler, why);
         };
         let c1 = sys::cpu_ns(s.pid).unwrap_or(-1);
         let v1 = sys::status_field(s.pid, "voluntary_ctxt_switches");
@@ -611,10 +614,7 @@ impl Bench {
         let deadline = now_ns() + 5 * SEC;
         while sys::state(s.pid) != Some(b'T') {
             if now_ns() > deadline {
-                note(format!("{}: did not stop on SIGSTOP", init.name));
-                init.failures += 1;
-                s.kill();
-                return;
+                return Self::give_up(init, s, None, "did not stop on SIGSTOP".into());
             }
             sleep_ns(200_000);
         }
@@ -627,13 +627,8 @@ impl Bench {
                 Some(m) if m.tag == b'P' => "the spawner failed",
                 _ => "no answer",
             };
-            note(format!(
-                "{}: the {n}-zombie backlog could not be built ({why}); killing it",
-                init.name
-            ));
-            init.failures += 1;
-            s.kill();
-            return;
+            let why = format!("the {n}-zombie backlog could not be built ({why}); killing it");
+            return Self::give_up(init, s, None, why);
         }
         let profiler = self.attach_start(&init.name, s.pid);
         let c0 = sys::cpu_ns(s.pid).unwrap_or(-1);
@@ -641,14 +636,8 @@ impl Bench {
         sys::kill(s.pid, libc::SIGCONT);
         let Some(m) = sys::recv(s.from_app, timeout).filter(|m| m.tag == b'D' && m.n == n as i32)
         else {
-            note(format!(
-                "{}: the {n}-zombie backlog was not reaped in time; killing it",
-                init.name
-            ));
-            init.failures += 1;
-            Self::attach_stop(profiler);
-            s.kill();
-            return;
+            let why = format!("the {n}-zombie backlog was not reaped in time; killing it");
+            return Self::give_up(init, s, profiler, why);
         };
         let c1 = sys::cpu_ns(s.pid).unwrap_or(-1);
         Self::attach_stop(profiler);
@@ -1062,21 +1051,21 @@ fn print_tables(
         t1 / 1e3,
         ts / 1e3
     );
-    rep.figure(
-        "start-up overhead, as PID 1",
-        Shape {
-            offset: t1,
-            ..lower("us", 1e-3)
-        },
-        &series(|i| &i.start_pid1),
-    );
-    rep.figure(
-        "start-up overhead, not PID 1 (child of a PID 1)",
-        Shape {
-            offset: ts,
-            ..lower("us", 1e-3)
-        },
-        &series(|i| &i.start_sub),
+    let minus = |offset| Shape {
+        offset,
+        ..lower("us", 1e-3)
+    };
+    figures(
+        &mut rep,
+        inits,
+        [
+            ("start-up overhead, as PID 1", minus(t1), |i| &i.start_pid1),
+            (
+                "start-up overhead, not PID 1 (child of a PID 1)",
+                minus(ts),
+                |i| &i.start_sub,
+            ),
+        ],
     );
 
     println!("\n(3) reaping, as PID 1");
