@@ -539,6 +539,15 @@ impl Bench {
         }
     }
 
+    /// A measurement that cannot go on: `why` noted, counted as a failure of `init`, its
+    /// profiler stopped and its session killed.
+    fn give_up(init: &mut Init, s: Session, profiler: Option<std::process::Child>, why: String) {
+        note(format!("{}: {why}", init.name));
+        init.failures += 1;
+        Self::attach_stop(profiler);
+        s.kill();
+    }
+
     /// A storm of `n` orphans under `init`. `timed`: its figures are recorded; `hwm_out`:
     /// where its VmHWM afterwards goes.
     fn measure_storm(
@@ -563,14 +572,8 @@ impl Bench {
         let timeout = 30 * SEC + i64::from(n) * 2_000_000; // 2 ms an orphan, at worst
         let Some(m) = sys::recv(s.from_app, timeout).filter(|m| m.tag == b'D' && m.n == n as i32)
         else {
-            note(format!(
-                "{}: the {n}-orphan storm did not finish; killing it",
-                init.name
-            ));
-            init.failures += 1;
-            Self::attach_stop(profiler);
-            s.kill();
-            return;
+            let why = format!("the {n}-orphan storm did not finish; killing it");
+            return Self::give_up(init, s, profiler, why);
         };
         let c1 = sys::cpu_ns(s.pid).unwrap_or(-1);
         let v1 = sys::status_field(s.pid, "voluntary_ctxt_switches");
@@ -611,10 +614,7 @@ impl Bench {
         let deadline = now_ns() + 5 * SEC;
         while sys::state(s.pid) != Some(b'T') {
             if now_ns() > deadline {
-                note(format!("{}: did not stop on SIGSTOP", init.name));
-                init.failures += 1;
-                s.kill();
-                return;
+                return Self::give_up(init, s, None, "did not stop on SIGSTOP".into());
             }
             sleep_ns(200_000);
         }
@@ -627,13 +627,8 @@ impl Bench {
                 Some(m) if m.tag == b'P' => "the spawner failed",
                 _ => "no answer",
             };
-            note(format!(
-                "{}: the {n}-zombie backlog could not be built ({why}); killing it",
-                init.name
-            ));
-            init.failures += 1;
-            s.kill();
-            return;
+            let why = format!("the {n}-zombie backlog could not be built ({why}); killing it");
+            return Self::give_up(init, s, None, why);
         }
         let profiler = self.attach_start(&init.name, s.pid);
         let c0 = sys::cpu_ns(s.pid).unwrap_or(-1);
@@ -641,14 +636,8 @@ impl Bench {
         sys::kill(s.pid, libc::SIGCONT);
         let Some(m) = sys::recv(s.from_app, timeout).filter(|m| m.tag == b'D' && m.n == n as i32)
         else {
-            note(format!(
-                "{}: the {n}-zombie backlog was not reaped in time; killing it",
-                init.name
-            ));
-            init.failures += 1;
-            Self::attach_stop(profiler);
-            s.kill();
-            return;
+            let why = format!("the {n}-zombie backlog was not reaped in time; killing it");
+            return Self::give_up(init, s, profiler, why);
         };
         let c1 = sys::cpu_ns(s.pid).unwrap_or(-1);
         Self::attach_stop(profiler);
@@ -1014,6 +1003,17 @@ fn main() {
     std::process::exit(if failures > 0 { 1 } else { 0 });
 }
 
+/// Which samples of an init a figure shows.
+type Get = fn(&Init) -> &Vec<f64>;
+
+/// Figures in a row, each a label, how it is shown and the samples it shows.
+fn figures<const N: usize>(rep: &mut Report, inits: &[Init], rows: [(&str, Shape, Get); N]) {
+    for (label, shape, get) in rows {
+        let series: Vec<&[f64]> = inits.iter().map(|i| get(i).as_slice()).collect();
+        rep.figure(label, shape, &series);
+    }
+}
+
 fn print_tables(
     inits: &[Init],
     reaper: Option<usize>,
@@ -1051,46 +1051,52 @@ fn print_tables(
         t1 / 1e3,
         ts / 1e3
     );
-    rep.figure(
-        "start-up overhead, as PID 1",
-        Shape {
-            offset: t1,
-            ..lower("us", 1e-3)
-        },
-        &series(|i| &i.start_pid1),
-    );
-    rep.figure(
-        "start-up overhead, not PID 1 (child of a PID 1)",
-        Shape {
-            offset: ts,
-            ..lower("us", 1e-3)
-        },
-        &series(|i| &i.start_sub),
+    let minus = |offset| Shape {
+        offset,
+        ..lower("us", 1e-3)
+    };
+    figures(
+        &mut rep,
+        inits,
+        [
+            ("start-up overhead, as PID 1", minus(t1), |i| &i.start_pid1),
+            (
+                "start-up overhead, not PID 1 (child of a PID 1)",
+                minus(ts),
+                |i| &i.start_sub,
+            ),
+        ],
     );
 
     println!("\n(3) reaping, as PID 1");
-    rep.figure(
-        "storm: time until no zombie is left",
-        lower("ms", 1.0),
-        &series(|i| &i.storm_ms),
-    );
-    rep.figure(
-        "storm: tail, from the last orphan made to the last reaped",
-        lower("ms", 1.0),
-        &series(|i| &i.storm_tail_ms),
-    );
-    rep.figure(
-        "backlog: time to reap every zombie after SIGCONT",
-        lower("ms", 1.0),
-        &series(|i| &i.backlog_ms),
-    );
-    rep.figure(
-        "backlog: reaping rate",
-        Shape {
-            better: Better::Higher,
-            ..lower("reaped/s", 1.0)
-        },
-        &series(|i| &i.backlog_rate),
+    figures(
+        &mut rep,
+        inits,
+        [
+            (
+                "storm: time until no zombie is left",
+                lower("ms", 1.0),
+                |i| &i.storm_ms,
+            ),
+            (
+                "storm: tail, from the last orphan made to the last reaped",
+                lower("ms", 1.0),
+                |i| &i.storm_tail_ms,
+            ),
+            (
+                "backlog: time to reap every zombie after SIGCONT",
+                lower("ms", 1.0),
+                |i| &i.backlog_ms,
+            ),
+            (
+                "backlog: reaping rate",
+                Shape {
+                    better: Better::Higher,
+                    ..lower("reaped/s", 1.0)
+                },
+                |i| &i.backlog_rate,
+            ),
+        ],
     );
 
     println!("\n(4) signal forwarding: kill(SIGUSR1) until the app's handler runs");
@@ -1155,30 +1161,32 @@ fn print_tables(
 
     println!("\n(5) memory of the init");
     let kib = || lower("KiB", 1.0);
-    rep.figure("VmRSS, app sleeping", kib(), &series(|i| &i.rss_idle));
-    rep.figure("VmHWM, app sleeping", kib(), &series(|i| &i.hwm_idle));
-    rep.figure(
-        "VmHWM, after the signals of (4)",
-        kib(),
-        &series(|i| &i.hwm_signals),
-    );
-    rep.figure(
-        "RssAnon (private; the rest of VmRSS is the binary's pages), app sleeping",
-        kib(),
-        &series(|i| &i.anon_idle),
-    );
-    rep.figure("VmRSS, after a storm", kib(), &series(|i| &i.rss_storm));
-    rep.figure("VmHWM, after a storm", kib(), &series(|i| &i.hwm_storm));
-    rep.figure("RssAnon, after a storm", kib(), &series(|i| &i.anon_storm));
-    rep.figure(
-        &format!("VmHWM after a storm of {} orphans", p.flat_small),
-        kib(),
-        &series(|i| &i.hwm_small),
-    );
-    rep.figure(
-        &format!("VmHWM after a storm of {} orphans", p.flat_large),
-        kib(),
-        &series(|i| &i.hwm_large),
+    figures(
+        &mut rep,
+        inits,
+        [
+            ("VmRSS, app sleeping", kib(), |i| &i.rss_idle),
+            ("VmHWM, app sleeping", kib(), |i| &i.hwm_idle),
+            ("VmHWM, after the signals of (4)", kib(), |i| &i.hwm_signals),
+            (
+                "RssAnon (private; the rest of VmRSS is the binary's pages), app sleeping",
+                kib(),
+                |i| &i.anon_idle,
+            ),
+            ("VmRSS, after a storm", kib(), |i| &i.rss_storm),
+            ("VmHWM, after a storm", kib(), |i| &i.hwm_storm),
+            ("RssAnon, after a storm", kib(), |i| &i.anon_storm),
+            (
+                &format!("VmHWM after a storm of {} orphans", p.flat_small),
+                kib(),
+                |i| &i.hwm_small,
+            ),
+            (
+                &format!("VmHWM after a storm of {} orphans", p.flat_large),
+                kib(),
+                |i| &i.hwm_large,
+            ),
+        ],
     );
 
     println!("\n(6) context switches of the init while idle");
@@ -1193,35 +1201,29 @@ fn print_tables(
     );
 
     println!("\n(7) CPU time of the init (user + system)");
-    rep.figure(
-        "CPU during a storm",
-        lower("ms", 1.0),
-        &series(|i| &i.storm_cpu_ms),
-    );
-    rep.figure(
-        "storm: CPU per reaped process",
-        lower("us", 1e-3),
-        &series(|i| &i.storm_cpu_per),
-    );
-    rep.figure(
-        "storm: wake-ups of the init per reaped process (fewer = more batched, slower to react)",
-        lower("count", 1.0),
-        &series(|i| &i.storm_wakes),
-    );
-    rep.figure(
-        "storm: CPU per wake-up",
-        lower("us", 1e-3),
-        &series(|i| &i.storm_cpu_per_wake),
-    );
-    rep.figure(
-        "CPU during a backlog",
-        lower("ms", 1.0),
-        &series(|i| &i.backlog_cpu_ms),
-    );
-    rep.figure(
-        "backlog: CPU per reaped process",
-        lower("us", 1e-3),
-        &series(|i| &i.backlog_cpu_per),
+    figures(
+        &mut rep,
+        inits,
+        [
+            ("CPU during a storm", lower("ms", 1.0), |i| &i.storm_cpu_ms),
+            ("storm: CPU per reaped process", lower("us", 1e-3), |i| {
+                &i.storm_cpu_per
+            }),
+            (
+                "storm: wake-ups of the init per reaped process (fewer = more batched, slower to react)",
+                lower("count", 1.0),
+                |i| &i.storm_wakes,
+            ),
+            ("storm: CPU per wake-up", lower("us", 1e-3), |i| {
+                &i.storm_cpu_per_wake
+            }),
+            ("CPU during a backlog", lower("ms", 1.0), |i| {
+                &i.backlog_cpu_ms
+            }),
+            ("backlog: CPU per reaped process", lower("us", 1e-3), |i| {
+                &i.backlog_cpu_per
+            }),
+        ],
     );
 
     let sizes: Vec<u64> = inits.iter().map(|i| i.size).collect();

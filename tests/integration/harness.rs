@@ -107,6 +107,27 @@ pub fn field<'a>(report: &'a str, key: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A `testkit catch` pair (main and member, one group, logging every signal they get to
+/// the sandbox's file `signals`) under `run`: sends reaper `sig` and waits until both have
+/// logged it, then ends them with their exit signal `exit_sig` and asserts that reaper
+/// exits 0 (`what` names the case). Returns the log.
+pub fn both_catchers_get(
+    mut run: Running,
+    sandbox: &Sandbox,
+    sig: i32,
+    exit_sig: i32,
+    what: &str,
+) -> String {
+    let log = sandbox.path("signals");
+    run.signal(sig);
+    run.wait_for_file(&log, &format!("main {sig}\n"));
+    run.wait_for_file(&log, &format!("member {sig}\n"));
+    run.signal(exit_sig);
+    let out = run.wait();
+    assert_eq!(out.code, 0, "{what}: {out:?}");
+    sandbox.read("signals")
+}
+
 /// A scratch directory for one test, removed when dropped.
 pub struct Sandbox {
     pub dir: PathBuf,

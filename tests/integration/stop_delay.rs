@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{As, BOTH, Running, Sandbox, proc_stat, reaper, sh, testkit_str};
+use crate::harness::{
+    As, BOTH, Running, Sandbox, both_catchers_get, proc_stat, reaper, sh, testkit_str,
+};
 
 /// The signal on which the catchers exit.
 const EXIT_SIG: i32 = 64;
@@ -38,6 +40,18 @@ fn start(mode: As, sandbox: &Sandbox, opts: &[&str]) -> Running {
     run
 }
 
+/// `start`, then SIGTERM, the first ending signal, sent: returns once reaper's log says
+/// it holds it (forwards it in the time of `--stop-delay`).
+fn start_holding_sigterm(mode: As, sandbox: &Sandbox, opts: &[&str]) -> Running {
+    let mut run = start(mode, sandbox, opts);
+    run.signal(libc::SIGTERM);
+    run.wait_for_file(
+        &sandbox.path("stderr"),
+        "SIGTERM received: forwarding it in",
+    );
+    run
+}
+
 #[test]
 fn the_first_ending_signal_is_held_while_others_go_at_once() {
     for mode in BOTH {
@@ -45,12 +59,7 @@ fn the_first_ending_signal_is_held_while_others_go_at_once() {
             let sandbox = Sandbox::new("stop-delay-held");
             let log = sandbox.path("signals");
             let opts = [&["--stop-delay", "1.5s"][..], wait_all].concat();
-            let mut run = start(mode, &sandbox, &opts);
-            run.signal(libc::SIGTERM);
-            run.wait_for_file(
-                &sandbox.path("stderr"),
-                "SIGTERM received: forwarding it in",
-            );
+            let mut run = start_holding_sigterm(mode, &sandbox, &opts);
             // SIGWINCH, numbered above SIGTERM: had SIGTERM been forwarded, the catchers,
             // which take the lowest pending signal first, would log it before this one.
             run.signal(libc::SIGWINCH);
@@ -75,23 +84,11 @@ fn the_first_ending_signal_is_held_while_others_go_at_once() {
 fn a_second_ending_signal_during_the_delay_goes_at_once() {
     for mode in BOTH {
         let sandbox = Sandbox::new("stop-delay-second");
-        let log = sandbox.path("signals");
         // An hour: only "at once" ends this test before the harness calls it a hang.
-        let mut run = start(mode, &sandbox, &["--stop-delay", "1h"]);
-        // Taken first, and held: SIGINT, a lower number, would be taken first if both
-        // were pending at once.
-        run.signal(libc::SIGTERM);
-        run.wait_for_file(
-            &sandbox.path("stderr"),
-            "SIGTERM received: forwarding it in",
-        );
-        run.signal(libc::SIGINT);
-        run.wait_for_file(&log, "main 2\n");
-        run.wait_for_file(&log, "member 2\n");
-        run.signal(EXIT_SIG);
-        let out = run.wait();
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
-        let text = sandbox.read("signals");
+        // SIGTERM is taken first, and held: SIGINT, a lower number, would be taken first
+        // if both were pending at once.
+        let run = start_holding_sigterm(mode, &sandbox, &["--stop-delay", "1h"]);
+        let text = both_catchers_get(run, &sandbox, libc::SIGINT, EXIT_SIG, &format!("{mode:?}"));
         assert!(!text.contains(" 15\n"), "the held one is dropped: {text}");
     }
 }

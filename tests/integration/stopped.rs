@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use crate::harness::{
-    As, BOTH, Running, Sandbox, children_of, proc_stat, reaper, sh, status_field, testkit_str,
+    As, BOTH, Running, Sandbox, both_catchers_get, children_of, proc_stat, reaper, sh,
+    status_field, testkit_str,
 };
 
 /// An app whose SIGTERM handler ends it by SIGTERM all the same (status 143), and whose
@@ -172,13 +173,7 @@ fn with_wait_all_the_processes_left_get_no_sigcont_either() {
                 .all(|&p| proc_stat(p).is_some_and(|s| s.session == p || s.state == 'Z'))
                 .then_some(())
         });
-        run.signal(libc::SIGINT);
-        run.wait_for_file(&log, "main 2\n");
-        run.wait_for_file(&log, "member 2\n");
-        run.signal(EXIT_SIG);
-        let out = run.wait();
-        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
-        let text = sandbox.read("signals");
+        let text = both_catchers_get(run, &sandbox, libc::SIGINT, EXIT_SIG, &format!("{mode:?}"));
         assert!(!text.contains(" 18\n"), "{mode:?}: {text}");
     }
 }

@@ -169,6 +169,33 @@ fn fork_retry() -> libc::pid_t {
     -1
 }
 
+/// The `n` shared pids, once the app has told the bench it is ready and the bench has
+/// said go; the app's exit code where either fails (70: no mapping, 71: no go).
+fn ready(n: usize) -> Result<&'static mut [libc::pid_t], i32> {
+    let Some(pids) = shared_pids(n) else {
+        return Err(70);
+    };
+    // SAFETY: getpid has no preconditions.
+    send(b'R', unsafe { libc::getpid() }, 0, 0, 0);
+    if !wait_go() {
+        return Err(71);
+    }
+    Ok(pids)
+}
+
+/// Waits, if the spawner did its part (`ok`), until `pids` are reaped (`from_last` as
+/// `wait_all_reaped` takes it) and tells the bench: 'D' with the count, or -1 where they
+/// were not, `a` and `b`, and the time the last one went.
+fn send_reaped(ok: bool, pids: &[libc::pid_t], from_last: bool, a: i64, b: i64) {
+    let t1 = if ok {
+        wait_all_reaped(pids, from_last, now_ns() + REAP_DEADLINE_NS)
+    } else {
+        None
+    };
+    let done = if t1.is_some() { pids.len() as i32 } else { -1 };
+    send(b'D', done, a, b, t1.unwrap_or(-1));
+}
+
 /// `n` pids, shared with the spawner and its children (who fill them in).
 fn shared_pids(n: usize) -> Option<&'static mut [libc::pid_t]> {
     let len = std::mem::size_of::<libc::pid_t>() * (n + 1);
@@ -206,14 +233,10 @@ fn wait_spawner(spawner: libc::pid_t) -> (bool, i32) {
 }
 
 fn storm(n: usize) -> i32 {
-    let Some(pids) = shared_pids(n) else {
-        return 70;
+    let pids = match ready(n) {
+        Ok(pids) => pids,
+        Err(code) => return code,
     };
-    // SAFETY: getpid has no preconditions.
-    send(b'R', unsafe { libc::getpid() }, 0, 0, 0);
-    if !wait_go() {
-        return 71;
-    }
     let t0 = now_ns();
     // SAFETY: the children make raw syscalls only and end in _exit.
     unsafe {
@@ -238,27 +261,17 @@ fn storm(n: usize) -> i32 {
         }
         let (ok, _) = wait_spawner(spawner);
         let spawned = now_ns();
-        let t1 = if ok {
-            wait_all_reaped(pids, false, now_ns() + REAP_DEADLINE_NS)
-        } else {
-            None
-        };
-        let done = if t1.is_some() { n as i32 } else { -1 };
-        send(b'D', done, t0, spawned, t1.unwrap_or(-1));
+        send_reaped(ok, pids, false, t0, spawned);
     }
     wait_exit();
     0
 }
 
 fn backlog(n: usize) -> i32 {
-    let Some(pids) = shared_pids(n) else {
-        return 70;
+    let pids = match ready(n) {
+        Ok(pids) => pids,
+        Err(code) => return code,
     };
-    // SAFETY: getpid has no preconditions.
-    send(b'R', unsafe { libc::getpid() }, 0, 0, 0);
-    if !wait_go() {
-        return 71;
-    }
     // SAFETY: the children make raw syscalls only and end in _exit.
     unsafe {
         let spawner = libc::fork();
@@ -291,13 +304,7 @@ fn backlog(n: usize) -> i32 {
         }
         let (ok, code) = wait_spawner(spawner);
         send(b'P', if ok { n as i32 } else { -1 }, i64::from(code), 0, 0);
-        let t1 = if ok {
-            wait_all_reaped(pids, true, now_ns() + REAP_DEADLINE_NS)
-        } else {
-            None
-        };
-        let done = if t1.is_some() { n as i32 } else { -1 };
-        send(b'D', done, 0, 0, t1.unwrap_or(-1));
+        send_reaped(ok, pids, true, 0, 0);
     }
     wait_exit();
     0
