@@ -23,7 +23,8 @@ PY
   tar -x -C "$dir" -f "$dir/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["Layers"][0])' "$dir/manifest.json")" reaper
   # The binary the Dockerfile copies: cargo's build, or release/build's reaper-amd64 (as
   # COPY target/release-assets/reaper-${TARGETARCH}); either one this run has just built.
-  src=$(sed -n 's|^COPY \(.*\) /reaper$|\1|p' "$ROOT/Dockerfile" | sed 's/\${\{0,1\}TARGETARCH}\{0,1\}/amd64/')
+  # (`${TARGETARCH:-amd64}`, `${TARGETARCH}` or `$TARGETARCH`: amd64 here.)
+  src=$(sed -n 's|^COPY \(.*\) /reaper$|\1|p' "$ROOT/Dockerfile" | sed 's/\${TARGETARCH\(:-[a-z0-9]*\)\{0,1\}}/amd64/; s/\$TARGETARCH/amd64/')
   want=$(sha256sum <"$ROOT/$src" | cut -d' ' -f1)
   say "the Dockerfile copies $src"
   built=$(sha256sum "$BIN/reaper" "$BIN/reaper-release-amd64" | awk -v w="$want" '$1 == w { print "yes" }' | head -n 1)
