@@ -364,12 +364,8 @@ fn check_command(
     allowed: &[OsString],
     workdir: Option<&OsStr>,
 ) -> Result<(), Error> {
-    let path = std::env::var_os("PATH");
-    let found = crate::spawn::candidates(program, path.as_deref())
-        .into_iter()
-        .map(|p| crate::spawn::in_workdir(p, workdir))
-        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
-    let Some(found) = found else {
+    // The file exec will run, found as exec finds it; none is left to exec (127 or 126).
+    let Ok(found) = crate::spawn::find(OsStr::from_bytes(program), workdir) else {
         return Ok(());
     };
     let real = std::fs::canonicalize(&found).map_or(found, |p| p.into_os_string());

@@ -309,3 +309,35 @@ fn a_relative_command_is_checked_where_workdir_puts_it() {
         assert_eq!(program, format!("{}/./app", srv.display()), "{mode:?}");
     }
 }
+
+/// exec passes over a file on PATH it may not execute and runs the next one; the check of
+/// `--exec-allow` must pass over it too, not refuse the start because of it.
+#[test]
+fn the_command_is_checked_as_exec_finds_it_on_path() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in BOTH {
+        let sandbox = Sandbox::new("exec-allow-path");
+        let (first, second) = (sandbox.path("first"), sandbox.path("second"));
+        for (dir, mode_bits) in [(&first, 0o644), (&second, 0o755)] {
+            std::fs::create_dir(dir).expect("mkdir");
+            let app = dir.join("app");
+            std::fs::copy("/bin/true", &app).expect("copy /bin/true");
+            std::fs::set_permissions(&app, std::fs::Permissions::from_mode(mode_bits))
+                .expect("chmod");
+        }
+        let path = format!(
+            "{}:{}:{}",
+            first.display(),
+            second.display(),
+            crate::harness::PATH
+        );
+        let out = reaper(mode)
+            .env("PATH", &path)
+            .args(system_dirs())
+            .arg("--exec-allow")
+            .arg(&second)
+            .arg("app")
+            .run();
+        assert_eq!(out.code, 0, "{mode:?}: {out:?}");
+    }
+}
