@@ -19,6 +19,8 @@
 //! - `chdir`, `open`, `read`, `close` (nix's wrappers and `OwnedFd`'s drop, on a `CStr`, no
 //!   allocation);
 //! - `rt_sigaction` and `rt_sigprocmask` (`sys::signal`, raw: the kernel's 64-bit set);
+//! - `prctl(PR_SET_NO_NEW_PRIVS)` (nix's wrapper) and `landlock_restrict_self` (raw:
+//!   `sys::landlock`), with the Landlock options only, the ruleset built before the clone;
 //! - `execve`, raw: nix's builds its pointer arrays, which allocates;
 //! - `_exit`, raw: nix has none, and `std::process::exit` runs exit handlers.
 //!
