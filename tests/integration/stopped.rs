@@ -165,12 +165,15 @@ fn with_wait_all_the_processes_left_get_no_sigcont_either() {
         );
         let mut run = reaper(mode).arg("--wait-all").args(sh(&script)).start();
         run.wait_for_file(&log, "member ready");
-        // The launcher has exited once reaper has only the catchers left to wait for.
+        // The launcher is reaped once reaper has only the catchers left to wait for. Reaped,
+        // not only exited: a signal that comes while it is a zombie still goes to its group,
+        // as the app has not ended yet for reaper, and asks the app to end (the teardown
+        // then sends SIGTERM, never the SIGINT below).
         let reaper_pid = run.reaper_pid;
         run.poll("the launcher to be reaped", || {
             children_of(reaper_pid)
                 .iter()
-                .all(|&p| proc_stat(p).is_some_and(|s| s.session == p || s.state == 'Z'))
+                .all(|&p| proc_stat(p).is_some_and(|s| s.session == p && s.state != 'Z'))
                 .then_some(())
         });
         let text = both_catchers_get(run, &sandbox, libc::SIGINT, EXIT_SIG, &format!("{mode:?}"));
