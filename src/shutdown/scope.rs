@@ -176,7 +176,7 @@ fn signal_descendants(
     };
     let t = targets(own_pid, &view.procs, spare);
     let mut count = Count::default();
-    let mut whole = signal_targets(&mut walk, &t, sigs, &mut count, notes);
+    let mut whole = signal_targets(&mut walk, &t, sigs, spare, &mut count, notes);
     // Blind to some processes: the app's group, as when /proc cannot be listed at all.
     let blind =
         !view.unread.is_empty() || view.children.is_none() || !view.unseen_children().is_empty();
@@ -212,6 +212,7 @@ fn signal_targets(
     walk: &mut Walk,
     t: &Targets,
     sigs: &[i32],
+    spare: Option<libc::pid_t>,
     count: &mut Count,
     notes: &mut Notes,
 ) -> Vec<libc::pid_t> {
@@ -223,9 +224,19 @@ fn signal_targets(
                 whole.push(*pgid);
                 count.reached += members.iter().filter(|m| !m.zombie).count().max(1)
             }
-            Ok(false) => {
+            // The group is empty now, though a child of reaper's was in it (ESRCH), or no
+            // member is left in it as found: whoever is still there left it since the walk
+            // (a daemon's `setsid`, a shell's `setpgid`), and gets the signal where it is.
+            // What the group's members forked, the next round finds.
+            Ok(false) | Err(Errno::ESRCH) => {
                 log::debug!("teardown: no member of process group {pgid} left as found");
                 notes.missed_group = true;
+                for m in members.iter().filter(|m| !m.zombie) {
+                    let moved_to = nix::unistd::getpgid(Some(Pid::from_raw(m.pid)));
+                    if moved_to.is_ok_and(|g| Some(g.as_raw()) != spare) {
+                        count.add(walk.send(m, sigs), m.pid, sigs[0]);
+                    }
+                }
             }
             Err(e) => {
                 for m in members {
@@ -586,6 +597,67 @@ mod tests {
         assert_eq!(targets(50, &procs, None), Targets::default());
     }
 
+    /// Polls `f` every 5 ms until it answers or 10 s pass.
+    fn within_10s<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let answer = f();
+            if answer.is_some() || std::time::Instant::now() >= deadline {
+                return answer;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// A member of a group signalled whole that makes a session of its own between the walk
+    /// and the signal (a daemon's `setsid`) still gets it, where it now is: the group it
+    /// was found in is empty by then.
+    #[test]
+    fn a_member_that_left_its_group_after_the_walk_still_gets_the_signal() {
+        use std::os::unix::process::{CommandExt, ExitStatusExt};
+        use std::process::{Command, Stdio};
+        let mut leader = Command::new("sleep").arg("1000").process_group(0).spawn();
+        let leader = leader.as_mut().expect("spawn sleep");
+        let group = leader.id() as libc::pid_t;
+        // Not the group's leader, util-linux's setsid calls setsid() itself: same pid.
+        let mut member = Command::new("sh")
+            .args(["-c", "read _; exec setsid sleep 1000"])
+            .process_group(group)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn sh");
+        let pid = member.id() as libc::pid_t;
+        let mut walk = Walk::new(nix::unistd::getpid().as_raw());
+        let view = walk.survey().expect("/proc is readable in tests");
+        let found = view.procs.iter().filter(|p| p.pid == group || p.pid == pid);
+        let t = Targets {
+            groups: vec![(group, found.copied().collect())],
+            pids: Vec::new(),
+        };
+        // The group empties before the round: the leader is reaped, the member leaves.
+        let _ = leader.kill();
+        let _ = leader.wait();
+        drop(
+            member
+                .stdin
+                .take()
+                .map(|mut i| std::io::Write::write_all(&mut i, b"\n")),
+        );
+        within_10s(|| {
+            let sid = nix::unistd::getsid(Some(Pid::from_raw(pid)));
+            sid.is_ok_and(|s| s.as_raw() == pid).then_some(())
+        });
+        let (mut count, mut notes) = (Count::default(), Notes::default());
+        let sigs = [libc::SIGTERM];
+        let whole = signal_targets(&mut walk, &t, &sigs, None, &mut count, &mut notes);
+        let ended = within_10s(|| member.try_wait().ok().flatten());
+        let _ = member.kill();
+        let _ = member.wait();
+        assert!(whole.is_empty(), "{whole:?}");
+        assert_eq!(count.reached, 1, "{count:?}");
+        assert_eq!(ended.and_then(|s| s.signal()), Some(libc::SIGTERM));
+    }
+
     #[test]
     fn this_test_process_and_its_descendants() {
         // Two generations below us: a child shell that starts a sleeping grandchild.
@@ -608,7 +680,14 @@ mod tests {
         let view = view.expect("/proc is readable in tests");
         let (groups, pids) = shape(&targets(me, &view.procs, None));
         // Both are in the test runner's own group, which reaper would never signal whole.
-        assert!(groups.is_empty(), "{groups:?}");
+        // (Other tests' processes may be below us too, in groups of their own.)
+        let ours = [child.id() as libc::pid_t, grandchild];
+        assert!(
+            groups
+                .iter()
+                .all(|(_, m)| !m.iter().any(|p| ours.contains(p))),
+            "{groups:?}"
+        );
         assert!(pids.contains(&(child.id() as libc::pid_t)), "{pids:?}");
         assert!(pids.contains(&grandchild), "{pids:?}");
         assert!(!pids.contains(&me));
