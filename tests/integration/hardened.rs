@@ -44,10 +44,15 @@ fn cpu_ns(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Asserts that reaper sleeps, not spins, while its app runs: over 40 looks at it, its
-/// state is never R, and the CPU time it takes is well below the wall time.
+/// Asserts that reaper sleeps, not spins, while its app runs: once it has first gone to
+/// sleep (on a loaded machine it may still be starting when the app is already up; a
+/// reaper that spins never does), over 40 looks at it its state is never R, and the CPU
+/// time it takes is well below the wall time.
 fn assert_asleep(run: &mut Running, what: &str) {
     let pid = run.reaper_pid;
+    run.poll("reaper to go to sleep", || {
+        (proc_stat(pid).map(|s| s.state) == Some('S')).then_some(())
+    });
     let (cpu0, t0) = (cpu_ns(pid), Instant::now());
     let mut looks = 0;
     run.poll("40 looks at reaper", || {
