@@ -14,7 +14,9 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
 
-use crate::harness::{As, BOTH, Sandbox, nofile_4, reaper, sh, status_field, testkit_str};
+use crate::harness::{
+    As, BOTH, Sandbox, asleep_in_sigtimedwait, nofile_4, reaper, sh, status_field, testkit_str,
+};
 
 // ---------------------------------------------------------------------------------------
 // Bad input
@@ -488,7 +490,13 @@ fn at_the_lowest_descriptor_limit_reaper_still_runs_and_tears_down() {
             .args(sh(script))
             .start();
         run.poll("the daemon", || sandbox.path("up").exists().then_some(()));
-        set_limit(run.reaper_pid, libc::RLIMIT_NOFILE, 0, 0);
+        // Not before reaper has settled in (holding /proc open), which it does after the
+        // spawn: on a loaded machine the daemon may be up first.
+        let pid = run.reaper_pid;
+        run.poll("reaper to wait for signals", || {
+            asleep_in_sigtimedwait(pid).then_some(())
+        });
+        set_limit(pid, libc::RLIMIT_NOFILE, 0, 0);
         std::fs::write(sandbox.path("go"), "").unwrap();
         let out = run.wait();
         assert_eq!(out.code, 6, "{mode:?}: {out:?}");

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::harness::{
-    As, BOTH, Run, Running, Sandbox, children_of, field, inspect, reaper, sh, testkit_str,
+    As, BOTH, Run, Running, Sandbox, asleep_in_sigtimedwait, children_of, field, inspect, reaper,
+    sh, testkit_str,
 };
 use crate::sys::{self, bit, proc_stat};
 
@@ -245,7 +246,13 @@ fn the_app_keeps_the_working_directory_and_reaper_leaves_it() {
         run.poll("the app to finish inspecting", || {
             sandbox.path("done").exists().then_some(())
         });
-        let reaper_cwd = std::fs::read_link(format!("/proc/{}/cwd", run.reaper_pid));
+        // reaper leaves the directory as it settles in, after the spawn: on a loaded machine
+        // the app may be done first. Waiting in its loop, reaper has settled in.
+        let pid = run.reaper_pid;
+        run.poll("reaper to wait for signals", || {
+            asleep_in_sigtimedwait(pid).then_some(())
+        });
+        let reaper_cwd = std::fs::read_link(format!("/proc/{pid}/cwd"));
         run.signal(libc::SIGTERM);
         let out = run.wait();
         assert_eq!(out.code, 143, "{out:?}");
@@ -424,8 +431,10 @@ fn start_with_an_unread_log(run: Run, sandbox: &Sandbox, script: &str) -> (Runni
         .start();
     run.wait_for_file(&sandbox.path("up"), "");
     let pid = run.reaper_pid;
+    // And to be back in its loop: the last orphan gone from /proc is not yet its warning
+    // logged (or dropped), which reaper does after the waitpid.
     run.poll("reaper to reap every orphan", || {
-        (children_of(pid).len() == 1).then_some(())
+        (children_of(pid).len() == 1 && asleep_in_sigtimedwait(pid)).then_some(())
     });
     (run, read_end)
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::harness::{
-    As, BOTH, Running, Sandbox, forwarded_signals, proc_stat, reaper, sh, testkit_str,
+    As, BOTH, Running, Sandbox, children_of, forwarded_signals, proc_stat, reaper, sh, testkit_str,
 };
 
 /// The last signal sent in a `catch` test: both catchers exit on it.
@@ -60,7 +60,7 @@ fn single_child_forwards_to_the_main_child_only() {
     ] {
         let sandbox = Sandbox::new("single-child");
         let log = sandbox.file("signals");
-        let mut run = reaper(As::Pid1).args(opts).args(["-t", "0.5"]);
+        let mut run = reaper(As::Pid1).args(opts).args(["-t", "30"]);
         if let Some(v) = env {
             run = run.env("DUMB_INIT_SETSID", v);
         }
@@ -77,7 +77,15 @@ fn single_child_forwards_to_the_main_child_only() {
         run.wait_for_file(&sandbox.path("signals"), "main 10\n");
         run.signal(EXIT_SIG);
         // The main child exits; the member, which blocks everything, gets the teardown's
-        // SIGTERM and later SIGKILL. Had SIGUSR1 reached it, it would be in its log first.
+        // SIGTERM. Had SIGUSR1 reached it, it would be in its log first. Then the test ends
+        // it (reaper's SIGKILL would come only after the grace period, which a loaded
+        // machine may need for the SIGTERM to be logged).
+        run.wait_for_file(&sandbox.path("signals"), "member 15\n");
+        let reaper_pid = run.reaper_pid;
+        let member = run.poll("the member", || children_of(reaper_pid).first().copied());
+        // SAFETY: kill has no memory-safety preconditions; the pid is this run's member,
+        // reaper's child (the main child was reaped before the teardown began).
+        unsafe { libc::kill(member, libc::SIGKILL) };
         let out = run.wait();
         assert_eq!(out.code, 0, "{out:?}");
         let text = sandbox.read("signals");
