@@ -4,8 +4,11 @@
 
 # The app: a write beneath --write-allow's /data, one outside it, and the execution of a
 # copy of busybox as /tmp/true (outside --exec-allow's /bin; unconfined it is `true`),
-# each saying what happened.
-PROBE='echo x > /data/f && echo "inside: written"
+# each saying what happened. All of it on stdout: the engine carries stdout and stderr as
+# two streams and merges them at each write, and busybox writes "sh: " and the rest of an
+# error line in two writes, so a line of stdout could land between them (seen once).
+PROBE='exec 2>&1
+echo x > /data/f && echo "inside: written"
 if echo y > /outside; then echo "outside: written"; else echo "outside: refused"; fi
 cp /bin/busybox /tmp/true && /tmp/true; echo "exec outside: $?"'
 
