@@ -66,6 +66,15 @@ pub fn launcher() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// The launcher's own arguments, before reaper's path, from `REAPER_TEST_LAUNCHER_ARGS`
+/// split on spaces (e.g. `-cpu arm1176`, for qemu-arm to be an ARMv6 CPU): the launcher
+/// stays one program, which the tests find reaper's process by.
+pub fn launcher_args() -> Vec<String> {
+    std::env::var("REAPER_TEST_LAUNCHER_ARGS")
+        .map(|a| a.split_whitespace().map(String::from).collect())
+        .unwrap_or_default()
+}
+
 /// testkit sits with the examples, beside the reaper binary cargo built (whatever
 /// `REAPER_TEST_BIN` says: the workloads stay native); `cargo test` builds it.
 pub fn testkit() -> PathBuf {
@@ -276,7 +285,7 @@ impl Run {
         }
         cmd.args(&self.wrap);
         if let Some(launcher) = launcher() {
-            cmd.arg(launcher);
+            cmd.arg(launcher).args(launcher_args());
         }
         cmd.arg(reaper_bin()).args(&self.args);
         cmd.env_clear().envs(self.env.iter().map(|(k, v)| (k, v)));

@@ -304,7 +304,13 @@ impl Drop for Shell {
 fn reaper_path() -> String {
     let bin = crate::harness::reaper_bin().to_string_lossy().into_owned();
     match crate::harness::launcher() {
-        Some(launcher) => format!("{} {bin}", launcher.to_string_lossy()),
+        Some(launcher) => {
+            let mut word = launcher.to_string_lossy().into_owned();
+            for arg in crate::harness::launcher_args() {
+                word = format!("{word} {arg}");
+            }
+            format!("{word} {bin}")
+        }
         None => bin,
     }
 }
