@@ -266,7 +266,8 @@ impl Walk {
         sigs: &[i32],
     ) -> Result<bool, Errno> {
         // A child of reaper's, even dead (a zombie the walk found), holds its group until
-        // reaper reaps it.
+        // reaper reaps it, unless it left the group since the walk (`setsid`): the kill then
+        // finds the group empty (ESRCH), and the round signals each member where it is.
         let held_by_child = members.iter().any(|m| m.ppid == self.own_pid);
         let still_there = held_by_child
             || members.iter().any(|m| {

@@ -115,6 +115,11 @@ pub fn exit_code(status: i32) -> u8 {
     }
 }
 
+/// Held by every unit test that reaps any child (`drain` waits for pid -1) and by every one
+/// that needs its own child's status: the first would take the second's. One at a time.
+#[cfg(test)]
+pub static REAPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,9 +145,6 @@ mod tests {
         // A stop status (0x7f in the low byte) is neither an exit nor a death.
         assert_eq!(exit_code((libc::SIGSTOP << 8) | 0x7f), 1);
     }
-
-    /// The two tests that reap any child, one at a time: each would take the other's.
-    static REAPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[test]
     fn drain_reports_each_child_and_then_none() {

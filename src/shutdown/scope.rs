@@ -616,6 +616,8 @@ mod tests {
     fn a_member_that_left_its_group_after_the_walk_still_gets_the_signal() {
         use std::os::unix::process::{CommandExt, ExitStatusExt};
         use std::process::{Command, Stdio};
+        // Its member's status is this test's to take, not `reap`'s tests'.
+        let _one_at_a_time = crate::reap::REAPING.lock();
         let mut leader = Command::new("sleep").arg("1000").process_group(0).spawn();
         let leader = leader.as_mut().expect("spawn sleep");
         let group = leader.id() as libc::pid_t;
